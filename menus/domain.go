@@ -1,0 +1,125 @@
+package menus
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors shared by the adapters so that callers can tell "nothing there" from
+// a failure without importing each other.
+var (
+	// ErrNotFound is wrapped by stores when a looked-up record does not exist.
+	ErrNotFound = errors.New("menus: not found")
+	// ErrConflict is wrapped by stores when a write lost a race or broke a
+	// uniqueness rule that the caller can act on.
+	ErrConflict = errors.New("menus: conflict")
+)
+
+// Languages every built-in text is written in. A tree may only declare
+// languages from this list, so that prompts, errors and labels always exist.
+const (
+	LangZH = "zh"
+	LangEN = "en"
+)
+
+// Director is a Child Welfare Director in the registry.
+type Director struct {
+	ID       int64
+	Phone    string // E.164
+	Name     string
+	Language string
+	Village  string
+	County   string
+	Active   bool
+}
+
+// Child is a child in the registry, assigned to one director.
+type Child struct {
+	ID            int64
+	Code          string // registry code such as C0001
+	Name          string
+	BirthDate     time.Time
+	Village       string
+	County        string
+	DirectorPhone string // E.164 of the assigned director; used by imports and seeds
+	Active        bool
+}
+
+// Guardian is a parent or carer of one or more children.
+type Guardian struct {
+	ID       int64
+	Phone    string // E.164
+	Name     string
+	Language string
+	Children []string // child codes
+	Active   bool
+}
+
+// Caller is who is walking a menu: a registered director and the children
+// assigned to them. It travels inside the session snapshot so that a hop
+// needs no registry lookup after the first one.
+type Caller struct {
+	Phone      string       `json:"p"`
+	DirectorID int64        `json:"d"`
+	Language   string       `json:"l"`
+	Children   []ChildBrief `json:"c,omitempty"`
+}
+
+// ChildBrief is what a walk needs to know of a child: enough to check the
+// caller may report on it and to name it on the confirm screen.
+type ChildBrief struct {
+	Code string `json:"c"`
+	Name string `json:"n"`
+}
+
+// Child returns the caller's child with the given canonical code.
+func (c Caller) Child(code string) (ChildBrief, bool) {
+	for _, ch := range c.Children {
+		if ch.Code == code {
+			return ch, true
+		}
+	}
+	return ChildBrief{}, false
+}
+
+// ReportKind tells visits from needs.
+type ReportKind string
+
+const (
+	ReportVisit ReportKind = "visit"
+	ReportNeed  ReportKind = "need"
+)
+
+// Channel a report arrived on.
+const (
+	ChannelUSSD = "ussd"
+	ChannelSMS  = "sms"
+)
+
+// Report is a structured visit or need report, ready to be stored. It is the
+// effect of a confirm node whose action is save_visit or save_need.
+type Report struct {
+	Kind       ReportKind
+	SessionKey string // idempotency key: one report per conversation
+	Channel    string
+	Carrier    string
+	DirectorID int64
+	ChildCode  string
+	// Situation is set on visits (well, needs_support, concern, urgent ...).
+	Situation string
+	// Category is set on needs (registration, school, health ...).
+	Category string
+	// Urgency is "routine" or "urgent" for both kinds.
+	Urgency    string
+	Answers    map[string]string
+	Tree       string
+	Version    int
+	StartedAt  time.Time
+	ReportedAt time.Time
+}
+
+// Urgency values.
+const (
+	UrgencyRoutine = "routine"
+	UrgencyUrgent  = "urgent"
+)

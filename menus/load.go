@@ -1,0 +1,447 @@
+package menus
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Formats a tree may be written in.
+const (
+	FormatYAML = "yaml"
+	FormatJSON = "json"
+)
+
+// maxTreeSize bounds what Parse reads: a real tree is a few kilobytes, and an
+// admin upload should never be able to exhaust memory.
+const maxTreeSize = 1 << 20
+
+// Problem is one thing wrong with a tree, pointing at the node (empty for
+// the tree itself) and the field.
+type Problem struct {
+	Node    string `json:"node,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.Node != "" {
+		fmt.Fprintf(&b, "node %q: ", p.Node)
+	}
+	if p.Field != "" {
+		fmt.Fprintf(&b, "%s: ", p.Field)
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// ValidationError lists every problem found in a tree, so an editor can show
+// them all at once rather than one per save.
+type ValidationError struct {
+	Tree     string
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	name := e.Tree
+	if name == "" {
+		name = "(unnamed)"
+	}
+	return fmt.Sprintf("menus: tree %s is invalid: %s", name, strings.Join(parts, "; "))
+}
+
+// FormatOf tells a tree's format from a file name.
+func FormatOf(filename string) (string, error) {
+	switch strings.ToLower(path.Ext(filename)) {
+	case ".yaml", ".yml":
+		return FormatYAML, nil
+	case ".json":
+		return FormatJSON, nil
+	}
+	return "", fmt.Errorf("menus: %s: unknown tree format (want .yaml, .yml or .json)", filename)
+}
+
+// Parse decodes a tree strictly (unknown fields are errors, so a typo in a
+// field name is caught rather than silently ignored) and validates it.
+func Parse(data []byte, format string) (*Tree, error) {
+	if len(data) > maxTreeSize {
+		return nil, fmt.Errorf("menus: tree is %d bytes, over the %d byte limit", len(data), maxTreeSize)
+	}
+	var t Tree
+	switch format {
+	case FormatYAML:
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&t); err != nil {
+			return nil, fmt.Errorf("menus: decode yaml: %w", err)
+		}
+		var extra any
+		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+			return nil, errors.New("menus: decode yaml: more than one document")
+		}
+	case FormatJSON:
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&t); err != nil {
+			return nil, fmt.Errorf("menus: decode json: %w", err)
+		}
+		if dec.More() {
+			return nil, errors.New("menus: decode json: trailing data after the tree")
+		}
+	default:
+		return nil, fmt.Errorf("menus: unknown tree format %q", format)
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+var (
+	nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
+	idRE   = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	codeRE = regexp.MustCompile(`^\*[0-9*]+#$`)
+	varRE  = regexp.MustCompile(`\{([^{}]*)\}`)
+)
+
+// actionNeeds lists the answers each action reads; a tree whose confirm node
+// runs an action must store them.
+var actionNeeds = map[string][]string{
+	ActionSaveVisit: {"child", "situation"},
+	ActionSaveNeed:  {"child", "category", "urgency"},
+}
+
+// Validate checks a tree and returns a *ValidationError listing every
+// problem, or nil.
+func (t *Tree) Validate() error {
+	v := validator{t: t, byID: map[string]*Node{}, keys: map[string]*Node{}}
+	v.run()
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &ValidationError{Tree: t.Name, Problems: v.problems}
+}
+
+type validator struct {
+	t        *Tree
+	byID     map[string]*Node
+	keys     map[string]*Node // answer key -> node that stores it
+	problems []Problem
+}
+
+func (v *validator) add(node, field, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Node: node, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) run() {
+	t := v.t
+	if !nameRE.MatchString(t.Name) {
+		v.add("", "name", "must be lower-case letters, digits, '-' or '_', starting with a letter (got %q)", t.Name)
+	}
+	if len(t.Languages) == 0 {
+		v.add("", "languages", "at least one language is required")
+	}
+	seenLang := map[string]bool{}
+	for _, l := range t.Languages {
+		if l != LangZH && l != LangEN {
+			v.add("", "languages", "unsupported language %q (supported: zh, en)", l)
+		}
+		if seenLang[l] {
+			v.add("", "languages", "language %q listed twice", l)
+		}
+		seenLang[l] = true
+	}
+	for _, c := range t.ServiceCodes {
+		if !codeRE.MatchString(c) {
+			v.add("", "service_codes", "%q is not a USSD code such as *384*2015#", c)
+		}
+	}
+	for key, text := range t.Labels {
+		if _, ok := builtinLabels[key]; !ok {
+			v.add("", "labels", "unknown label %q", key)
+			continue
+		}
+		v.text("", "labels."+key, text)
+	}
+
+	// Index nodes first so that targets can be checked in any order.
+	for i := range t.Nodes {
+		n := &t.Nodes[i]
+		if !idRE.MatchString(n.ID) {
+			v.add(n.ID, "id", "must be lower-case letters, digits or '_', starting with a letter")
+			continue
+		}
+		if _, dup := v.byID[n.ID]; dup {
+			v.add(n.ID, "id", "duplicate node id")
+			continue
+		}
+		v.byID[n.ID] = n
+		if n.SaveAs != "" {
+			if prev, dup := v.keys[n.SaveAs]; dup && prev.Kind != n.Kind {
+				v.add(n.ID, "save_as", "answer %q is also stored by node %q of another kind", n.SaveAs, prev.ID)
+			} else if !dup {
+				v.keys[n.SaveAs] = n
+			}
+		}
+	}
+	if len(t.Nodes) == 0 {
+		v.add("", "nodes", "a tree needs at least one node")
+	}
+	if t.Start == "" {
+		v.add("", "start", "the start node is required")
+	} else if _, ok := v.byID[t.Start]; !ok {
+		v.add("", "start", "unknown node %q", t.Start)
+	}
+	for i := range t.Nodes {
+		v.node(&t.Nodes[i])
+	}
+	v.reachable()
+}
+
+func (v *validator) node(n *Node) {
+	v.text(n.ID, "text", n.Text)
+	v.placeholders(n.ID, "text", n.Text)
+	if n.Error != nil {
+		v.text(n.ID, "error", n.Error)
+	}
+	switch n.Kind {
+	case KindMenu:
+		if len(n.Options) == 0 {
+			v.add(n.ID, "options", "a menu needs at least one option")
+		}
+		if len(n.Options) > 9 {
+			v.add(n.ID, "options", "a menu has at most 9 options, got %d", len(n.Options))
+		}
+		for i, o := range n.Options {
+			f := fmt.Sprintf("options[%d]", i+1)
+			v.text(n.ID, f+".label", o.Label)
+			if o.Next == "" {
+				v.add(n.ID, f+".next", "a menu option needs a target")
+			} else {
+				v.target(n.ID, f+".next", o.Next)
+			}
+		}
+		v.unused(n, "save_as", n.SaveAs != "", "validate", n.Validate != "", "action", n.Action != "", "next", n.Next != "", "choices", len(n.Choices) > 0)
+	case KindChoice:
+		if len(n.Choices) == 0 {
+			v.add(n.ID, "choices", "a choice needs at least one option")
+		}
+		if len(n.Choices) > 9 {
+			v.add(n.ID, "choices", "a choice has at most 9 options, got %d", len(n.Choices))
+		}
+		if n.SaveAs == "" {
+			v.add(n.ID, "save_as", "a choice must store its answer")
+		}
+		values := map[string]bool{}
+		for i, o := range n.Choices {
+			f := fmt.Sprintf("choices[%d]", i+1)
+			v.text(n.ID, f+".label", o.Label)
+			if o.Value == "" {
+				v.add(n.ID, f+".value", "a choice option needs a value")
+			} else if values[o.Value] {
+				v.add(n.ID, f+".value", "value %q used twice", o.Value)
+			}
+			values[o.Value] = true
+			switch {
+			case o.Next != "":
+				v.target(n.ID, f+".next", o.Next)
+			case n.Next == "":
+				v.add(n.ID, f+".next", "no target: set next on the option or on the node")
+			}
+		}
+		if n.Next != "" {
+			v.target(n.ID, "next", n.Next)
+		}
+		v.unused(n, "validate", n.Validate != "", "action", n.Action != "", "options", len(n.Options) > 0)
+	case KindInput:
+		switch n.Validate {
+		case ValidateNumber, ValidatePhone, ValidateChild, ValidateText:
+		case ValidateDate:
+			for f, s := range map[string]string{"min_date": n.MinDate, "max_date": n.MaxDate} {
+				if _, ok := parseBound(s, time.Now()); !ok {
+					v.add(n.ID, f, "%q is not \"today\" or a date as YYYY-MM-DD", s)
+				}
+			}
+		case "":
+			v.add(n.ID, "validate", "an input needs a validator (number, date, phone, child or text)")
+		default:
+			v.add(n.ID, "validate", "unknown validator %q (want number, date, phone, child or text)", n.Validate)
+		}
+		if n.Min != nil && n.Max != nil && *n.Min > *n.Max {
+			v.add(n.ID, "min", "min %d is greater than max %d", *n.Min, *n.Max)
+		}
+		if n.SaveAs == "" {
+			v.add(n.ID, "save_as", "an input must store its answer")
+		}
+		if n.SaveAs == "child" && n.Validate != ValidateChild {
+			v.add(n.ID, "save_as", "the answer \"child\" must come from the child validator")
+		}
+		v.required(n, "next", n.Next)
+		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "action", n.Action != "")
+	case KindConfirm:
+		needs, ok := actionNeeds[n.Action]
+		switch {
+		case n.Action == "":
+			v.add(n.ID, "action", "a confirm node needs an action (save_visit or save_need)")
+		case !ok:
+			v.add(n.ID, "action", "unknown action %q (want save_visit or save_need)", n.Action)
+		}
+		for _, k := range needs {
+			if _, ok := v.keys[k]; !ok {
+				v.add(n.ID, "action", "action %s needs the answer %q, which no node stores", n.Action, k)
+			}
+		}
+		v.required(n, "next", n.Next)
+		v.required(n, "cancel", n.Cancel)
+		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "save_as", n.SaveAs != "", "validate", n.Validate != "")
+	case KindEnd:
+		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "next", n.Next != "", "action", n.Action != "", "save_as", n.SaveAs != "")
+	case "":
+		v.add(n.ID, "kind", "the node kind is required (menu, input, choice, confirm or end)")
+	default:
+		v.add(n.ID, "kind", "unknown kind %q (want menu, input, choice, confirm or end)", n.Kind)
+	}
+}
+
+func (v *validator) required(n *Node, field, target string) {
+	if target == "" {
+		v.add(n.ID, field, "required for %s node", article(n.Kind))
+		return
+	}
+	v.target(n.ID, field, target)
+}
+
+func (v *validator) target(node, field, id string) {
+	if _, ok := v.byID[id]; !ok {
+		v.add(node, field, "unknown target node %q", id)
+	}
+}
+
+// unused flags fields that a node kind ignores: a field that silently does
+// nothing is a mistake an editor wants to hear about.
+func (v *validator) unused(n *Node, pairs ...any) {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if set, _ := pairs[i+1].(bool); set {
+			v.add(n.ID, pairs[i].(string), "not used by %s node", article(n.Kind))
+		}
+	}
+}
+
+func (v *validator) text(node, field string, t Text) {
+	for _, l := range v.t.Languages {
+		if strings.TrimSpace(t[l]) == "" {
+			v.add(node, field, "missing %s translation", l)
+		}
+	}
+	for l := range t {
+		if !slices.Contains(v.t.Languages, l) {
+			v.add(node, field, "text in %q, which the tree does not declare", l)
+		}
+	}
+	for l, s := range t {
+		if strings.ContainsFunc(s, isHiddenFormat) {
+			v.add(node, field, "%s text holds invisible or bidirectional control characters", l)
+		}
+	}
+}
+
+func (v *validator) placeholders(node, field string, t Text) {
+	langs := make([]string, 0, len(t))
+	for l := range t {
+		langs = append(langs, l)
+	}
+	sort.Strings(langs)
+	for _, l := range langs {
+		for _, m := range varRE.FindAllStringSubmatch(t[l], -1) {
+			name := m[1]
+			switch {
+			case name == "ref", name == "child.name", name == "child.code":
+				if name != "ref" {
+					if _, ok := v.keys["child"]; !ok {
+						v.add(node, field, "%s text names {%s} but no node stores a child", l, name)
+					}
+				}
+			default:
+				if _, ok := v.keys[name]; !ok {
+					v.add(node, field, "%s text names {%s}, which no node stores", l, name)
+				}
+			}
+		}
+	}
+}
+
+// reachable reports nodes that no path from the start reaches: they are
+// usually a forgotten link, and they would otherwise rot unseen.
+func (v *validator) reachable() {
+	start, ok := v.byID[v.t.Start]
+	if !ok {
+		return
+	}
+	seen := map[string]bool{start.ID: true}
+	queue := []*Node{start}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for _, next := range targets(n) {
+			if m, ok := v.byID[next]; ok && !seen[next] {
+				seen[next] = true
+				queue = append(queue, m)
+			}
+		}
+	}
+	for _, n := range v.t.Nodes {
+		if _, indexed := v.byID[n.ID]; indexed && !seen[n.ID] {
+			v.add(n.ID, "", "unreachable from the start node %q", v.t.Start)
+		}
+	}
+}
+
+func targets(n *Node) []string {
+	var out []string
+	for _, o := range n.Options {
+		out = append(out, o.Next)
+	}
+	for _, o := range n.Choices {
+		if o.Next != "" {
+			out = append(out, o.Next)
+		}
+	}
+	for _, s := range []string{n.Next, n.Cancel} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// isHiddenFormat matches bidirectional overrides and zero-width characters,
+// which can make a label read differently from what it says.
+func isHiddenFormat(r rune) bool {
+	switch {
+	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r >= 0x200B && r <= 0x200D, r == 0xFEFF:
+		return true
+	}
+	return false
+}
+
+func article(k Kind) string {
+	if k == KindInput || k == KindEnd {
+		return "an " + string(k)
+	}
+	return "a " + string(k)
+}

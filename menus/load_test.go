@@ -1,0 +1,155 @@
+package menus_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/barefoot-ussd/barefoot/fixtures"
+	"github.com/barefoot-ussd/barefoot/menus"
+	"go.yaml.in/yaml/v3"
+)
+
+// base is a small valid tree; each case below breaks it in one way.
+const base = `
+name: t
+languages: [zh, en]
+service_codes: ["*1#"]
+start: main
+nodes:
+  - id: main
+    kind: menu
+    text: {zh: 主菜单, en: Main}
+    options:
+      - {label: {zh: 家访, en: Visit}, next: child}
+  - id: child
+    kind: input
+    validate: child
+    save_as: child
+    text: {zh: 编号, en: ID}
+    next: situation
+  - id: situation
+    kind: choice
+    save_as: situation
+    text: {zh: "{child.name}", en: "{child.name}"}
+    choices:
+      - {value: well, label: {zh: 好, en: Well}}
+    next: confirm
+  - id: confirm
+    kind: confirm
+    action: save_visit
+    text: {zh: "确认{situation}", en: "Confirm {situation}"}
+    next: done
+    cancel: main
+  - id: done
+    kind: end
+    text: {zh: "编号{ref}", en: "Ref {ref}"}
+`
+
+func TestParseValid(t *testing.T) {
+	if _, err := menus.Parse([]byte(base), menus.FormatYAML); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidationErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		old, new  string // textual edit of base
+		node      string // node the problem must name ("" for the tree)
+		wantInMsg string
+	}{
+		{"unknown target", "next: situation", "next: nowhere", "child", `unknown target node "nowhere"`},
+		{"unknown start", "start: main", "start: gone", "", `unknown node "gone"`},
+		{"unreachable node", "      - {label: {zh: 家访, en: Visit}, next: child}", "      - {label: {zh: 家访, en: Visit}, next: done}", "child", "unreachable"},
+		{"missing translation", "text: {zh: 编号, en: ID}", "text: {zh: 编号}", "child", "missing en translation"},
+		{"empty translation", "text: {zh: 主菜单, en: Main}", "text: {zh: 主菜单, en: \"  \"}", "main", "missing en translation"},
+		{"missing label translation", "{value: well, label: {zh: 好, en: Well}}", "{value: well, label: {zh: 好}}", "situation", "missing en translation"},
+		{"undeclared language", "text: {zh: 编号, en: ID}", "text: {zh: 编号, en: ID, fr: Num}", "child", `"fr"`},
+		{"duplicate id", "  - id: done\n", "  - id: confirm\n", "confirm", "duplicate node id"},
+		{"unknown action", "action: save_visit", "action: send_money", "confirm", `unknown action "send_money"`},
+		{"missing action", "    action: save_visit\n", "", "confirm", "needs an action"},
+		{"unknown validator", "validate: child", "validate: colour", "child", `unknown validator "colour"`},
+		{"unknown kind", "kind: end", "kind: finish", "done", `unknown kind "finish"`},
+		{"choice without save_as", "    save_as: situation\n", "", "situation", "must store its answer"},
+		{"duplicate choice value", "      - {value: well, label: {zh: 好, en: Well}}\n", "      - {value: well, label: {zh: 好, en: Well}}\n      - {value: well, label: {zh: 好, en: Well}}\n", "situation", `value "well" used twice`},
+		{"placeholder of nothing", "Confirm {situation}", "Confirm {mood}", "confirm", "{mood}"},
+		{"action answer missing", "save_as: situation", "save_as: mood", "confirm", `needs the answer "situation"`},
+		{"bad service code", `"*1#"`, `"123"`, "", "not a USSD code"},
+		{"unsupported language", "languages: [zh, en]", "languages: [zh, en, xx]", "", `unsupported language "xx"`},
+		{"bidi override", "text: {zh: 主菜单, en: Main}", "text: {zh: 主菜单, en: \"Ma\u202ein\"}", "main", "bidirectional"},
+		{"end with next", "    text: {zh: \"编号{ref}\", en: \"Ref {ref}\"}\n", "    text: {zh: \"编号{ref}\", en: \"Ref {ref}\"}\n    next: main\n", "done", "not used by an end node"},
+		{"bad date bound", "validate: child", "validate: date\n    max_date: tomorrow", "child", `"tomorrow"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(base, tt.old, tt.new, 1)
+			if src == base {
+				t.Fatalf("edit %q did not apply", tt.old)
+			}
+			_, err := menus.Parse([]byte(src), menus.FormatYAML)
+			var verr *menus.ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("Parse = %v, want a ValidationError", err)
+			}
+			for _, p := range verr.Problems {
+				if p.Node == tt.node && strings.Contains(p.Message, tt.wantInMsg) {
+					return
+				}
+			}
+			t.Fatalf("no problem on node %q containing %q in %v", tt.node, tt.wantInMsg, verr.Problems)
+		})
+	}
+}
+
+func TestParseRejectsUnknownFieldsAndFormats(t *testing.T) {
+	if _, err := menus.Parse([]byte(strings.Replace(base, "start: main", "start: main\nstrat: main", 1)), menus.FormatYAML); err == nil || !strings.Contains(err.Error(), "strat") {
+		t.Fatalf("unknown yaml field: %v", err)
+	}
+	if _, err := menus.Parse([]byte(`{"name":"t","colour":"red"}`), menus.FormatJSON); err == nil || !strings.Contains(err.Error(), "colour") {
+		t.Fatalf("unknown json field: %v", err)
+	}
+	if _, err := menus.Parse([]byte(`{"name":"t"} {}`), menus.FormatJSON); err == nil {
+		t.Fatal("trailing json accepted")
+	}
+	if _, err := menus.Parse([]byte(base), "toml"); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+}
+
+// TestJSONEqualsYAML checks both formats describe the same tree, by writing
+// each fixture tree as JSON and parsing it back.
+func TestJSONEqualsYAML(t *testing.T) {
+	files, err := fs.Glob(fixtures.Menus(), "*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixture trees: %v", err)
+	}
+	for _, f := range files {
+		data, _ := fs.ReadFile(fixtures.Menus(), f)
+		fromYAML, err := menus.Parse(data, menus.FormatYAML)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		js, err := json.Marshal(fromYAML)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromJSON, err := menus.Parse(js, menus.FormatJSON)
+		if err != nil {
+			t.Fatalf("%s as json: %v", f, err)
+		}
+		if !reflect.DeepEqual(fromYAML, fromJSON) {
+			t.Fatalf("%s: json and yaml differ", f)
+		}
+		back, err := yaml.Marshal(fromJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := menus.Parse(back, menus.FormatYAML); err != nil {
+			t.Fatalf("%s: re-encoded yaml: %v", f, err)
+		}
+	}
+}

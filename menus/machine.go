@@ -1,0 +1,385 @@
+package menus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/looplab/fsm"
+)
+
+// Events fired on the state machine besides option numbers ("1", "2" ...).
+const (
+	eventValid   = "valid"
+	eventConfirm = "confirm"
+	eventCancel  = "cancel"
+)
+
+// Options tune a compiled machine.
+type Options struct {
+	// Region is the default phone region for the phone validator ("CN").
+	Region string
+}
+
+// Machine is a validated tree compiled into looplab/fsm transitions. It is
+// safe for concurrent use: each step borrows a state machine from a pool and
+// sets it to the caller's node, so the transition table is built once per
+// tree version, not once per hop.
+type Machine struct {
+	tree    *Tree
+	version int
+	nodes   map[string]*Node
+	choices map[string]*Node // answer key -> choice node, to show labels
+	events  []fsm.EventDesc
+	pool    sync.Pool
+	phones  phone.Normalizer
+}
+
+// Compile builds the state machine of a validated tree: states are node ids,
+// events are the inputs that move between them.
+func Compile(t *Tree, version int, opts Options) (*Machine, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Machine{
+		tree:    t,
+		version: version,
+		nodes:   make(map[string]*Node, len(t.Nodes)),
+		choices: map[string]*Node{},
+		phones:  phone.Normalizer{Region: opts.Region},
+	}
+	for i := range t.Nodes {
+		n := &t.Nodes[i]
+		m.nodes[n.ID] = n
+		switch n.Kind {
+		case KindMenu:
+			for j, o := range n.Options {
+				m.events = append(m.events, fsm.EventDesc{Name: strconv.Itoa(j + 1), Src: []string{n.ID}, Dst: o.Next})
+			}
+		case KindChoice:
+			m.choices[n.SaveAs] = n
+			for j, o := range n.Choices {
+				dst := o.Next
+				if dst == "" {
+					dst = n.Next
+				}
+				m.events = append(m.events, fsm.EventDesc{Name: strconv.Itoa(j + 1), Src: []string{n.ID}, Dst: dst})
+			}
+		case KindInput:
+			m.events = append(m.events, fsm.EventDesc{Name: eventValid, Src: []string{n.ID}, Dst: n.Next})
+		case KindConfirm:
+			m.events = append(m.events,
+				fsm.EventDesc{Name: eventConfirm, Src: []string{n.ID}, Dst: n.Next},
+				fsm.EventDesc{Name: eventCancel, Src: []string{n.ID}, Dst: n.Cancel})
+		}
+	}
+	m.pool.New = func() any { return fsm.NewFSM(t.Start, m.events, nil) }
+	return m, nil
+}
+
+// Tree returns the tree the machine was compiled from. It must not be
+// modified.
+func (m *Machine) Tree() *Tree { return m.tree }
+
+// Version is the tree version the machine runs.
+func (m *Machine) Version() int { return m.version }
+
+// Snapshot is everything a walk needs between two hops. It is small and
+// plain so that a store can keep it as bytes; the state machine itself is
+// rebuilt from it on each hop.
+type Snapshot struct {
+	Tree    string            `json:"t"`
+	Version int               `json:"v"`
+	Node    string            `json:"n"`
+	Lang    string            `json:"l"`
+	Answers map[string]string `json:"a,omitempty"`
+	Caller  Caller            `json:"c"`
+	// Ref is the saved report's reference, once saved.
+	Ref string `json:"r,omitempty"`
+	// Notice is the label key of the validation error shown above the
+	// current prompt, and NoticeArgs its arguments.
+	Notice     string            `json:"x,omitempty"`
+	NoticeArgs map[string]string `json:"xa,omitempty"`
+	Ended      bool              `json:"e,omitempty"`
+	// Hops counts inputs taken.
+	Hops int `json:"h"`
+	// Path is the channel's record of the input consumed so far (for
+	// Africa's Talking, the cumulative text); the engine does not read it.
+	Path string `json:"p"`
+	// Screen is the last screen shown, served again to a duplicate callback.
+	Screen  string    `json:"s"`
+	Started time.Time `json:"st"`
+}
+
+// Start opens a walk for a caller at the tree's start node.
+func (m *Machine) Start(c Caller, now time.Time) Snapshot {
+	lang := c.Language
+	if !m.speaks(lang) {
+		lang = m.tree.Languages[0]
+	}
+	s := Snapshot{Tree: m.tree.Name, Version: m.version, Node: m.tree.Start, Lang: lang, Caller: c, Started: now}
+	m.settle(&s)
+	return s
+}
+
+// ErrStaleSnapshot is returned when a snapshot names a node this machine
+// does not have: it belongs to another tree or version.
+var ErrStaleSnapshot = errors.New("menus: snapshot does not match the tree")
+
+// Step applies one input. When the input confirms a report, the returned
+// report is non-nil and the snapshot's screen is not final: the caller saves
+// the report and then calls Saved with its reference, or calls Failed with
+// the snapshot it passed in if the save did not succeed.
+func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, *Report, error) {
+	n, ok := m.nodes[s.Node]
+	if !ok || s.Tree != m.tree.Name || s.Version != m.version {
+		return s, nil, fmt.Errorf("%w: %s v%d node %q", ErrStaleSnapshot, s.Tree, s.Version, s.Node)
+	}
+	if s.Ended {
+		return s, nil, nil
+	}
+	s.Answers = maps.Clone(s.Answers)
+	s.Notice, s.NoticeArgs = "", nil
+	s.Hops++
+	in := cleanInput(input)
+
+	var report *Report
+	event := ""
+	switch n.Kind {
+	case KindMenu:
+		if i, ok := pick(in, len(n.Options)); ok {
+			event = strconv.Itoa(i)
+		}
+	case KindChoice:
+		if i, ok := pick(in, len(n.Choices)); ok {
+			event = strconv.Itoa(i)
+			s.setAnswer(n.SaveAs, n.Choices[i-1].Value)
+		}
+	case KindInput:
+		v, bad := m.validate(n, in, s.Caller, now)
+		if bad != nil {
+			s.Notice, s.NoticeArgs = bad.key, bad.args
+			m.render(&s)
+			return s, nil, nil
+		}
+		s.setAnswer(n.SaveAs, v)
+		event = eventValid
+	case KindConfirm:
+		switch in {
+		case "1":
+			event = eventConfirm
+			report = m.report(n, s, now)
+		case "2":
+			event = eventCancel
+		}
+	}
+	if event == "" {
+		s.Notice = "invalid_option"
+		m.render(&s)
+		return s, nil, nil
+	}
+	next, err := m.fire(s.Node, event)
+	if err != nil {
+		return s, nil, err
+	}
+	s.Node = next
+	if report != nil {
+		// The end screen names the reference, which only the store knows.
+		return s, report, nil
+	}
+	m.settle(&s)
+	return s, nil, nil
+}
+
+// Saved completes a step that produced a report, with its reference.
+func (m *Machine) Saved(s Snapshot, ref string) Snapshot {
+	s.Ref = ref
+	m.settle(&s)
+	return s
+}
+
+// Failed returns the snapshot from before a confirming step with a notice
+// that saving failed, so the caller can press 1 again.
+func (m *Machine) Failed(before Snapshot) Snapshot {
+	before.Hops++
+	before.Notice, before.NoticeArgs = "save_failed", nil
+	m.render(&before)
+	return before
+}
+
+// Render returns the screen for a snapshot.
+func (m *Machine) Render(s Snapshot) string {
+	m.render(&s)
+	return s.Screen
+}
+
+// fire runs one transition on a pooled state machine.
+func (m *Machine) fire(from, event string) (string, error) {
+	f := m.pool.Get().(*fsm.FSM)
+	defer m.pool.Put(f)
+	f.SetState(from)
+	err := f.Event(context.Background(), event)
+	var none fsm.NoTransitionError
+	if err != nil && !errors.As(err, &none) {
+		return "", fmt.Errorf("menus: %s: event %q from %q: %w", m.tree.Name, event, from, err)
+	}
+	return f.Current(), nil
+}
+
+// settle marks end nodes and renders the screen.
+func (m *Machine) settle(s *Snapshot) {
+	if n := m.nodes[s.Node]; n != nil && n.Kind == KindEnd {
+		s.Ended = true
+	}
+	m.render(s)
+}
+
+func (s *Snapshot) setAnswer(key, value string) {
+	if s.Answers == nil {
+		s.Answers = map[string]string{}
+	}
+	s.Answers[key] = value
+}
+
+// pick reads an option number from 1 to n.
+func pick(in string, n int) (int, bool) {
+	if len(in) == 0 || len(in) > 2 {
+		return 0, false
+	}
+	i, err := strconv.Atoi(in)
+	if err != nil || i < 1 || i > n || in[0] == '0' {
+		return 0, false
+	}
+	return i, true
+}
+
+func (m *Machine) speaks(lang string) bool {
+	for _, l := range m.tree.Languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Machine) report(n *Node, s Snapshot, now time.Time) *Report {
+	r := &Report{
+		DirectorID: s.Caller.DirectorID,
+		ChildCode:  s.Answers["child"],
+		Urgency:    UrgencyRoutine,
+		Answers:    maps.Clone(s.Answers),
+		Tree:       m.tree.Name,
+		Version:    m.version,
+		StartedAt:  s.Started,
+		ReportedAt: now,
+	}
+	switch n.Action {
+	case ActionSaveVisit:
+		r.Kind = ReportVisit
+		r.Situation = s.Answers["situation"]
+		if s.Answers["urgency"] == UrgencyUrgent || r.Situation == UrgencyUrgent {
+			r.Urgency = UrgencyUrgent
+		}
+	case ActionSaveNeed:
+		r.Kind = ReportNeed
+		r.Category = s.Answers["category"]
+		if s.Answers["urgency"] == UrgencyUrgent {
+			r.Urgency = UrgencyUrgent
+		}
+	}
+	return r
+}
+
+// label returns built-in wording, overridden by the tree.
+func (m *Machine) label(key, lang string) string {
+	if t, ok := m.tree.Labels[key]; ok {
+		return t[lang]
+	}
+	return builtinLabels[key][lang]
+}
+
+func (m *Machine) render(s *Snapshot) {
+	n := m.nodes[s.Node]
+	var b strings.Builder
+	if s.Notice != "" {
+		msg := m.label(s.Notice, s.Lang)
+		if s.Notice != "save_failed" && n.Error != nil {
+			msg = n.Error[s.Lang]
+		}
+		b.WriteString(expand(msg, func(k string) string { return s.NoticeArgs[k] }))
+		b.WriteByte('\n')
+	}
+	b.WriteString(expand(n.Text[s.Lang], func(k string) string { return m.value(s, k) }))
+	switch n.Kind {
+	case KindMenu:
+		writeOptions(&b, n.Options, s.Lang)
+	case KindChoice:
+		writeOptions(&b, n.Choices, s.Lang)
+	case KindConfirm:
+		fmt.Fprintf(&b, "\n1. %s\n2. %s", m.label("confirm", s.Lang), m.label("cancel", s.Lang))
+	}
+	s.Screen = b.String()
+}
+
+func writeOptions(b *strings.Builder, opts []Option, lang string) {
+	for i, o := range opts {
+		b.WriteByte('\n')
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteString(". ")
+		b.WriteString(o.Label[lang])
+	}
+}
+
+// value renders a placeholder: a choice answer as its label in the caller's
+// language, the child by name or code, the reference.
+func (m *Machine) value(s *Snapshot, key string) string {
+	switch key {
+	case "ref":
+		return s.Ref
+	case "child.code":
+		return s.Answers["child"]
+	case "child.name":
+		if c, ok := s.Caller.Child(s.Answers["child"]); ok {
+			return c.Name
+		}
+		return s.Answers["child"]
+	}
+	v := s.Answers[key]
+	if n, ok := m.choices[key]; ok {
+		for _, o := range n.Choices {
+			if o.Value == v {
+				return o.Label[s.Lang]
+			}
+		}
+	}
+	return v
+}
+
+// expand replaces {name} placeholders using get.
+func expand(s string, get func(string) string) string {
+	if !strings.Contains(s, "{") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			break
+		}
+		b.WriteString(s[:i])
+		b.WriteString(get(s[i+1 : i+j]))
+		s = s[i+j+1:]
+	}
+	b.WriteString(s)
+	return b.String()
+}

@@ -1,0 +1,79 @@
+package phone_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/barefoot-ussd/barefoot/menus/phone"
+)
+
+func TestNormalize(t *testing.T) {
+	n := phone.Normalizer{Region: "CN"}
+	tests := []struct {
+		in, want string
+	}{
+		{"+8613800138001", "+8613800138001"},
+		{"008613800138001", "+8613800138001"},
+		{"8613800138001", "+8613800138001"},
+		{"13800138001", "+8613800138001"},
+		{"138 0013 8001", "+8613800138001"},
+		{"138-0013-8001", "+8613800138001"},
+		{"+86 138-0013-8001", "+8613800138001"},
+		{" 8613800138001", "+8613800138001"}, // an unencoded '+' arrives as a space
+		{"１３８００１３８００１", "+8613800138001"}, // full-width digits from a Chinese keypad
+		{"+254711000111", "+254711000111"},
+	}
+	for _, tt := range tests {
+		got, err := n.Normalize(tt.in)
+		if err != nil {
+			t.Errorf("Normalize(%q): %v", tt.in, err)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestNormalizeRejects(t *testing.T) {
+	n := phone.Normalizer{Region: "CN"}
+	for _, in := range []string{"", "   ", "abc", "+861380013800", "12345", "+8612345678901", "1380013800113800138001138001380013800138001"} {
+		if got, err := n.Normalize(in); !errors.Is(err, phone.ErrInvalid) {
+			t.Errorf("Normalize(%q) = %q, %v; want ErrInvalid", in, got, err)
+		}
+	}
+}
+
+func TestMask(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"+8613800138001", "+86*********01"},
+		{"13800138001", "13*******01"},
+		{"", ""},
+		{"12", "12"},
+	}
+	for _, tt := range tests {
+		if got := phone.Mask(tt.in); got != tt.want {
+			t.Errorf("Mask(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"+8613800138001", "008613800138001", "13800138001", "１３８", "+", "86"} {
+		f.Add(s)
+	}
+	n := phone.Normalizer{Region: "CN"}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := n.Normalize(s)
+		if err != nil {
+			return
+		}
+		again, err := n.Normalize(got)
+		if err != nil || again != got {
+			t.Fatalf("Normalize not idempotent: %q -> %q -> %q, %v", s, got, again, err)
+		}
+		if got[0] != '+' {
+			t.Fatalf("Normalize(%q) = %q: not E.164", s, got)
+		}
+	})
+}

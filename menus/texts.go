@@ -1,0 +1,50 @@
+package menus
+
+// builtinLabels holds the wording the engine itself adds to screens. A tree
+// may override any of them under `labels:`; these defaults keep a tree short
+// and every screen translated.
+var builtinLabels = map[string]Text{
+	"confirm":        {LangEN: "Confirm", LangZH: "确认"},
+	"cancel":         {LangEN: "Cancel", LangZH: "取消"},
+	"invalid_option": {LangEN: "Invalid choice, please try again.", LangZH: "选项无效，请重新输入。"},
+	"invalid_number": {LangEN: "Please enter a number.", LangZH: "请输入数字。"},
+	"number_range":   {LangEN: "Please enter a number from {min} to {max}.", LangZH: "请输入{min}到{max}之间的数字。"},
+	"invalid_date":   {LangEN: "Please enter a date as YYYY-MM-DD.", LangZH: "请按年-月-日输入日期，如2026-01-31。"},
+	"date_range":     {LangEN: "That date is out of range.", LangZH: "日期超出范围。"},
+	"invalid_phone":  {LangEN: "That is not a valid phone number.", LangZH: "电话号码无效。"},
+	"unknown_child":  {LangEN: "{input} is not one of your children.", LangZH: "{input}不是您负责的儿童。"},
+	"invalid_text":   {LangEN: "Please type a reply.", LangZH: "请输入内容。"},
+	"text_length":    {LangEN: "Please use {min} to {max} characters.", LangZH: "请输入{min}到{max}个字。"},
+	"save_failed":    {LangEN: "Could not save just now. Press 1 to try again.", LangZH: "暂时无法保存，请按1重试。"},
+}
+
+// Messages the gateway shows outside any tree, in both languages because the
+// caller's language is not known yet when most of them are needed.
+const (
+	MsgUnknownCaller  = "unknown_caller"
+	MsgUnknownService = "unknown_service"
+	MsgSessionError   = "session_error"
+	MsgBusy           = "busy"
+	MsgBadRequest     = "bad_request"
+)
+
+var messages = map[string]Text{
+	MsgUnknownCaller:  {LangEN: "This number is not registered. Please contact the county office.", LangZH: "您的号码未登记，请联系县民政办公室。"},
+	MsgUnknownService: {LangEN: "This service code is not in use.", LangZH: "此服务号码未开通。"},
+	MsgSessionError:   {LangEN: "Session ended. Please dial again.", LangZH: "会话已结束，请重新拨打。"},
+	MsgBusy:           {LangEN: "Service busy. Please dial again shortly.", LangZH: "服务繁忙，请稍后重拨。"},
+	MsgBadRequest:     {LangEN: "Invalid request.", LangZH: "请求无效。"},
+}
+
+// Message returns a gateway message in one language, or in Chinese then
+// English when lang is empty (the caller is not known yet).
+func Message(key, lang string) string {
+	t := messages[key]
+	if lang == "" {
+		return t[LangZH] + "\n" + t[LangEN]
+	}
+	if s, ok := t[lang]; ok {
+		return s
+	}
+	return t[LangZH]
+}

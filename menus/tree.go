@@ -1,0 +1,102 @@
+package menus
+
+// Kind is what a node does with the caller's input.
+type Kind string
+
+// Node kinds.
+const (
+	// KindMenu lists numbered options, each leading to another node.
+	KindMenu Kind = "menu"
+	// KindInput takes free input checked by a validator and stores it.
+	KindInput Kind = "input"
+	// KindChoice lists numbered options, stores the chosen value and moves on
+	// (to the option's own target if it has one: branching on an answer).
+	KindChoice Kind = "choice"
+	// KindConfirm shows a summary; option 1 runs the node's action, option 2
+	// goes to the node's cancel target.
+	KindConfirm Kind = "confirm"
+	// KindEnd shows a final screen and ends the session.
+	KindEnd Kind = "end"
+)
+
+// Validators an input node may use.
+const (
+	ValidateNumber = "number"
+	ValidateDate   = "date"
+	ValidatePhone  = "phone"
+	ValidateChild  = "child"
+	ValidateText   = "text"
+)
+
+// Actions a confirm node may run.
+const (
+	ActionSaveVisit = "save_visit"
+	ActionSaveNeed  = "save_need"
+)
+
+// Text is one piece of wording in every language of a tree, keyed by
+// language code ("zh", "en").
+type Text map[string]string
+
+// Tree is a menu tree as written in YAML or JSON (see FORMAT.md).
+type Tree struct {
+	// Name identifies the tree across versions, e.g. "director".
+	Name string `yaml:"name" json:"name"`
+	// Languages the tree is written in; the first is the default.
+	Languages []string `yaml:"languages" json:"languages"`
+	// ServiceCodes are the USSD codes that open this tree, e.g. "*384*2015#".
+	ServiceCodes []string `yaml:"service_codes" json:"service_codes"`
+	// Start is the id of the first node.
+	Start string `yaml:"start" json:"start"`
+	// Labels overrides built-in wording (confirm and cancel options,
+	// validation errors); see FORMAT.md for the keys.
+	Labels map[string]Text `yaml:"labels,omitempty" json:"labels,omitempty"`
+	// Nodes in any order.
+	Nodes []Node `yaml:"nodes" json:"nodes"`
+}
+
+// Node is one screen of a tree.
+type Node struct {
+	ID   string `yaml:"id" json:"id"`
+	Kind Kind   `yaml:"kind" json:"kind"`
+	// Text is the prompt. It may name answers as {key}, the chosen child as
+	// {child.name} and {child.code}, and the saved report as {ref}.
+	Text Text `yaml:"text" json:"text"`
+
+	// Options of a menu node.
+	Options []Option `yaml:"options,omitempty" json:"options,omitempty"`
+	// Choices of a choice node.
+	Choices []Option `yaml:"choices,omitempty" json:"choices,omitempty"`
+
+	// Validate names the validator of an input node.
+	Validate string `yaml:"validate,omitempty" json:"validate,omitempty"`
+	// Min and Max bound a number's value or a text's length in characters.
+	Min *int `yaml:"min,omitempty" json:"min,omitempty"`
+	Max *int `yaml:"max,omitempty" json:"max,omitempty"`
+	// MinDate and MaxDate bound a date: "today" or YYYY-MM-DD.
+	MinDate string `yaml:"min_date,omitempty" json:"min_date,omitempty"`
+	MaxDate string `yaml:"max_date,omitempty" json:"max_date,omitempty"`
+	// Error replaces the validator's built-in error message.
+	Error Text `yaml:"error,omitempty" json:"error,omitempty"`
+
+	// SaveAs is the answer key an input or choice node stores under.
+	SaveAs string `yaml:"save_as,omitempty" json:"save_as,omitempty"`
+	// Next is where an input, choice (by default) or confirm node goes.
+	Next string `yaml:"next,omitempty" json:"next,omitempty"`
+
+	// Action is what a confirm node runs on option 1.
+	Action string `yaml:"action,omitempty" json:"action,omitempty"`
+	// Cancel is where a confirm node goes on option 2.
+	Cancel string `yaml:"cancel,omitempty" json:"cancel,omitempty"`
+}
+
+// Option is a numbered line of a menu or choice node. Options are numbered
+// from 1 in the order written.
+type Option struct {
+	Label Text `yaml:"label" json:"label"`
+	// Value is what a choice stores (required on choices, unused on menus).
+	Value string `yaml:"value,omitempty" json:"value,omitempty"`
+	// Next is the target node: required on menus, optional on choices where
+	// it overrides the node's Next.
+	Next string `yaml:"next,omitempty" json:"next,omitempty"`
+}
