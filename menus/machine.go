@@ -213,6 +213,13 @@ func (m *Machine) Failed(before Snapshot) Snapshot {
 	return before
 }
 
+// TakesText reports whether the snapshot waits for free text, which may
+// itself contain the separators a channel uses between inputs.
+func (m *Machine) TakesText(s Snapshot) bool {
+	n := m.nodes[s.Node]
+	return n != nil && n.Kind == KindInput && n.Validate == ValidateText
+}
+
 // Render returns the screen for a snapshot.
 func (m *Machine) Render(s Snapshot) string {
 	m.render(&s)

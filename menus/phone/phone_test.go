@@ -2,6 +2,7 @@ package phone_test
 
 import (
 	"errors"
+	"log/slog"
 	"testing"
 
 	"github.com/barefoot-ussd/barefoot/menus/phone"
@@ -20,7 +21,7 @@ func TestNormalize(t *testing.T) {
 		{"138-0013-8001", "+8613800138001"},
 		{"+86 138-0013-8001", "+8613800138001"},
 		{" 8613800138001", "+8613800138001"}, // an unencoded '+' arrives as a space
-		{"１３８００１３８００１", "+8613800138001"}, // full-width digits from a Chinese keypad
+		{"１３８００１３８００１", "+8613800138001"},    // full-width digits from a Chinese keypad
 		{"+254711000111", "+254711000111"},
 	}
 	for _, tt := range tests {
@@ -76,4 +77,25 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("Normalize(%q) = %q: not E.164", s, got)
 		}
 	})
+}
+
+func TestRedactAttr(t *testing.T) {
+	tests := []struct {
+		key, in, want string
+	}{
+		{"phone", "+8613800138001", "+86*********01"},
+		{"from", "13800138001", "13*******01"},
+		{"msg", "caller +86 138 0013 8001 hung up", "caller +86*********01 hung up"},
+		{"err", "dial tcp 127.0.0.1:5432: refused", "dial tcp 127.0.0.1:5432: refused"},
+		{"ref", "VABC234", "VABC234"},
+	}
+	for _, tt := range tests {
+		got := phone.RedactAttr(nil, slog.String(tt.key, tt.in))
+		if got.Value.String() != tt.want {
+			t.Errorf("RedactAttr(%s=%q) = %q, want %q", tt.key, tt.in, got.Value.String(), tt.want)
+		}
+	}
+	if got := (phone.Masked("+8613800138001")).LogValue().String(); got != "+86*********01" {
+		t.Errorf("Masked.LogValue = %q", got)
+	}
 }

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/storage"
+	"github.com/redis/go-redis/v9"
+)
+
+// config is read from the environment; every setting has a default that
+// works on a developer machine with local Postgres and Redis.
+type config struct {
+	Addr        string
+	DatabaseURL string
+	RedisURL    string
+	RedisPrefix string
+	Region      string
+	SessionTTL  time.Duration
+	LogLevel    slog.Level
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	get := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := config{
+		Addr:        get("BAREFOOT_ADDR", ":8080"),
+		DatabaseURL: get("BAREFOOT_DATABASE_URL", "postgres://barefoot:barefoot@127.0.0.1:5432/barefoot?sslmode=disable"),
+		RedisURL:    get("BAREFOOT_REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisPrefix: get("BAREFOOT_REDIS_PREFIX", "bf:"),
+		Region:      strings.ToUpper(get("BAREFOOT_PHONE_REGION", "CN")),
+	}
+	ttl, err := time.ParseDuration(get("BAREFOOT_SESSION_TTL", "5m"))
+	if err != nil || ttl < time.Second {
+		return c, fmt.Errorf("BAREFOOT_SESSION_TTL: want a duration such as 5m, got %q", getenv("BAREFOOT_SESSION_TTL"))
+	}
+	c.SessionTTL = ttl
+	if err := c.LogLevel.UnmarshalText([]byte(get("BAREFOOT_LOG_LEVEL", "info"))); err != nil {
+		return c, fmt.Errorf("BAREFOOT_LOG_LEVEL: want debug, info, warn or error")
+	}
+	if _, err := (phone.Normalizer{Region: c.Region}).Normalize("+8613800138000"); err != nil || len(c.Region) != 2 {
+		return c, fmt.Errorf("BAREFOOT_PHONE_REGION: want a two-letter country code such as CN, got %q", c.Region)
+	}
+	return c, nil
+}
+
+func (c config) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel, ReplaceAttr: phone.RedactAttr}))
+}
+
+// openDB connects to Postgres; its error names the variable to fix.
+func (c config) openDB(ctx context.Context) (*storage.DB, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	db, err := storage.Open(ctx, c.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("BAREFOOT_DATABASE_URL: %w", err)
+	}
+	return db, nil
+}
+
+// openRedis connects to Redis; its error names the variable to fix.
+func (c config) openRedis(ctx context.Context) (*redis.Client, error) {
+	opt, err := redis.ParseURL(c.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("BAREFOOT_REDIS_URL: %w", err)
+	}
+	// Short timeouts: a hop must answer within the carrier's budget even
+	// when Redis is slow, by falling back to rebuilding from the path.
+	opt.DialTimeout = 2 * time.Second
+	opt.ReadTimeout = 500 * time.Millisecond
+	opt.WriteTimeout = 500 * time.Millisecond
+	rdb := redis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("BAREFOOT_REDIS_URL: cannot reach Redis at %s: %w", opt.Addr, unwrapAll(err))
+	}
+	return rdb, nil
+}
+
+func unwrapAll(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}

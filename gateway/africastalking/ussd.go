@@ -1,0 +1,67 @@
+// Package africastalking adapts Africa's Talking's callbacks to the
+// gateway's own types. Its USSD callback is a form POST per screen whose
+// text field holds every input of the session so far joined by '*'; the
+// reply is text/plain starting "CON " (wait for input) or "END ".
+package africastalking
+
+import (
+	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/wire"
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Limits on callback fields. Text is capped so that a path bomb (thousands
+// of '*') costs little; no real session comes near it.
+const (
+	maxSessionID = 128
+	maxPhone     = 32
+	maxService   = 64
+	maxNetwork   = 16
+	maxText      = 1024
+)
+
+// USSD is the Africa's Talking USSD adapter.
+type USSD struct{}
+
+// Route is the adapter's path under /ussd/.
+func (USSD) Route() string { return "africastalking" }
+
+// Carrier is the short name stored with sessions and reports.
+func (USSD) Carrier() string { return "at" }
+
+// Parse reads a callback into a hop. The phone number is returned as sent;
+// the gateway normalises it.
+func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
+	f, err := wire.ReadForm(c)
+	if err != nil {
+		return dialog.Hop{}, err
+	}
+	h := dialog.Hop{Channel: menus.ChannelUSSD, Carrier: "at"}
+	fields := []struct {
+		dst *string
+		f   wire.Field
+	}{
+		{&h.Session, wire.Field{Name: "sessionId", Required: true, Max: maxSessionID}},
+		{&h.Phone, wire.Field{Name: "phoneNumber", Required: true, Max: maxPhone}},
+		{&h.Service, wire.Field{Name: "serviceCode", Required: true, Max: maxService}},
+		{&h.Path, wire.Field{Name: "text", Max: maxText}},
+		{new(string), wire.Field{Name: "networkCode", Max: maxNetwork}},
+	}
+	for _, fd := range fields {
+		if *fd.dst, err = f.Get(fd.f); err != nil {
+			return dialog.Hop{}, err
+		}
+	}
+	return h, nil
+}
+
+// Write sends the reply in Africa's Talking's text format.
+func (USSD) Write(c *fiber.Ctx, r dialog.Reply) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+	prefix := "CON "
+	if r.End {
+		prefix = "END "
+	}
+	return c.SendString(prefix + r.Text)
+}

@@ -1,0 +1,145 @@
+// Package gatewaytest runs a whole gateway for tests: its own Postgres
+// database seeded with the demo, its own Redis key prefix, and the Fiber app
+// listening on a loopback port, so tests drive it exactly as a carrier does.
+package gatewaytest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/fixtures/demo"
+	"github.com/barefoot-ussd/barefoot/gateway"
+	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
+	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/sessions"
+	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
+	"github.com/barefoot-ussd/barefoot/storage"
+	"github.com/barefoot-ussd/barefoot/storage/storagetest"
+	"github.com/redis/go-redis/v9"
+)
+
+// Gateway is a running gateway and the stores behind it.
+type Gateway struct {
+	URL     string
+	DB      *storage.DB
+	Redis   *redis.Client
+	Store   *sessions.Store
+	Dialog  *dialog.Service
+	Catalog *menus.Catalog
+	client  *http.Client
+}
+
+// Options tune MustGateway.
+type Options struct {
+	// Log receives the gateway's logs; discarded when nil.
+	Log io.Writer
+}
+
+// MustGateway starts a seeded gateway that is stopped when the test ends.
+func MustGateway(tb testing.TB, opts Options) *Gateway {
+	tb.Helper()
+	ctx := context.Background()
+	db := storagetest.MustDB(tb)
+	if err := demo.Seed(ctx, db, io.Discard); err != nil {
+		tb.Fatalf("gatewaytest: seed: %v", err)
+	}
+	rdb, prefix := sessionstest.MustRedis(tb)
+	out := opts.Log
+	if out == nil {
+		out = io.Discard
+	}
+	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: phone.RedactAttr}))
+	mopts := menus.Options{Region: "CN"}
+	catalog := menus.NewCatalog(db.TreeLoader(mopts))
+	if _, err := db.RefreshCatalog(ctx, catalog, mopts); err != nil {
+		tb.Fatalf("gatewaytest: load trees: %v", err)
+	}
+	store := sessions.NewStore(rdb, prefix)
+	svc := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 5 * time.Minute, Log: log}
+	app := gateway.New(gateway.Config{
+		Dialog: svc,
+		Phones: phone.Normalizer{Region: "CN"},
+		USSD:   []gateway.USSDAdapter{africastalking.USSD{}},
+		Checks: []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
+		Log:    log,
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("gatewaytest: listen: %v", err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	tb.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
+	return &Gateway{
+		URL: "http://" + ln.Addr().String(), DB: db, Redis: rdb, Store: store, Dialog: svc, Catalog: catalog,
+		client: &http.Client{Timeout: 10 * time.Second},
+	}
+}
+
+// Post sends a form to path and returns the status and body.
+func (g *Gateway) Post(tb testing.TB, path string, form url.Values) (int, string) {
+	tb.Helper()
+	return g.PostRaw(tb, path, "application/x-www-form-urlencoded", form.Encode())
+}
+
+// PostRaw sends a body as is, for malformed-input tests.
+func (g *Gateway) PostRaw(tb testing.TB, path, contentType, body string) (int, string) {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, g.URL+path, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := g.client.Do(req)
+	if err != nil {
+		tb.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// Get fetches path.
+func (g *Gateway) Get(tb testing.TB, path string) (int, string) {
+	tb.Helper()
+	resp, err := g.client.Get(g.URL + path)
+	if err != nil {
+		tb.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// AT sends one Africa's Talking USSD callback and returns the body, failing
+// the test on any status but 200.
+func (g *Gateway) AT(tb testing.TB, session, phoneNumber, text string) string {
+	tb.Helper()
+	status, body := g.Post(tb, "/ussd/africastalking", ATForm(session, phoneNumber, "*384*2015#", text))
+	if status != http.StatusOK {
+		tb.Fatalf("AT callback text=%q: status %d: %s", text, status, body)
+	}
+	return body
+}
+
+// ATForm builds an Africa's Talking USSD callback.
+func ATForm(session, phoneNumber, code, text string) url.Values {
+	return url.Values{
+		"sessionId":   {session},
+		"serviceCode": {code},
+		"phoneNumber": {phoneNumber},
+		"networkCode": {"46000"},
+		"text":        {text},
+	}
+}

@@ -1,0 +1,131 @@
+// Package gateway is Barefoot's HTTP edge: a Fiber app that mounts one
+// route per carrier adapter, turns refused input into the right status in
+// one place, and exposes health and readiness for operators.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/wire"
+	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+)
+
+// USSDAdapter is one carrier's USSD wire format. Adding a carrier is one
+// new adapter; nothing else changes.
+type USSDAdapter interface {
+	// Route is the path segment under /ussd/.
+	Route() string
+	// Parse reads a callback; refusals are *wire.Error.
+	Parse(c *fiber.Ctx) (dialog.Hop, error)
+	// Write sends the reply in the carrier's format.
+	Write(c *fiber.Ctx, r dialog.Reply) error
+}
+
+// Check is a named readiness probe (Postgres, Redis).
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
+}
+
+// Config wires a server.
+type Config struct {
+	Dialog *dialog.Service
+	Phones phone.Normalizer
+	USSD   []USSDAdapter
+	Checks []Check
+	Log    *slog.Logger
+	// HopBudget bounds one hop; carriers give up after 10-15 s, so the
+	// gateway must answer well before.
+	HopBudget time.Duration
+}
+
+// Limits from the bad-input catalogue: callbacks are small, and a slow
+// client must not hold a connection open.
+const (
+	bodyLimit    = 16 << 10
+	readTimeout  = 5 * time.Second
+	writeTimeout = 5 * time.Second
+	idleTimeout  = 30 * time.Second
+)
+
+// New returns the Fiber app.
+func New(cfg Config) *fiber.App {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.HopBudget == 0 {
+		cfg.HopBudget = 5 * time.Second
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "barefoot",
+		BodyLimit:             bodyLimit,
+		ReadTimeout:           readTimeout,
+		WriteTimeout:          writeTimeout,
+		IdleTimeout:           idleTimeout,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(cfg.Log),
+	})
+	app.Use(recover.New())
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/readyz", readyz(cfg.Checks))
+	for _, a := range cfg.USSD {
+		app.Post("/ussd/"+a.Route(), ussd(cfg, a))
+	}
+	return app
+}
+
+func ussd(cfg Config, a USSDAdapter) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		h, err := a.Parse(c)
+		if err != nil {
+			return err
+		}
+		e164, err := cfg.Phones.Normalize(h.Phone)
+		if err != nil {
+			return wire.Invalid("phone", "not a valid phone number")
+		}
+		h.Phone = e164
+		ctx, cancel := context.WithTimeout(c.UserContext(), cfg.HopBudget)
+		defer cancel()
+		return a.Write(c, cfg.Dialog.Hop(ctx, h))
+	}
+}
+
+func readyz(checks []Check) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		for _, ch := range checks {
+			if err := ch.Ping(ctx); err != nil {
+				return c.Status(http.StatusServiceUnavailable).SendString(ch.Name + ": unreachable")
+			}
+		}
+		return c.SendString("ready")
+	}
+}
+
+// errorHandler maps errors to statuses once for every route. Refused input
+// is answered, not logged as a failure; anything else is a 500 whose detail
+// stays in the log.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		if e, ok := wire.AsError(err); ok {
+			log.Info("request refused", "path", c.Path(), "status", e.Status, "reason", e.Error())
+			return c.Status(e.Status).SendString(e.Error())
+		}
+		var fe *fiber.Error
+		if errors.As(err, &fe) {
+			return c.Status(fe.Code).SendString(fe.Message)
+		}
+		log.Error("request failed", "path", c.Path(), "err", err)
+		return c.Status(http.StatusInternalServerError).SendString("internal error")
+	}
+}

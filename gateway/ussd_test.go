@@ -1,0 +1,387 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
+	"github.com/barefoot-ussd/barefoot/menus"
+)
+
+const (
+	zhDirector = "+8613800138001"
+	enDirector = "+8613800138002"
+)
+
+var refRE = regexp.MustCompile(`[VN][2-9A-HJ-NP-Z]{6}`)
+
+// hop is one callback of a scripted walk and what its screen must show.
+type hop struct {
+	text string
+	end  bool
+	want []string // substrings of the screen
+}
+
+func walk(t *testing.T, g *gatewaytest.Gateway, session, phone string, hops []hop) string {
+	t.Helper()
+	var body string
+	for _, h := range hops {
+		body = g.AT(t, session, phone, h.text)
+		prefix := "CON "
+		if h.end {
+			prefix = "END "
+		}
+		if !strings.HasPrefix(body, prefix) {
+			t.Fatalf("text=%q: reply %q, want it to start %q", h.text, body, prefix)
+		}
+		for _, w := range h.want {
+			if !strings.Contains(body, w) {
+				t.Fatalf("text=%q: reply %q, want it to contain %q", h.text, body, w)
+			}
+		}
+	}
+	return body
+}
+
+// TestDemoScenario is the issue's demo, step by step, in both languages.
+func TestDemoScenario(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	scripts := map[string]struct {
+		phone string
+		hops  []hop
+	}{
+		"en": {enDirector, []hop{
+			{"", false, []string{"1. Record a home visit", "2. Report a need"}},
+			{"1", false, []string{"Enter the child ID"}},
+			{"1*C0009", false, []string{"C0009 is not one of your children", "Enter the child ID"}},
+			{"1*C0009*C0001", false, []string{"1. Well", "4. Urgent concern"}},
+			{"1*C0009*C0001*1", false, []string{"王小明", "1. Confirm"}},
+			{"1*C0009*C0001*1*1", true, []string{"Visit saved. Ref "}},
+		}},
+		"zh": {zhDirector, []hop{
+			{"", false, []string{"1. 记录家访", "2. 上报需求"}},
+			{"1", false, []string{"请输入儿童编号"}},
+			{"1*C0009", false, []string{"C0009不是您负责的儿童", "请输入儿童编号"}},
+			{"1*C0009*C0001", false, []string{"1. 良好", "4. 紧急情况"}},
+			{"1*C0009*C0001*1", false, []string{"王小明", "1. 确认"}},
+			{"1*C0009*C0001*1*1", true, []string{"家访已保存，编号"}},
+		}},
+	}
+	for lang, sc := range scripts {
+		t.Run(lang, func(t *testing.T) {
+			session := "ATUid_demo_" + lang
+			end := walk(t, g, session, sc.phone, sc.hops)
+			ref := refRE.FindString(end)
+			if ref == "" || ref[0] != 'V' {
+				t.Fatalf("no visit ref in %q", end)
+			}
+			// The carrier retries the last callback: same answer, one row.
+			if again := g.AT(t, session, sc.phone, sc.hops[len(sc.hops)-1].text); again != end {
+				t.Fatalf("retried confirm = %q, want %q", again, end)
+			}
+			r, err := g.DB.ReportByRef(context.Background(), ref)
+			if err != nil {
+				t.Fatalf("report %s: %v", ref, err)
+			}
+			if r.Kind != menus.ReportVisit || r.ChildCode != "C0001" || r.Situation != "well" || r.Channel != menus.ChannelUSSD || r.Urgency != menus.UrgencyRoutine {
+				t.Fatalf("stored report = %+v", r)
+			}
+			if n, _ := g.DB.CountReports(context.Background(), menus.ReportVisit, r.SessionKey); n != 1 {
+				t.Fatalf("%d visit rows for the session, want 1", n)
+			}
+		})
+	}
+}
+
+func TestNeedReport(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	tests := []struct {
+		phone string
+		hops  []hop
+	}{
+		{enDirector, []hop{
+			{"", false, nil},
+			{"2", false, []string{"Enter the child ID"}},
+			{"2*C0003", false, []string{"1. Birth/residence registration", "2. School enrolment", "3. Vaccination or health", "4. Medical aid", "5. Living allowance", "6. Protection concern", "7. Other"}},
+			{"2*C0003*6", false, []string{"1. Routine", "2. Urgent"}},
+			{"2*C0003*6*2", false, []string{"陈晨", "Protection concern", "Urgent"}},
+			{"2*C0003*6*2*1", true, []string{"Need reported. Ref N"}},
+		}},
+		{zhDirector, []hop{
+			{"", false, nil},
+			{"2", false, []string{"请输入儿童编号"}},
+			{"2*c3", false, []string{"1. 出生或户口登记", "6. 保护问题"}},
+			{"2*c3*2", false, []string{"1. 一般", "2. 紧急"}},
+			{"2*c3*2*1", false, []string{"陈晨", "入学", "一般"}},
+			{"2*c3*2*1*1", true, []string{"需求已上报，编号N"}},
+		}},
+	}
+	for i, tt := range tests {
+		end := walk(t, g, fmt.Sprintf("ATUid_need_%d", i), tt.phone, tt.hops)
+		r, err := g.DB.ReportByRef(context.Background(), refRE.FindString(end))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int][2]string{0: {"protection", menus.UrgencyUrgent}, 1: {"school", menus.UrgencyRoutine}}[i]
+		if r.Kind != menus.ReportNeed || r.ChildCode != "C0003" || r.Category != want[0] || r.Urgency != want[1] {
+			t.Fatalf("need %d stored as %+v, want %v", i, r, want)
+		}
+	}
+}
+
+// TestDuplicateCallbacks sends every hop twice, as carriers retry: each
+// pair of answers is identical and the walk still saves once.
+func TestDuplicateCallbacks(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	session := "ATUid_dup"
+	var last string
+	for _, text := range []string{"", "1", "1*C0002", "1*C0002*3", "1*C0002*3*1"} {
+		first := g.AT(t, session, enDirector, text)
+		if second := g.AT(t, session, enDirector, text); second != first {
+			t.Fatalf("text=%q: retry answered %q, first %q", text, second, first)
+		}
+		last = first
+	}
+	if n, _ := g.DB.CountReports(context.Background(), menus.ReportVisit, "ussd:at:"+session); n != 1 || !strings.HasPrefix(last, "END ") {
+		t.Fatalf("rows = %d, last = %q", n, last)
+	}
+}
+
+// TestConcurrentCallbacks fires the confirming callback 20 times at once:
+// every caller gets the same screen and exactly one report is stored.
+func TestConcurrentCallbacks(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	session := "ATUid_race"
+	for _, text := range []string{"", "2", "2*C0004", "2*C0004*5", "2*C0004*5*1"} {
+		g.AT(t, session, enDirector, text)
+	}
+	const n = 20
+	bodies := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			bodies[i] = g.AT(t, session, enDirector, "2*C0004*5*1*1")
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, b := range bodies {
+		if b != bodies[0] || !strings.HasPrefix(b, "END ") {
+			t.Fatalf("reply %d = %q, reply 0 = %q", i, b, bodies[0])
+		}
+	}
+	if c, _ := g.DB.CountReports(context.Background(), menus.ReportNeed, "ussd:at:"+session); c != 1 {
+		t.Fatalf("%d need rows, want 1", c)
+	}
+}
+
+func TestUnknownCallerStoresNothing(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	for _, text := range []string{"", "1*C0001*1*1"} {
+		body := g.AT(t, "ATUid_stranger", "+8613999999999", text)
+		if !strings.HasPrefix(body, "END ") || !strings.Contains(body, "contact the county office") || !strings.Contains(body, "联系县民政办公室") {
+			t.Fatalf("unknown caller got %q", body)
+		}
+	}
+	if _, _, ok, err := g.Store.Load(context.Background(), menus.ChannelUSSD, "at:ATUid_stranger"); ok || err != nil {
+		t.Fatalf("a session was stored for an unknown caller (err %v)", err)
+	}
+	if n, _ := g.DB.CountReports(context.Background(), menus.ReportVisit, "ussd:at:ATUid_stranger"); n != 0 {
+		t.Fatalf("%d reports stored for an unknown caller", n)
+	}
+}
+
+func TestUnknownServiceCode(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	status, body := g.Post(t, "/ussd/africastalking", gatewaytest.ATForm("ATUid_code", enDirector, "*999#", ""))
+	if status != http.StatusOK || !strings.HasPrefix(body, "END ") || !strings.Contains(body, "not in use") {
+		t.Fatalf("unknown code: %d %q", status, body)
+	}
+}
+
+// TestPhoneFormats: however the carrier writes the number, it is the same
+// director.
+func TestPhoneFormats(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	for i, p := range []string{"8613800138002", "13800138002", "008613800138002", "+86 138-0013-8002", " 8613800138002"} {
+		body := g.AT(t, fmt.Sprintf("ATUid_fmt_%d", i), p, "")
+		if !strings.Contains(body, "Record a home visit") {
+			t.Fatalf("phone %q: %q", p, body)
+		}
+	}
+}
+
+func TestSessionBoundToPhone(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	g.AT(t, "ATUid_bound", enDirector, "")
+	body := g.AT(t, "ATUid_bound", zhDirector, "1")
+	if !strings.HasPrefix(body, "END ") {
+		t.Fatalf("another phone continued the session: %q", body)
+	}
+	if body := g.AT(t, "ATUid_bound", enDirector, "1"); !strings.Contains(body, "Enter the child ID") {
+		t.Fatalf("owner's session disturbed: %q", body)
+	}
+}
+
+// TestRebuildAfterRedisLoss drops the session mid-walk, as a Redis restart
+// would: the next hop is rebuilt from the carrier's cumulative text.
+func TestRebuildAfterRedisLoss(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	session := "ATUid_lost"
+	for _, text := range []string{"", "1", "1*C0009", "1*C0009*C0005"} {
+		g.AT(t, session, enDirector, text)
+	}
+	if err := g.Store.Delete(context.Background(), menus.ChannelUSSD, "at:"+session); err != nil {
+		t.Fatal(err)
+	}
+	if body := g.AT(t, session, enDirector, "1*C0009*C0005*2"); !strings.Contains(body, "孙丽") || !strings.Contains(body, "Needs support") {
+		t.Fatalf("rebuilt confirm screen = %q", body)
+	}
+	end := g.AT(t, session, enDirector, "1*C0009*C0005*2*1")
+	r, err := g.DB.ReportByRef(context.Background(), refRE.FindString(end))
+	if err != nil || r.ChildCode != "C0005" || r.Situation != "needs_support" {
+		t.Fatalf("report after rebuild: %+v, %v (screen %q)", r, err, end)
+	}
+}
+
+// TestLateOlderHop: an old callback arriving after newer ones gets the
+// answer it had, and the session does not go back.
+func TestLateOlderHop(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	session := "ATUid_late"
+	g.AT(t, session, enDirector, "")
+	first := g.AT(t, session, enDirector, "1")
+	g.AT(t, session, enDirector, "1*C0001")
+	if late := g.AT(t, session, enDirector, "1"); late != first {
+		t.Fatalf("late hop = %q, want %q", late, first)
+	}
+	if body := g.AT(t, session, enDirector, "1*C0001*3"); !strings.Contains(body, "Some concern") {
+		t.Fatalf("session rewound: %q", body)
+	}
+	// Two hops in one callback (the carrier skipped one): both applied.
+	if body := g.AT(t, session, enDirector, "1*C0001*3*2*1"); !strings.Contains(body, "Enter the child ID") {
+		t.Fatalf("skipped-ahead callback = %q", body)
+	}
+}
+
+// TestShortcutDial: inputs on the first callback walk straight in.
+func TestShortcutDial(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	if body := g.AT(t, "ATUid_short", enDirector, "1*C0001"); !strings.Contains(body, "How is 王小明?") {
+		t.Fatalf("shortcut = %q", body)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	ok := gatewaytest.ATForm("ATUid_bad", enDirector, "*384*2015#", "").Encode()
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		status      int
+		want        string
+	}{
+		{"no session id", "application/x-www-form-urlencoded", "phoneNumber=%2B8613800138002&serviceCode=*384*2015%23&text=", 400, "sessionId: required"},
+		{"no phone", "application/x-www-form-urlencoded", "sessionId=a&serviceCode=*384*2015%23&text=", 400, "phoneNumber: required"},
+		{"bad phone", "application/x-www-form-urlencoded", "sessionId=a&phoneNumber=12345&serviceCode=*384*2015%23&text=", 400, "phone: not a valid phone number"},
+		{"json body", "application/json", `{"sessionId":"a"}`, 415, "x-www-form-urlencoded"},
+		{"text twice", "application/x-www-form-urlencoded", ok + "&text=1", 400, "text: sent more than once"},
+		{"nul in text", "application/x-www-form-urlencoded", ok + "X&text=1%00", 400, ""},
+		{"invalid utf-8", "application/x-www-form-urlencoded", strings.Replace(ok, "text=", "text=%FF", 1), 400, "text: not valid UTF-8"},
+		{"path bomb", "application/x-www-form-urlencoded", strings.Replace(ok, "text=", "text="+strings.Repeat("*", 2000), 1), 400, "text: longer than"},
+		{"session id too long", "application/x-www-form-urlencoded", strings.Replace(ok, "sessionId=ATUid_bad", "sessionId="+strings.Repeat("a", 200), 1), 400, "sessionId: longer than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := g.PostRaw(t, "/ussd/africastalking", tt.contentType, tt.body)
+			if status != tt.status || !strings.Contains(body, tt.want) {
+				t.Fatalf("status %d body %q, want %d containing %q", status, body, tt.status, tt.want)
+			}
+		})
+	}
+	t.Run("body over limit", func(t *testing.T) {
+		status, _ := g.PostRaw(t, "/ussd/africastalking", "application/x-www-form-urlencoded", ok+"&pad="+strings.Repeat("x", 20<<10))
+		if status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d, want 413", status)
+		}
+	})
+	t.Run("wrong method", func(t *testing.T) {
+		status, _ := g.Get(t, "/ussd/africastalking")
+		if status != http.StatusMethodNotAllowed && status != http.StatusNotFound {
+			t.Fatalf("GET status %d", status)
+		}
+	})
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	if status, body := g.Get(t, "/healthz"); status != 200 || body != "ok" {
+		t.Fatalf("healthz: %d %q", status, body)
+	}
+	if status, body := g.Get(t, "/readyz"); status != 200 || body != "ready" {
+		t.Fatalf("readyz: %d %q", status, body)
+	}
+}
+
+// TestLogsHoldNoPersonalData walks the demo with logs captured and checks
+// that no phone number, child name or typed answer reaches them.
+func TestLogsHoldNoPersonalData(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{Log: &logs})
+	walk(t, g, "ATUid_logs", enDirector, []hop{{"", false, nil}, {"1", false, nil}, {"1*C0009", false, nil}, {"1*C0009*C0001", false, nil}, {"1*C0009*C0001*1", false, nil}, {"1*C0009*C0001*1*1", true, nil}})
+	g.AT(t, "ATUid_logs2", "+8613999999999", "")
+	out := logs.String()
+	if !strings.Contains(out, "report saved") || !strings.Contains(out, "unregistered caller") {
+		t.Fatalf("expected log lines missing:\n%s", out)
+	}
+	for _, secret := range []string{"13800138002", "13999999999", "王小明", "Zhang Wei"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("log holds %q:\n%s", secret, out)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var _ = url.Values{}

@@ -1,0 +1,140 @@
+package sessions
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrConflict is returned by Save when the session changed since it was
+// loaded. It wraps menus.ErrConflict so callers need not import this package.
+var ErrConflict = fmt.Errorf("sessions: revision conflict: %w", menus.ErrConflict)
+
+// Rev is a session's revision: 0 for a session that does not exist, then
+// one more on every successful save.
+type Rev = int64
+
+// Conflict is the error Save returns when the revision did not match, with
+// the stored state so the caller can retry without another round trip.
+type Conflict struct {
+	Current menus.Snapshot
+	Rev     Rev
+	Exists  bool
+}
+
+func (c *Conflict) Error() string { return fmt.Sprintf("sessions: revision conflict at %d", c.Rev) }
+
+// Unwrap lets errors.Is(err, ErrConflict) match.
+func (c *Conflict) Unwrap() error { return ErrConflict }
+
+// Latest returns the state stored when the save lost, so the caller can
+// retry without loading it again.
+func (c *Conflict) Latest() (menus.Snapshot, int64, bool) { return c.Current, c.Rev, c.Exists }
+
+// Store keeps session snapshots in Redis.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// NewStore returns a store whose keys all start with prefix (e.g. "bf:").
+func NewStore(rdb redis.UniversalClient, prefix string) *Store {
+	return &Store{rdb: rdb, prefix: prefix}
+}
+
+// Load returns a session's snapshot and revision. A missing session is not
+// an error: it returns revision 0 and ok == false.
+func (s *Store) Load(ctx context.Context, channel, id string) (snap menus.Snapshot, rev Rev, ok bool, err error) {
+	vals, err := s.rdb.HMGet(ctx, s.sessionKey(channel, id), "rev", "snap").Result()
+	if err != nil {
+		return snap, 0, false, fmt.Errorf("sessions: load: %w", err)
+	}
+	r, data := vals[0], vals[1]
+	if r == nil || data == nil {
+		return snap, 0, false, nil
+	}
+	var n int64
+	if _, err := fmt.Sscan(r.(string), &n); err != nil {
+		return snap, 0, false, fmt.Errorf("sessions: load: bad revision %q", r)
+	}
+	if err := json.Unmarshal([]byte(data.(string)), &snap); err != nil {
+		return snap, 0, false, fmt.Errorf("sessions: load: decode snapshot: %w", err)
+	}
+	return snap, Rev(n), true, nil
+}
+
+// casScript writes a snapshot only if the stored revision is the expected
+// one, and refreshes the TTL in the same atomic step. On a mismatch it
+// returns the stored state, so a losing writer can retry at once.
+var casScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
+if cur ~= tonumber(ARGV[1]) then
+  return {0, cur, redis.call('HGET', KEYS[1], 'snap') or ''}
+end
+redis.call('HSET', KEYS[1], 'rev', cur + 1, 'snap', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {1, cur + 1}
+`)
+
+// Save stores snap if the session is still at revision expected, and
+// returns the new revision. When another writer got there first it returns
+// a *Conflict (matching ErrConflict) holding the current state.
+func (s *Store) Save(ctx context.Context, channel, id string, expected Rev, snap menus.Snapshot, ttl time.Duration) (Rev, error) {
+	data, err := json.Marshal(snap)
+	if err != nil {
+		return 0, fmt.Errorf("sessions: save: encode snapshot: %w", err)
+	}
+	if ttl < time.Millisecond {
+		return 0, fmt.Errorf("sessions: save: ttl %v too short", ttl)
+	}
+	res, err := casScript.Run(ctx, s.rdb, []string{s.sessionKey(channel, id)}, int64(expected), data, ttl.Milliseconds()).Slice()
+	if err != nil {
+		return 0, fmt.Errorf("sessions: save: %w", err)
+	}
+	if len(res) < 2 {
+		return 0, fmt.Errorf("sessions: save: unexpected reply %v", res)
+	}
+	cur, _ := res[1].(int64)
+	if ok, _ := res[0].(int64); ok == 1 {
+		return Rev(cur), nil
+	}
+	c := &Conflict{Rev: Rev(cur)}
+	if len(res) > 2 {
+		if raw, _ := res[2].(string); raw != "" {
+			c.Exists = true
+			if err := json.Unmarshal([]byte(raw), &c.Current); err != nil {
+				return 0, fmt.Errorf("sessions: save: decode current snapshot: %w", err)
+			}
+		}
+	}
+	return 0, c
+}
+
+// Delete removes a session.
+func (s *Store) Delete(ctx context.Context, channel, id string) error {
+	if err := s.rdb.Del(ctx, s.sessionKey(channel, id)).Err(); err != nil {
+		return fmt.Errorf("sessions: delete: %w", err)
+	}
+	return nil
+}
+
+// TTL reports how long a session has left (for tests and diagnostics).
+func (s *Store) TTL(ctx context.Context, channel, id string) (time.Duration, error) {
+	d, err := s.rdb.PTTL(ctx, s.sessionKey(channel, id)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("sessions: ttl: %w", err)
+	}
+	return d, nil
+}
+
+// Ping checks Redis is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("sessions: ping: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"reflect"
+	"testing"
+
+	"github.com/barefoot-ussd/barefoot/fixtures/demo"
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/storage/storagetest"
+)
+
+func codes(c menus.Caller) []string {
+	var out []string
+	for _, ch := range c.Children {
+		out = append(out, ch.Code)
+	}
+	return out
+}
+
+// TestSharedChildren: the demo's two directors of one village are both
+// assigned C0001-C0005; reassigning narrows who may report.
+func TestSharedChildren(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storagetest.MustDB(t)
+	if err := demo.Seed(ctx, db, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	// Seeding twice changes nothing.
+	if err := demo.Seed(ctx, db, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	shared := []string{"C0001", "C0002", "C0003", "C0004", "C0005"}
+	for _, p := range []string{"+8613800138001", "+8613800138002"} {
+		c, err := db.CallerByPhone(ctx, p)
+		if err != nil || !reflect.DeepEqual(codes(c), shared) {
+			t.Fatalf("%s children = %v, %v; want %v", p, codes(c), err, shared)
+		}
+	}
+	if c, _ := db.CallerByPhone(ctx, "+8613800138003"); !reflect.DeepEqual(codes(c), []string{"C0009"}) {
+		t.Fatalf("third director children = %v", codes(c))
+	}
+
+	if err := db.AssignChild(ctx, "C0001", []string{"+8613800138001"}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := db.CallerByPhone(ctx, "+8613800138002")
+	if !reflect.DeepEqual(codes(c), shared[1:]) {
+		t.Fatalf("after unassigning C0001: %v", codes(c))
+	}
+	_, err := db.SaveReport(ctx, menus.Report{Kind: menus.ReportVisit, SessionKey: "k1", Channel: menus.ChannelUSSD, Carrier: "at",
+		DirectorID: c.DirectorID, ChildCode: "C0001", Situation: "well", Tree: "director", Version: 1})
+	if !errors.Is(err, menus.ErrNotFound) {
+		t.Fatalf("report on an unassigned child: %v, want ErrNotFound", err)
+	}
+	if err := db.AssignChild(ctx, "C0001", []string{"+8613999999999"}); !errors.Is(err, menus.ErrNotFound) {
+		t.Fatalf("unknown director: %v", err)
+	}
+	if err := db.AssignChild(ctx, "C7777", []string{"+8613800138001"}); !errors.Is(err, menus.ErrNotFound) {
+		t.Fatalf("unknown child: %v", err)
+	}
+}

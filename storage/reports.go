@@ -1,0 +1,401 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/jmoiron/sqlx"
+)
+
+// StoredReport is a report as stored: the report itself, the reference it was
+// given, the child's name for display, and for needs the follow-up status
+// (empty for visits).
+type StoredReport struct {
+	Ref string
+	menus.Report
+	ChildName string
+	Status    string
+}
+
+// References are read out on a phone screen and typed back on keypads, so they
+// are short and avoid characters that look alike (0/O, 1/I/L). Six of 31
+// characters give about 887 million references per kind; a collision is rare
+// and handled by drawing again.
+const (
+	refAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+	refLen      = 6
+	refAttempts = 5
+)
+
+// randomRef draws refLen characters of refAlphabet from crypto/rand. Bytes
+// at or above the largest multiple of the alphabet size are rejected so that
+// every character is equally likely.
+func randomRef() (string, error) {
+	const limit = 256 - 256%len(refAlphabet)
+	out := make([]byte, 0, refLen)
+	buf := make([]byte, 2*refLen)
+	for len(out) < refLen {
+		if _, err := rand.Read(buf); err != nil {
+			return "", fmt.Errorf("random reference: %w", err)
+		}
+		for _, b := range buf {
+			if int(b) < limit && len(out) < refLen {
+				out = append(out, refAlphabet[int(b)%len(refAlphabet)])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+// reportTable holds what differs between the visits and needs tables. The
+// queries are fixed strings per table rather than a table name formatted
+// into one query.
+type reportTable struct {
+	prefix        string
+	refConstraint string
+	insert        string
+	bySessionKey  string
+	byRef         string
+	count         string
+}
+
+var reportTables = map[menus.ReportKind]reportTable{
+	menus.ReportVisit: {
+		prefix:        "V",
+		refConstraint: "visits_ref_key",
+		insert: `
+INSERT INTO visits (ref, session_key, child_id, director_id, situation, urgency, channel, carrier,
+                    menu_tree, menu_version, answers, started_at, reported_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, COALESCE($13, now()))
+ON CONFLICT (session_key) DO NOTHING
+RETURNING ref`,
+		bySessionKey: `
+SELECT r.ref, r.director_id, c.code AS child_code
+FROM visits r JOIN children c ON c.id = r.child_id
+WHERE r.session_key = $1`,
+		byRef: `
+SELECT r.ref, r.session_key, r.channel, r.carrier, r.director_id, c.code AS child_code, c.name AS child_name,
+       r.situation AS detail, r.urgency, r.answers, r.menu_tree, r.menu_version, r.started_at, r.reported_at,
+       '' AS status
+FROM visits r JOIN children c ON c.id = r.child_id
+WHERE r.ref = $1`,
+		count: `SELECT count(*) FROM visits WHERE session_key = $1`,
+	},
+	menus.ReportNeed: {
+		prefix:        "N",
+		refConstraint: "needs_ref_key",
+		insert: `
+INSERT INTO needs (ref, session_key, child_id, director_id, category, urgency, channel, carrier,
+                   menu_tree, menu_version, answers, started_at, reported_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, COALESCE($13, now()))
+ON CONFLICT (session_key) DO NOTHING
+RETURNING ref`,
+		bySessionKey: `
+SELECT r.ref, r.director_id, c.code AS child_code
+FROM needs r JOIN children c ON c.id = r.child_id
+WHERE r.session_key = $1`,
+		byRef: `
+SELECT r.ref, r.session_key, r.channel, r.carrier, r.director_id, c.code AS child_code, c.name AS child_name,
+       r.category AS detail, r.urgency, r.answers, r.menu_tree, r.menu_version, r.started_at, r.reported_at,
+       r.status
+FROM needs r JOIN children c ON c.id = r.child_id
+WHERE r.ref = $1`,
+		count: `SELECT count(*) FROM needs WHERE session_key = $1`,
+	},
+}
+
+// reportParams is a report cleaned and encoded for the insert.
+type reportParams struct {
+	sessionKey string
+	directorID int64
+	childCode  string
+	detail     string // situation or category
+	urgency    string
+	channel    string
+	carrier    string
+	tree       string
+	version    int
+	answers    string // JSON; lib/pq would send []byte as bytea, which jsonb rejects
+	startedAt  *time.Time
+	reportedAt *time.Time
+}
+
+// SaveReport stores a visit or a need and returns its reference.
+//
+// The child must be active and assigned to r.DirectorID: a director reports
+// only on their own children. Otherwise the error wraps menus.ErrNotFound and
+// nothing is stored.
+//
+// Saving is idempotent per r.SessionKey: a retried or concurrent save of the
+// same conversation stores one row and returns its reference to every caller.
+// A different director or child under a session key already used is an error
+// wrapping menus.ErrConflict, not a silent success, because it means two
+// reports share one key and one of them would be lost.
+//
+// Strings are stored with invalid UTF-8 replaced by U+FFFD and NUL bytes
+// removed. An empty Urgency is stored as routine, a zero ReportedAt as the
+// time of saving and a zero StartedAt as unknown.
+func (db *DB) SaveReport(ctx context.Context, r menus.Report) (string, error) {
+	t, ok := reportTables[r.Kind]
+	if !ok {
+		return "", fmt.Errorf("save report: unknown kind %q", clean(string(r.Kind)))
+	}
+	p, err := reportParamsOf(r)
+	if err != nil {
+		return "", fmt.Errorf("save %s: %w", r.Kind, err)
+	}
+	for attempt := 1; ; attempt++ {
+		suffix, err := db.newRef()
+		if err != nil {
+			return "", fmt.Errorf("save %s: %w", r.Kind, err)
+		}
+		var ref string
+		err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+			var err error
+			ref, err = saveReport(ctx, tx, t, t.prefix+suffix, p)
+			return err
+		})
+		if err == nil {
+			return ref, nil
+		}
+		// The insert failed on the reference alone, so another draw will do.
+		if isUnique(err, t.refConstraint) && attempt < refAttempts {
+			continue
+		}
+		return "", fmt.Errorf("save %s: %w", r.Kind, err)
+	}
+}
+
+func reportParamsOf(r menus.Report) (reportParams, error) {
+	p := reportParams{
+		sessionKey: clean(r.SessionKey),
+		directorID: r.DirectorID,
+		childCode:  clean(r.ChildCode),
+		urgency:    clean(r.Urgency),
+		channel:    clean(r.Channel),
+		carrier:    clean(r.Carrier),
+		tree:       clean(r.Tree),
+		version:    r.Version,
+	}
+	if p.sessionKey == "" {
+		return reportParams{}, errors.New("empty session key")
+	}
+	switch r.Kind {
+	case menus.ReportVisit:
+		p.detail = clean(r.Situation)
+	case menus.ReportNeed:
+		p.detail = clean(r.Category)
+	}
+	if p.urgency == "" {
+		p.urgency = menus.UrgencyRoutine
+	}
+	// Cleaning may merge two keys (say "a\x00" and "a"); the later one in map
+	// order wins, which is acceptable for input that was broken anyway.
+	answers := make(map[string]string, len(r.Answers))
+	for k, v := range r.Answers {
+		answers[clean(k)] = clean(v)
+	}
+	js, err := json.Marshal(answers)
+	if err != nil {
+		return reportParams{}, fmt.Errorf("encode answers: %w", err)
+	}
+	p.answers = string(js)
+	if !r.StartedAt.IsZero() {
+		p.startedAt = &r.StartedAt
+	}
+	if !r.ReportedAt.IsZero() {
+		p.reportedAt = &r.ReportedAt
+	}
+	return p, nil
+}
+
+// saveReport inserts the report under ref unless its session key is taken,
+// and returns the reference stored for the session key.
+func saveReport(ctx context.Context, tx *sqlx.Tx, t reportTable, ref string, p reportParams) (string, error) {
+	childID, err := childOfDirector(ctx, tx, p.childCode, p.directorID)
+	if errors.Is(err, menus.ErrNotFound) {
+		// A retry of a conversation that was saved before the child was
+		// reassigned or deactivated still gets its reference back.
+		if prev, ok, lerr := reportBySessionKey(ctx, tx, t, p.sessionKey); lerr == nil && ok && prev.matches(p) {
+			return prev.Ref, nil
+		}
+		return "", err
+	}
+	if err != nil {
+		return "", err
+	}
+
+	var stored string
+	err = tx.GetContext(ctx, &stored, t.insert,
+		ref, p.sessionKey, childID, p.directorID, p.detail, p.urgency, p.channel, p.carrier,
+		p.tree, p.version, p.answers, p.startedAt, p.reportedAt)
+	if err == nil {
+		return stored, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+
+	// The session key was taken: ON CONFLICT waited for the transaction that
+	// took it to commit, and this new statement sees that row.
+	prev, ok, err := reportBySessionKey(ctx, tx, t, p.sessionKey)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", errors.New("report for session key vanished after a conflict")
+	}
+	if !prev.matches(p) {
+		return "", fmt.Errorf("session key already holds a report by another director or on another child: %w", menus.ErrConflict)
+	}
+	return prev.Ref, nil
+}
+
+// childOfDirector returns the id of the active child with code assigned to
+// the director: the check that a director reports only on their children.
+func childOfDirector(ctx context.Context, tx *sqlx.Tx, code string, directorID int64) (int64, error) {
+	const q = `
+SELECT c.id FROM children c
+JOIN child_directors cd ON cd.child_id = c.id AND cd.director_id = $2
+WHERE c.code = $1 AND c.active`
+	var id int64
+	err := tx.GetContext(ctx, &id, q, code, directorID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("child %s of director %d: %w", code, directorID, menus.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("child: %w", err)
+	}
+	return id, nil
+}
+
+// sessionReportRow is what identifies the report already stored for a
+// session key.
+type sessionReportRow struct {
+	Ref        string `db:"ref"`
+	DirectorID int64  `db:"director_id"`
+	ChildCode  string `db:"child_code"`
+}
+
+// matches reports whether the stored report is by the same director on the
+// same child as p, that is, whether p is a retry of it.
+func (r sessionReportRow) matches(p reportParams) bool {
+	return r.DirectorID == p.directorID && r.ChildCode == p.childCode
+}
+
+func reportBySessionKey(ctx context.Context, tx *sqlx.Tx, t reportTable, key string) (sessionReportRow, bool, error) {
+	var row sessionReportRow
+	err := tx.GetContext(ctx, &row, t.bySessionKey, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sessionReportRow{}, false, nil
+	}
+	if err != nil {
+		return sessionReportRow{}, false, fmt.Errorf("report by session key: %w", err)
+	}
+	return row, true, nil
+}
+
+// reportRow is a stored visit or need with its child. Detail is the
+// situation of a visit or the category of a need.
+type reportRow struct {
+	Ref        string       `db:"ref"`
+	SessionKey string       `db:"session_key"`
+	Channel    string       `db:"channel"`
+	Carrier    string       `db:"carrier"`
+	DirectorID int64        `db:"director_id"`
+	ChildCode  string       `db:"child_code"`
+	ChildName  string       `db:"child_name"`
+	Detail     string       `db:"detail"`
+	Urgency    string       `db:"urgency"`
+	Answers    []byte       `db:"answers"`
+	Tree       string       `db:"menu_tree"`
+	Version    int          `db:"menu_version"`
+	StartedAt  sql.NullTime `db:"started_at"`
+	ReportedAt time.Time    `db:"reported_at"`
+	Status     string       `db:"status"`
+}
+
+func (row reportRow) toStored(kind menus.ReportKind) (StoredReport, error) {
+	answers := map[string]string{}
+	if err := json.Unmarshal(row.Answers, &answers); err != nil {
+		return StoredReport{}, fmt.Errorf("decode answers: %w", err)
+	}
+	s := StoredReport{
+		Ref: row.Ref,
+		Report: menus.Report{
+			Kind:       kind,
+			SessionKey: row.SessionKey,
+			Channel:    row.Channel,
+			Carrier:    row.Carrier,
+			DirectorID: row.DirectorID,
+			ChildCode:  row.ChildCode,
+			Urgency:    row.Urgency,
+			Answers:    answers,
+			Tree:       row.Tree,
+			Version:    row.Version,
+			ReportedAt: row.ReportedAt,
+		},
+		ChildName: row.ChildName,
+		Status:    row.Status,
+	}
+	if row.StartedAt.Valid {
+		s.StartedAt = row.StartedAt.Time
+	}
+	switch kind {
+	case menus.ReportVisit:
+		s.Situation = row.Detail
+	case menus.ReportNeed:
+		s.Category = row.Detail
+	}
+	return s, nil
+}
+
+// ReportByRef returns the visit or need with the given reference. References
+// are matched without regard to case or surrounding space, as people type
+// them back. An unknown reference is an error wrapping menus.ErrNotFound.
+func (db *DB) ReportByRef(ctx context.Context, ref string) (StoredReport, error) {
+	ref = strings.ToUpper(strings.TrimSpace(clean(ref)))
+	var kind menus.ReportKind
+	switch {
+	case strings.HasPrefix(ref, reportTables[menus.ReportVisit].prefix):
+		kind = menus.ReportVisit
+	case strings.HasPrefix(ref, reportTables[menus.ReportNeed].prefix):
+		kind = menus.ReportNeed
+	default:
+		return StoredReport{}, fmt.Errorf("report %q: %w", ref, menus.ErrNotFound)
+	}
+	var row reportRow
+	err := db.db.GetContext(ctx, &row, reportTables[kind].byRef, ref)
+	if errors.Is(err, sql.ErrNoRows) {
+		return StoredReport{}, fmt.Errorf("report %q: %w", ref, menus.ErrNotFound)
+	}
+	if err != nil {
+		return StoredReport{}, fmt.Errorf("report %q: %w", ref, err)
+	}
+	s, err := row.toStored(kind)
+	if err != nil {
+		return StoredReport{}, fmt.Errorf("report %q: %w", ref, err)
+	}
+	return s, nil
+}
+
+// CountReports returns how many reports of kind are stored under sessionKey:
+// 0 or 1, which is what tests of idempotency assert.
+func (db *DB) CountReports(ctx context.Context, kind menus.ReportKind, sessionKey string) (int, error) {
+	t, ok := reportTables[kind]
+	if !ok {
+		return 0, fmt.Errorf("count reports: unknown kind %q", clean(string(kind)))
+	}
+	var n int
+	if err := db.db.GetContext(ctx, &n, t.count, clean(sessionKey)); err != nil {
+		return 0, fmt.Errorf("count %s reports: %w", kind, err)
+	}
+	return n, nil
+}

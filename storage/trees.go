@@ -1,0 +1,189 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/jmoiron/sqlx"
+)
+
+// StoredTree is one version of a menu tree's source.
+type StoredTree struct {
+	Name        string
+	Version     int
+	Format      string // "yaml" or "json"
+	Source      []byte
+	Checksum    string // hex SHA-256 of Source
+	CreatedAt   time.Time
+	PublishedAt *time.Time // nil until published
+}
+
+type treeRow struct {
+	Name        string       `db:"name"`
+	Version     int          `db:"version"`
+	Format      string       `db:"format"`
+	Source      string       `db:"source"`
+	Checksum    string       `db:"checksum"`
+	CreatedAt   time.Time    `db:"created_at"`
+	PublishedAt sql.NullTime `db:"published_at"`
+}
+
+func (r treeRow) toStored() StoredTree {
+	t := StoredTree{
+		Name:      r.Name,
+		Version:   r.Version,
+		Format:    r.Format,
+		Source:    []byte(r.Source),
+		Checksum:  r.Checksum,
+		CreatedAt: r.CreatedAt,
+	}
+	if r.PublishedAt.Valid {
+		at := r.PublishedAt.Time
+		t.PublishedAt = &at
+	}
+	return t
+}
+
+// saveTreeAttempts bounds the retries of SaveTreeVersion. Each round of
+// concurrent saves of one tree lets at least one of them through, so this
+// many concurrent editors of one tree all succeed.
+const saveTreeAttempts = 10
+
+// SaveTreeVersion stores source as the next version of the named tree and
+// returns it. If the newest version already has the same content and format,
+// that version is returned unchanged, so saving twice does not add versions.
+// Concurrent saves of one tree each get their own version number.
+//
+// Unlike report text, a tree's source is refused rather than repaired when it
+// is not UTF-8 text: silently altering a menu would be worse than an error.
+func (db *DB) SaveTreeVersion(ctx context.Context, name, format string, source []byte) (StoredTree, error) {
+	if name == "" {
+		return StoredTree{}, errors.New("save tree: empty name")
+	}
+	if !utf8.Valid(source) || bytes.IndexByte(source, 0) >= 0 {
+		return StoredTree{}, fmt.Errorf("save tree %q: source is not UTF-8 text", clean(name))
+	}
+	sum := sha256.Sum256(source)
+	checksum := hex.EncodeToString(sum[:])
+
+	const q = `
+INSERT INTO menu_trees (name, version, format, source, checksum)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING name, version, format, source, checksum, created_at, published_at`
+	for attempt := 1; ; attempt++ {
+		var saved treeRow
+		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+			latest, ok, err := latestTree(ctx, tx, name)
+			if err != nil {
+				return err
+			}
+			if ok && latest.Checksum == checksum && latest.Format == format {
+				saved = latest
+				return nil
+			}
+			next := 1
+			if ok {
+				next = latest.Version + 1
+			}
+			return tx.GetContext(ctx, &saved, q, name, next, format, string(source), checksum)
+		})
+		if err == nil {
+			return saved.toStored(), nil
+		}
+		// Another save took the number first; the next round sees it.
+		if isUnique(err, "menu_trees_name_version_key") && attempt < saveTreeAttempts {
+			continue
+		}
+		return StoredTree{}, fmt.Errorf("save tree %q: %w", clean(name), err)
+	}
+}
+
+func latestTree(ctx context.Context, tx *sqlx.Tx, name string) (treeRow, bool, error) {
+	const q = `
+SELECT name, version, format, source, checksum, created_at, published_at
+FROM menu_trees
+WHERE name = $1
+ORDER BY version DESC
+LIMIT 1`
+	var row treeRow
+	err := tx.GetContext(ctx, &row, q, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return treeRow{}, false, nil
+	}
+	if err != nil {
+		return treeRow{}, false, fmt.Errorf("latest version: %w", err)
+	}
+	return row, true, nil
+}
+
+// PublishTree makes the version the one walks use: the published version of
+// a tree is the one published last, so publishing an older version again
+// rolls back. An unknown version is an error wrapping menus.ErrNotFound.
+func (db *DB) PublishTree(ctx context.Context, name string, version int) error {
+	const q = `UPDATE menu_trees SET published_at = now() WHERE name = $1 AND version = $2`
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, q, name, version)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return menus.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("publish tree %q version %d: %w", clean(name), version, err)
+	}
+	return nil
+}
+
+// PublishedTrees returns, for each tree with a published version, the version
+// published last, ordered by name.
+func (db *DB) PublishedTrees(ctx context.Context) ([]StoredTree, error) {
+	// Versions published in one transaction share now(); the higher version
+	// wins such a tie.
+	const q = `
+SELECT DISTINCT ON (name) name, version, format, source, checksum, created_at, published_at
+FROM menu_trees
+WHERE published_at IS NOT NULL
+ORDER BY name, published_at DESC, version DESC`
+	var rows []treeRow
+	if err := db.db.SelectContext(ctx, &rows, q); err != nil {
+		return nil, fmt.Errorf("published trees: %w", err)
+	}
+	trees := make([]StoredTree, len(rows))
+	for i, r := range rows {
+		trees[i] = r.toStored()
+	}
+	return trees, nil
+}
+
+// TreeVersion returns one version of a tree. An unknown name or version is an
+// error wrapping menus.ErrNotFound.
+func (db *DB) TreeVersion(ctx context.Context, name string, version int) (StoredTree, error) {
+	const q = `
+SELECT name, version, format, source, checksum, created_at, published_at
+FROM menu_trees
+WHERE name = $1 AND version = $2`
+	var row treeRow
+	err := db.db.GetContext(ctx, &row, q, name, version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return StoredTree{}, fmt.Errorf("tree %q version %d: %w", clean(name), version, menus.ErrNotFound)
+	}
+	if err != nil {
+		return StoredTree{}, fmt.Errorf("tree %q version %d: %w", clean(name), version, err)
+	}
+	return row.toStored(), nil
+}
