@@ -37,7 +37,7 @@ type Check struct {
 // Config wires a server.
 type Config struct {
 	Dialog *dialog.Service
-	Phones phone.Normalizer
+	Phones *phone.Cache
 	USSD   []USSDAdapter
 	Checks []Check
 	Log    *slog.Logger

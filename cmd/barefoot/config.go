@@ -55,7 +55,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 }
 
 func (c config) logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel, ReplaceAttr: phone.RedactAttr}))
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel, ReplaceAttr: phone.RedactAttr}))
+	// go-redis prints pool errors with the standard logger; route them
+	// through slog so they are structured, levelled and redacted like the
+	// rest, and so a failed start-up ends in one clear line.
+	redis.SetLogger(redisLog{log})
+	return log
+}
+
+type redisLog struct{ log *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.log.DebugContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
 
 // openDB connects to Postgres; its error names the variable to fix.

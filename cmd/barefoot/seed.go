@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/barefoot-ussd/barefoot/fixtures/demo"
 	"github.com/barefoot-ussd/barefoot/menus"
@@ -40,7 +41,7 @@ func checkMenus(files []string, out io.Writer) error {
 		}
 		if err != nil {
 			bad++
-			fmt.Fprintf(out, "%s: %v\n", f, err)
+			fmt.Fprintf(out, "%s: %v\n", f, strings.TrimPrefix(err.Error(), "menus: "+f+": "))
 			continue
 		}
 		fmt.Fprintf(out, "%s: ok\n", f)

@@ -62,7 +62,7 @@ func serve(ctx context.Context, cfg config) error {
 	store := sessions.NewStore(rdb, cfg.RedisPrefix)
 	app := gateway.New(gateway.Config{
 		Dialog: &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: cfg.SessionTTL, Log: log},
-		Phones: phone.Normalizer{Region: cfg.Region},
+		Phones: &phone.Cache{Normalizer: phone.Normalizer{Region: cfg.Region}},
 		USSD:   []gateway.USSDAdapter{africastalking.USSD{}},
 		Checks: []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
 		Log:    log,

@@ -53,11 +53,10 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 		tb.Fatalf("gatewaytest: seed: %v", err)
 	}
 	rdb, prefix := sessionstest.MustRedis(tb)
-	out := opts.Log
-	if out == nil {
-		out = io.Discard
+	log := slog.New(slog.DiscardHandler)
+	if opts.Log != nil {
+		log = slog.New(slog.NewJSONHandler(opts.Log, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: phone.RedactAttr}))
 	}
-	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: phone.RedactAttr}))
 	mopts := menus.Options{Region: "CN"}
 	catalog := menus.NewCatalog(db.TreeLoader(mopts))
 	if _, err := db.RefreshCatalog(ctx, catalog, mopts); err != nil {
@@ -67,7 +66,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	svc := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 5 * time.Minute, Log: log}
 	app := gateway.New(gateway.Config{
 		Dialog: svc,
-		Phones: phone.Normalizer{Region: "CN"},
+		Phones: &phone.Cache{Normalizer: phone.Normalizer{Region: "CN"}},
 		USSD:   []gateway.USSDAdapter{africastalking.USSD{}},
 		Checks: []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
 		Log:    log,

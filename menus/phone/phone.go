@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/width"
@@ -63,8 +64,8 @@ func (n Normalizer) Normalize(raw string) (string, error) {
 // Mask hides all but the country code's first digits and the last two digits
 // of a number, so logs can tell callers apart without holding their numbers.
 func Mask(s string) string {
-	if s == "" {
-		return ""
+	if s == "" || strings.Contains(s, "*") {
+		return s // empty, or masked already: masking twice would hide more
 	}
 	var b strings.Builder
 	digits := 0
@@ -97,3 +98,42 @@ type Masked string
 
 // LogValue implements slog.LogValuer.
 func (m Masked) LogValue() slog.Value { return slog.StringValue(Mask(string(m))) }
+
+// Cache remembers normalised numbers. Callers dial again and again from the
+// same few thousand phones, and libphonenumber's parse is the costliest
+// step of a hop after the network; a bounded map that is simply cleared
+// when full keeps the cost away without an eviction policy to get wrong.
+type Cache struct {
+	Normalizer Normalizer
+	// Size bounds the entries kept; 0 means 10000.
+	Size int
+
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+// Normalize is Normalizer.Normalize, remembered. Failures are not cached,
+// so a flood of junk numbers cannot evict the good ones.
+func (c *Cache) Normalize(raw string) (string, error) {
+	c.mu.RLock()
+	v, ok := c.m[raw]
+	c.mu.RUnlock()
+	if ok {
+		return v, nil
+	}
+	v, err := c.Normalizer.Normalize(raw)
+	if err != nil {
+		return "", err
+	}
+	size := c.Size
+	if size == 0 {
+		size = 10000
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= size {
+		c.m = make(map[string]string, 64)
+	}
+	c.m[raw] = v
+	c.mu.Unlock()
+	return v, nil
+}

@@ -99,3 +99,18 @@ func TestRedactAttr(t *testing.T) {
 		t.Errorf("Masked.LogValue = %q", got)
 	}
 }
+
+func TestCache(t *testing.T) {
+	c := &phone.Cache{Normalizer: phone.Normalizer{Region: "CN"}, Size: 2}
+	for i := 0; i < 3; i++ {
+		for _, in := range []string{"13800138001", "008613800138002", "+8613800138003"} {
+			got, err := c.Normalize(in)
+			if err != nil || got[:3] != "+86" || got[len(got)-1] != in[len(in)-1] {
+				t.Fatalf("Normalize(%q) = %q, %v", in, got, err)
+			}
+		}
+	}
+	if _, err := c.Normalize("12345"); !errors.Is(err, phone.ErrInvalid) {
+		t.Fatalf("cached normaliser accepted junk: %v", err)
+	}
+}

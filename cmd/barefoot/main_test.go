@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
+	"github.com/barefoot-ussd/barefoot/storage/storagetest"
+)
+
+func TestLoadConfig(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	c, err := loadConfig(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || !strings.Contains(c.DatabaseURL, "/barefoot?") || c.RedisURL != "redis://127.0.0.1:6379/0" || c.Region != "CN" || c.SessionTTL != 5*time.Minute {
+		t.Fatalf("defaults = %+v", c)
+	}
+	tests := []struct {
+		env  []string
+		want string // the variable the error must name
+	}{
+		{[]string{"BAREFOOT_SESSION_TTL", "soon"}, "BAREFOOT_SESSION_TTL"},
+		{[]string{"BAREFOOT_SESSION_TTL", "1ms"}, "BAREFOOT_SESSION_TTL"},
+		{[]string{"BAREFOOT_LOG_LEVEL", "loud"}, "BAREFOOT_LOG_LEVEL"},
+		{[]string{"BAREFOOT_PHONE_REGION", "China"}, "BAREFOOT_PHONE_REGION"},
+	}
+	for _, tt := range tests {
+		if _, err := loadConfig(env(tt.env...)); err == nil || !strings.HasPrefix(err.Error(), tt.want+":") {
+			t.Errorf("env %v: error %v, want one naming %s", tt.env, err, tt.want)
+		}
+	}
+}
+
+// TestUnreachableServicesNameTheVariable: a missing service is one line
+// naming the variable to fix, without the password.
+func TestUnreachableServicesNameTheVariable(t *testing.T) {
+	t.Setenv("BAREFOOT_DATABASE_URL", "postgres://barefoot:s3cret@127.0.0.1:1/barefoot?sslmode=disable")
+	err := run(context.Background(), []string{"migrate"}, nil, io.Discard)
+	if err == nil || !strings.HasPrefix(err.Error(), "BAREFOOT_DATABASE_URL: ") || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("unreachable postgres: %v", err)
+	}
+	t.Setenv("BAREFOOT_DATABASE_URL", storagetest.DSNFor("barefoot_cmd_unused"))
+	t.Setenv("BAREFOOT_REDIS_URL", "redis://127.0.0.1:1/0")
+	cfg, _ := loadConfig(os.Getenv)
+	if _, err := cfg.openRedis(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "BAREFOOT_REDIS_URL: ") {
+		t.Fatalf("unreachable redis: %v", err)
+	}
+}
+
+// TestMigrateAndSeed runs the subcommands on a database of their own.
+func TestMigrateAndSeed(t *testing.T) {
+	name := storagetest.RandomName("barefoot_cmd")
+	storagetest.MustDropDatabase(t, name)
+	t.Setenv("BAREFOOT_DATABASE_URL", storagetest.DSNFor(name))
+	var out bytes.Buffer
+	for _, cmd := range []string{"migrate", "seed", "seed"} {
+		if err := run(context.Background(), []string{cmd}, nil, &out); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+	}
+	if !strings.Contains(out.String(), "migrations applied") || strings.Count(out.String(), "menu tree director: version 1 published") != 2 {
+		t.Fatalf("output:\n%s", out.String())
+	}
+}
+
+// TestSimulate plays the demo visit through the terminal phone against a
+// running gateway.
+func TestSimulate(t *testing.T) {
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	var out bytes.Buffer
+	in := strings.NewReader("1\nC0009\nC0001\n1\n1\n")
+	if err := run(context.Background(), []string{"simulate", "--phone", "+8613800138002", "--url", g.URL}, in, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1. Record a home visit", "C0009 is not one of your children", "How is 王小明?", "Visit saved. Ref V", "[session ended]"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("simulate output lacks %q:\n%s", want, out.String())
+		}
+	}
+	// Hanging up mid-walk is not an error.
+	out.Reset()
+	if err := run(context.Background(), []string{"simulate", "--url", g.URL}, strings.NewReader("2\n"), &out); err != nil || !strings.Contains(out.String(), "[hung up]") {
+		t.Fatalf("hang up: %v\n%s", err, out.String())
+	}
+}
+
+func TestMenusCheck(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("name: x\nlanguages: [zh]\nstart: a\nnodes:\n  - {id: a, kind: end, text: {zh: 好}}\n  - {id: b, kind: end, text: {zh: 坏}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"menus", "check", "../../fixtures/menus/director.yaml", bad}, nil, &out)
+	if err == nil || !strings.Contains(out.String(), "director.yaml: ok") || !strings.Contains(out.String(), `node "b": unreachable`) {
+		t.Fatalf("menus check: %v\n%s", err, out.String())
+	}
+}

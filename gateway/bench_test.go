@@ -1,0 +1,110 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
+	"github.com/barefoot-ussd/barefoot/menus"
+)
+
+// seedSessions stores n sessions at the director menu's first screen, as the
+// first hop would leave them, so the benchmark measures mid-session hops.
+func seedSessions(b *testing.B, g *gatewaytest.Gateway, prefix string, n int) {
+	b.Helper()
+	ctx := context.Background()
+	m, ok := g.Catalog.ForService("*384*2015#")
+	if !ok {
+		b.Fatal("no director tree")
+	}
+	caller, err := g.DB.CallerByPhone(ctx, enDirector)
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap := m.Start(caller, time.Now())
+	for i := range n {
+		if _, err := g.Store.Save(ctx, menus.ChannelUSSD, fmt.Sprintf("at:%s%d", prefix, i), 0, snap, 10*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func hopBody(session, text string) string {
+	return url.Values{
+		"sessionId": {session}, "serviceCode": {"*384*2015#"}, "phoneNumber": {enDirector},
+		"networkCode": {"46000"}, "text": {text},
+	}.Encode()
+}
+
+func post(b *testing.B, c *http.Client, u, body string) {
+	resp, err := c.Post(u, "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("status %d", resp.StatusCode)
+	}
+}
+
+// BenchmarkUSSDHop is one full mid-session hop over HTTP on loopback: the
+// Africa's Talking form is parsed, the phone normalised, the session loaded
+// from Redis, the menu stepped and the session written back with the
+// compare-and-set script.
+func BenchmarkUSSDHop(b *testing.B) {
+	g := gatewaytest.MustGateway(b, gatewaytest.Options{})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	u := g.URL + "/ussd/africastalking"
+
+	// The testing package runs each sub-benchmark several times with a
+	// growing b.N; every run gets sessions of its own.
+	var runs atomic.Int64
+	fresh := func(kind string) string { return fmt.Sprintf("%s%d_", kind, runs.Add(1)) }
+
+	b.Run("advance", func(b *testing.B) {
+		p := fresh("adv")
+		seedSessions(b, g, p, b.N)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			post(b, client, u, hopBody(fmt.Sprintf("%s%d", p, i), "1"))
+		}
+	})
+	b.Run("advance-parallel", func(b *testing.B) {
+		p := fresh("par")
+		seedSessions(b, g, p, b.N)
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				post(b, client, u, hopBody(fmt.Sprintf("%s%d", p, next.Add(1)-1), "1"))
+			}
+		})
+	})
+	b.Run("retry", func(b *testing.B) {
+		p := fresh("dup")
+		seedSessions(b, g, p, 1)
+		post(b, client, u, hopBody(p+"0", "1"))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			post(b, client, u, hopBody(p+"0", "1"))
+		}
+	})
+	b.Run("first-hop", func(b *testing.B) {
+		p := fresh("new")
+		b.ReportAllocs()
+		for i := range b.N {
+			post(b, client, u, hopBody(fmt.Sprintf("%s%d", p, i), ""))
+		}
+	})
+}
