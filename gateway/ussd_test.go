@@ -3,16 +3,21 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
+	"time"
+
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/storage/storagetest"
+	_ "github.com/lib/pq"
+	"github.com/redis/go-redis/v9"
 )
 
 const (
@@ -264,6 +269,75 @@ func TestRebuildAfterRedisLoss(t *testing.T) {
 	}
 }
 
+// TestRedisDown: with no Redis at all, every hop is rebuilt from the
+// carrier's cumulative text and the report is still saved exactly once.
+func TestRedisDown(t *testing.T) {
+	t.Parallel()
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { down.Close() })
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{Redis: down})
+	hops := []hop{
+		{"", false, []string{"Record a home visit"}},
+		{"1", false, []string{"Enter the child ID"}},
+		{"1*C0009", false, []string{"C0009 is not one of your children"}},
+		{"1*C0009*C0001", false, []string{"How is 王小明?"}},
+		{"1*C0009*C0001*4", false, []string{"Urgent concern", "1. Confirm"}},
+		{"1*C0009*C0001*4*1", true, []string{"Visit saved. Ref V"}},
+	}
+	end := walk(t, g, "ATUid_noredis", enDirector, hops)
+	if again := g.AT(t, "ATUid_noredis", enDirector, hops[len(hops)-1].text); again != end {
+		t.Fatalf("retry without Redis = %q, want %q", again, end)
+	}
+	r, err := g.DB.ReportByRef(context.Background(), refRE.FindString(end))
+	if err != nil || r.Situation != "urgent" || r.Urgency != menus.UrgencyUrgent {
+		t.Fatalf("report = %+v, %v", r, err)
+	}
+	if n, _ := g.DB.CountReports(context.Background(), menus.ReportVisit, r.SessionKey); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
+	if status, body := g.Get(t, "/readyz"); status != http.StatusServiceUnavailable || body != "redis: unreachable" {
+		t.Fatalf("readyz with Redis down: %d %q", status, body)
+	}
+}
+
+// TestSaveFailureAsksToRetry: when Postgres cannot take the report within
+// the hop's budget (here the visits table is locked by another session),
+// the caller is not told it was saved; pressing 1 again saves it once.
+func TestSaveFailureAsksToRetry(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{HopBudget: 700 * time.Millisecond})
+	session := "ATUid_pgslow"
+	for _, text := range []string{"", "1", "1*C0002"} {
+		g.AT(t, session, enDirector, text)
+	}
+	conn, err := sql.Open("postgres", storagetest.DSNFor(g.DB.Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tx, err := conn.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("LOCK TABLE visits IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	body := g.AT(t, session, enDirector, "1*C0002*2*1")
+	if !strings.HasPrefix(body, "CON Could not save just now. Press 1 to try again.") || !strings.Contains(body, "1. Confirm") {
+		t.Fatalf("save under a lock answered %q", body)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	end := g.AT(t, session, enDirector, "1*C0002*2*1*1")
+	if !strings.HasPrefix(end, "END Visit saved. Ref V") {
+		t.Fatalf("retry after the lock = %q", end)
+	}
+	if n, _ := g.DB.CountReports(context.Background(), menus.ReportVisit, "ussd:at:"+session); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
+}
+
 // TestLateOlderHop: an old callback arriving after newer ones gets the
 // answer it had, and the session does not go back.
 func TestLateOlderHop(t *testing.T) {
@@ -279,9 +353,30 @@ func TestLateOlderHop(t *testing.T) {
 	if body := g.AT(t, session, enDirector, "1*C0001*3"); !strings.Contains(body, "Some concern") {
 		t.Fatalf("session rewound: %q", body)
 	}
+	// The very first callback, late: the main menu again, nothing rewound.
+	if late := g.AT(t, session, enDirector, ""); !strings.Contains(late, "1. Record a home visit") {
+		t.Fatalf("late first hop = %q", late)
+	}
 	// Two hops in one callback (the carrier skipped one): both applied.
 	if body := g.AT(t, session, enDirector, "1*C0001*3*2*1"); !strings.Contains(body, "Enter the child ID") {
 		t.Fatalf("skipped-ahead callback = %q", body)
+	}
+}
+
+// TestDivergedPathIsReplayed: a path that is neither the stored one, an
+// extension of it, nor an earlier hop of it is the carrier's word on what
+// was typed, and is replayed from the start.
+func TestDivergedPathIsReplayed(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	session := "ATUid_diverged"
+	g.AT(t, session, enDirector, "")
+	g.AT(t, session, enDirector, "12") // an invalid option: "12" is stored as the path
+	if body := g.AT(t, session, enDirector, "1"); !strings.Contains(body, "Enter the child ID") {
+		t.Fatalf("path 1 after 12 = %q, want the child prompt", body)
+	}
+	if body := g.AT(t, session, enDirector, "1*C0002"); !strings.Contains(body, "How is 刘佳?") {
+		t.Fatalf("session did not continue from the replayed path: %q", body)
 	}
 }
 
@@ -383,5 +478,3 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
-
-var _ = url.Values{}

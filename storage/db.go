@@ -59,7 +59,8 @@ const (
 
 // DB is Barefoot's PostgreSQL store. It is safe for concurrent use.
 type DB struct {
-	db *sqlx.DB
+	db   *sqlx.DB
+	name string
 	// newRef draws the random part of a report reference. It is a field so
 	// that a test can force a collision; Open sets it to randomRef.
 	newRef func() (string, error)
@@ -95,8 +96,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres at %s: %w", where, err)
 	}
-	return &DB{db: db, newRef: randomRef}, nil
+	return &DB{db: db, name: cfg.Database, newRef: randomRef}, nil
 }
+
+// Name is the database's name, for diagnostics and tests.
+func (db *DB) Name() string { return db.name }
 
 // connect opens a pool for cfg and pings it; on failure the pool is closed.
 // It goes through a pq connector rather than sqlx.Open("postgres", dsn) so

@@ -80,6 +80,19 @@ func (c config) openDB(ctx context.Context) (*storage.DB, error) {
 	return db, nil
 }
 
+// openMigrated connects to Postgres and brings its schema up to date.
+func (c config) openMigrated(ctx context.Context) (*storage.DB, error) {
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
 // openRedis connects to Redis; its error names the variable to fix.
 func (c config) openRedis(ctx context.Context) (*redis.Client, error) {
 	opt, err := redis.ParseURL(c.RedisURL)

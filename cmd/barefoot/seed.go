@@ -14,14 +14,11 @@ import (
 // seed loads the demo registry and publishes the demo menu trees. It is
 // idempotent: run twice, it changes nothing the second time.
 func seed(ctx context.Context, cfg config, out io.Writer) error {
-	db, err := cfg.openDB(ctx)
+	db, err := cfg.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	if err := demo.Seed(ctx, db, out); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}

@@ -23,14 +23,11 @@ const treeRefresh = 10 * time.Second
 func serve(ctx context.Context, cfg config) error {
 	log := cfg.logger()
 	slog.SetDefault(log)
-	db, err := cfg.openDB(ctx)
+	db, err := cfg.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	rdb, err := cfg.openRedis(ctx)
 	if err != nil {
 		return err
@@ -87,14 +84,11 @@ func serve(ctx context.Context, cfg config) error {
 }
 
 func migrate(ctx context.Context, cfg config, out io.Writer) error {
-	db, err := cfg.openDB(ctx)
+	db, err := cfg.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
+	db.Close()
 	fmt.Fprintln(out, "migrations applied")
 	return nil
 }

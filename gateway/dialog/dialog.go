@@ -156,7 +156,7 @@ func (s *Service) advance(ctx context.Context, log *slog.Logger, h Hop, snap men
 				rest = h.Path[len(snap.Path)+len(Sep):]
 			}
 			return s.feed(ctx, log, m, h, snap, rest), true
-		case strings.HasPrefix(snap.Path, h.Path):
+		case h.Path == "" || strings.HasPrefix(snap.Path, h.Path+Sep):
 			// An older hop arriving late: answer it as it was answered,
 			// by replaying its path, and never rewind the session.
 			return s.feed(ctx, log, m, h, m.Start(snap.Caller, snap.Started), h.Path), false

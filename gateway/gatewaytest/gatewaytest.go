@@ -42,6 +42,11 @@ type Gateway struct {
 type Options struct {
 	// Log receives the gateway's logs; discarded when nil.
 	Log io.Writer
+	// Redis replaces the test's own Redis, e.g. with a client of a server
+	// that is down.
+	Redis *redis.Client
+	// HopBudget bounds each hop; the gateway's default when zero.
+	HopBudget time.Duration
 }
 
 // MustGateway starts a seeded gateway that is stopped when the test ends.
@@ -52,7 +57,10 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	if err := demo.Seed(ctx, db, io.Discard); err != nil {
 		tb.Fatalf("gatewaytest: seed: %v", err)
 	}
-	rdb, prefix := sessionstest.MustRedis(tb)
+	rdb, prefix := opts.Redis, "bftest:down:"
+	if rdb == nil {
+		rdb, prefix = sessionstest.MustRedis(tb)
+	}
 	log := slog.New(slog.DiscardHandler)
 	if opts.Log != nil {
 		log = slog.New(slog.NewJSONHandler(opts.Log, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: phone.RedactAttr}))
@@ -65,11 +73,12 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	store := sessions.NewStore(rdb, prefix)
 	svc := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 5 * time.Minute, Log: log}
 	app := gateway.New(gateway.Config{
-		Dialog: svc,
-		Phones: &phone.Cache{Normalizer: phone.Normalizer{Region: "CN"}},
-		USSD:   []gateway.USSDAdapter{africastalking.USSD{}},
-		Checks: []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
-		Log:    log,
+		Dialog:    svc,
+		Phones:    &phone.Cache{Normalizer: phone.Normalizer{Region: "CN"}},
+		USSD:      []gateway.USSDAdapter{africastalking.USSD{}},
+		Checks:    []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
+		Log:       log,
+		HopBudget: opts.HopBudget,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
