@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barefoot-ussd/barefoot/gateway"
+	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/menus"
 )
@@ -28,7 +30,7 @@ func seedSessions(b *testing.B, g *gatewaytest.Gateway, prefix string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	snap := m.Start(caller, time.Now())
+	snap := m.Start(caller, time.Now(), gateway.BudgetOf(africastalking.USSD{}))
 	for i := range n {
 		if _, err := g.Store.Save(ctx, menus.ChannelUSSD, fmt.Sprintf("at:%s%d", prefix, i), 0, snap, 10*time.Minute); err != nil {
 			b.Fatal(err)

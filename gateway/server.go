@@ -13,6 +13,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 )
@@ -24,8 +25,41 @@ type USSDAdapter interface {
 	Route() string
 	// Parse reads a callback; refusals are *wire.Error.
 	Parse(c *fiber.Ctx) (dialog.Hop, error)
-	// Write sends the reply in the carrier's format.
-	Write(c *fiber.Ctx, r dialog.Reply) error
+	// Write sends the reply to the hop in the carrier's format.
+	Write(c *fiber.Ctx, h dialog.Hop, r dialog.Reply) error
+}
+
+// Budgeter is implemented by adapters that know their carrier's screen
+// budget; others get DefaultBudget.
+type Budgeter interface {
+	Budget() textlen.Budget
+}
+
+// DefaultBudget is the screen budget assumed for a carrier that states
+// none: the protocol limit less the room a carrier's own prefix may take.
+var DefaultBudget = textlen.Budget{GSM7: 160, UCS2: 76}
+
+// BudgetOf returns an adapter's screen budget.
+func BudgetOf(a USSDAdapter) textlen.Budget {
+	if b, ok := a.(Budgeter); ok {
+		return b.Budget()
+	}
+	return DefaultBudget
+}
+
+// StrictestBudget is the smallest budget of all adapters, in each
+// encoding: trees are checked against it so that every screen fits every
+// carrier.
+func StrictestBudget(adapters []USSDAdapter) textlen.Budget {
+	b := DefaultBudget
+	for i, a := range adapters {
+		ab := BudgetOf(a)
+		if i == 0 {
+			b = ab
+		}
+		b.GSM7, b.UCS2 = min(b.GSM7, ab.GSM7), min(b.UCS2, ab.UCS2)
+	}
+	return b
 }
 
 // Check is a named readiness probe (Postgres, Redis).
@@ -82,6 +116,7 @@ func New(cfg Config) *fiber.App {
 }
 
 func ussd(cfg Config, a USSDAdapter) fiber.Handler {
+	budget := BudgetOf(a)
 	return func(c *fiber.Ctx) error {
 		h, err := a.Parse(c)
 		if err != nil {
@@ -92,9 +127,10 @@ func ussd(cfg Config, a USSDAdapter) fiber.Handler {
 			return wire.Invalid("phone", "not a valid phone number")
 		}
 		h.Phone = e164
+		h.Budget = budget
 		ctx, cancel := context.WithTimeout(c.UserContext(), cfg.HopBudget)
 		defer cancel()
-		return a.Write(c, cfg.Dialog.Hop(ctx, h))
+		return a.Write(c, h, cfg.Dialog.Hop(ctx, h))
 	}
 }
 

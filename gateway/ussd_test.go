@@ -116,10 +116,11 @@ func TestNeedReport(t *testing.T) {
 		{enDirector, []hop{
 			{"", false, nil},
 			{"2", false, []string{"Enter the child ID"}},
-			{"2*C0003", false, []string{"1. Birth/residence registration", "2. School enrolment", "3. Vaccination or health", "4. Medical aid", "5. Living allowance", "6. Protection concern", "7. Other"}},
-			{"2*C0003*6", false, []string{"1. Routine", "2. Urgent"}},
-			{"2*C0003*6*2", false, []string{"陈晨", "Protection concern", "Urgent"}},
-			{"2*C0003*6*2*1", true, []string{"Need reported. Ref N"}},
+			{"2*C0003", false, []string{"What does 陈晨 need?", "1. Birth/residence papers", "98. More"}},
+			{"2*C0003*98", false, []string{"2. School enrolment", "3. Vaccination or health", "4. Medical aid", "5. Living allowance", "6. Protection concern", "7. Other", "0. Back"}},
+			{"2*C0003*98*6", false, []string{"1. Routine", "2. Urgent"}},
+			{"2*C0003*98*6*2", false, []string{"陈晨", "Protection concern", "Urgent"}},
+			{"2*C0003*98*6*2*1", true, []string{"Need reported. Ref N"}},
 		}},
 		{zhDirector, []hop{
 			{"", false, nil},

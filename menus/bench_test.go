@@ -8,7 +8,7 @@ import (
 // machine, with the screen rendered.
 func BenchmarkStep(b *testing.B) {
 	m := MustMachine(b, "director.yaml")
-	s := m.Start(caller("en"), now)
+	s := m.Start(caller("en"), now, screen)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := m.Step(s, "1", now); err != nil {
@@ -24,7 +24,7 @@ func BenchmarkReplay(b *testing.B) {
 	inputs := []string{"1", "C0009", "C0001", "1"}
 	b.ReportAllocs()
 	for b.Loop() {
-		s := m.Start(caller("en"), now)
+		s := m.Start(caller("en"), now, screen)
 		for _, in := range inputs {
 			s, _, _ = m.Step(s, in, now)
 		}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -171,6 +172,7 @@ func (v *validator) run() {
 			v.add("", "service_codes", "%q is not a USSD code such as *384*2015#", c)
 		}
 	}
+	v.keys_()
 	for key, text := range t.Labels {
 		if _, ok := builtinLabels[key]; !ok {
 			v.add("", "labels", "unknown label %q", key)
@@ -224,9 +226,6 @@ func (v *validator) node(n *Node) {
 		if len(n.Options) == 0 {
 			v.add(n.ID, "options", "a menu needs at least one option")
 		}
-		if len(n.Options) > 9 {
-			v.add(n.ID, "options", "a menu has at most 9 options, got %d", len(n.Options))
-		}
 		for i, o := range n.Options {
 			f := fmt.Sprintf("options[%d]", i+1)
 			v.text(n.ID, f+".label", o.Label)
@@ -240,9 +239,6 @@ func (v *validator) node(n *Node) {
 	case KindChoice:
 		if len(n.Choices) == 0 {
 			v.add(n.ID, "choices", "a choice needs at least one option")
-		}
-		if len(n.Choices) > 9 {
-			v.add(n.ID, "choices", "a choice has at most 9 options, got %d", len(n.Choices))
 		}
 		if n.SaveAs == "" {
 			v.add(n.ID, "save_as", "a choice must store its answer")
@@ -316,6 +312,43 @@ func (v *validator) node(n *Node) {
 	default:
 		v.add(n.ID, "kind", "unknown kind %q (want menu, input, choice, confirm or end)", n.Kind)
 	}
+}
+
+// keys_ checks the navigation keys: digits, distinct, and never an option
+// number of any node (confirm nodes use 1 and 2).
+func (v *validator) keys_() {
+	k := v.t.Keys.withDefaults()
+	most := 2
+	for _, n := range v.t.Nodes {
+		most = max(most, len(n.Options), len(n.Choices))
+	}
+	seen := map[string]string{}
+	for _, kv := range [][2]string{{"more", k.More}, {"back", k.Back}, {"home", k.Home}} {
+		name, key := kv[0], kv[1]
+		if !isDigits(key) || len(key) > 3 {
+			v.add("", "keys."+name, "must be one to three digits, got %q", key)
+			continue
+		}
+		if other, dup := seen[key]; dup {
+			v.add("", "keys."+name, "%q is also the %s key", key, other)
+		}
+		seen[key] = name
+		if n, err := strconv.Atoi(key); err == nil && key[0] != '0' && n >= 1 && n <= most {
+			v.add("", "keys."+name, "%q is an option number (a node has %d options)", key, most)
+		}
+	}
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (v *validator) required(n *Node, field, target string) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/looplab/fsm"
 )
 
@@ -25,6 +26,10 @@ const (
 type Options struct {
 	// Region is the default phone region for the phone validator ("CN").
 	Region string
+	// Budget is the strictest screen budget of the channels the tree will
+	// run on; Compile refuses a tree with a screen that cannot fit it.
+	// Zero means the USSD protocol limit.
+	Budget textlen.Budget
 }
 
 // Machine is a validated tree compiled into looplab/fsm transitions. It is
@@ -39,6 +44,8 @@ type Machine struct {
 	events  []fsm.EventDesc
 	pool    sync.Pool
 	phones  phone.Normalizer
+	keys    Keys
+	pages   sync.Map // pageKey -> []page
 }
 
 // Compile builds the state machine of a validated tree: states are node ids,
@@ -53,6 +60,7 @@ func Compile(t *Tree, version int, opts Options) (*Machine, error) {
 		nodes:   make(map[string]*Node, len(t.Nodes)),
 		choices: map[string]*Node{},
 		phones:  phone.Normalizer{Region: opts.Region},
+		keys:    t.Keys.withDefaults(),
 	}
 	for i := range t.Nodes {
 		n := &t.Nodes[i]
@@ -80,6 +88,12 @@ func Compile(t *Tree, version int, opts Options) (*Machine, error) {
 		}
 	}
 	m.pool.New = func() any { return fsm.NewFSM(t.Start, m.events, nil) }
+	if opts.Budget == (textlen.Budget{}) {
+		opts.Budget = textlen.USSDMax()
+	}
+	if problems := m.checkBudget(opts.Budget); len(problems) > 0 {
+		return nil, &ValidationError{Tree: t.Name, Problems: problems}
+	}
 	return m, nil
 }
 
@@ -100,8 +114,19 @@ type Snapshot struct {
 	Lang    string            `json:"l"`
 	Answers map[string]string `json:"a,omitempty"`
 	Caller  Caller            `json:"c"`
+	// Budget is the screen budget of the channel the walk runs on; every
+	// screen is measured against it and paged to fit.
+	Budget textlen.Budget `json:"b"`
+	// Page is the page shown of a list too long for one screen.
+	Page int `json:"pg,omitempty"`
+	// Trail is the nodes walked through, most recent last, for Back.
+	Trail []string `json:"tr,omitempty"`
 	// Ref is the saved report's reference, once saved.
 	Ref string `json:"r,omitempty"`
+	// ReportKey is the idempotency key of the report this walk files: set
+	// by the channel when the walk starts and kept across a resume, so a
+	// report resumed in a new session is still saved once.
+	ReportKey string `json:"k,omitempty"`
 	// Notice is the label key of the validation error shown above the
 	// current prompt, and NoticeArgs its arguments.
 	Notice     string            `json:"x,omitempty"`
@@ -112,18 +137,26 @@ type Snapshot struct {
 	// Path is the channel's record of the input consumed so far (for
 	// Africa's Talking, the cumulative text); the engine does not read it.
 	Path string `json:"p"`
+	// Seq is the last hop number applied, for carriers that number hops.
+	Seq int `json:"q,omitempty"`
+	// Phase is the session's lifecycle state (see Lifecycle).
+	Phase string `json:"ph,omitempty"`
 	// Screen is the last screen shown, served again to a duplicate callback.
 	Screen  string    `json:"s"`
 	Started time.Time `json:"st"`
 }
 
-// Start opens a walk for a caller at the tree's start node.
-func (m *Machine) Start(c Caller, now time.Time) Snapshot {
+// maxTrail bounds the Back history a snapshot carries.
+const maxTrail = 16
+
+// Start opens a walk for a caller at the tree's start node, with the
+// channel's screen budget.
+func (m *Machine) Start(c Caller, now time.Time, budget textlen.Budget) Snapshot {
 	lang := c.Language
 	if !m.speaks(lang) {
 		lang = m.tree.Languages[0]
 	}
-	s := Snapshot{Tree: m.tree.Name, Version: m.version, Node: m.tree.Start, Lang: lang, Caller: c, Started: now}
+	s := Snapshot{Tree: m.tree.Name, Version: m.version, Node: m.tree.Start, Lang: lang, Caller: c, Budget: budget, Started: now}
 	m.settle(&s)
 	return s
 }
@@ -149,6 +182,10 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, *Repo
 	s.Hops++
 	in := cleanInput(input)
 
+	if m.navigate(&s, n, in) {
+		m.render(&s)
+		return s, nil, nil
+	}
 	var report *Report
 	event := ""
 	switch n.Kind {
@@ -188,13 +225,58 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, *Repo
 	if err != nil {
 		return s, nil, err
 	}
-	s.Node = next
+	m.moveTo(&s, next)
 	if report != nil {
 		// The end screen names the reference, which only the store knows.
 		return s, report, nil
 	}
 	m.settle(&s)
 	return s, nil, nil
+}
+
+// navigate handles the navigation keys: Home from anywhere, Back from any
+// screen, More on lists. It reports whether the input was one of them. A
+// number input keeps "0" as an answer, so only Home is taken there.
+func (m *Machine) navigate(s *Snapshot, n *Node, in string) bool {
+	switch {
+	case in == m.keys.Home:
+		if s.Node == m.tree.Start && s.Page == 0 {
+			return false
+		}
+		s.Node, s.Page, s.Trail = m.tree.Start, 0, nil
+		return true
+	case n.Kind == KindEnd, n.Kind == KindInput && (n.Validate == ValidateNumber || in == m.keys.More):
+		return false
+	case in == m.keys.More:
+		if s.Page+1 < len(m.pagesOf(s)) {
+			s.Page++
+		} else {
+			s.Notice = "invalid_option"
+		}
+		return true
+	case in == m.keys.Back:
+		switch {
+		case s.Page > 0:
+			s.Page--
+		case len(s.Trail) > 0:
+			s.Node, s.Trail = s.Trail[len(s.Trail)-1], s.Trail[:len(s.Trail)-1]
+		default:
+			s.Notice = "invalid_option"
+		}
+		return true
+	}
+	return false
+}
+
+// moveTo enters node next, remembering where the walk came from.
+func (m *Machine) moveTo(s *Snapshot, next string) {
+	if next != s.Node {
+		s.Trail = append(s.Trail, s.Node)
+		if len(s.Trail) > maxTrail {
+			s.Trail = s.Trail[len(s.Trail)-maxTrail:]
+		}
+	}
+	s.Node, s.Page = next, 0
 }
 
 // Saved completes a step that produced a report, with its reference.
@@ -218,6 +300,18 @@ func (m *Machine) Failed(before Snapshot) Snapshot {
 func (m *Machine) TakesText(s Snapshot) bool {
 	n := m.nodes[s.Node]
 	return n != nil && n.Kind == KindInput && n.Validate == ValidateText
+}
+
+// Confirming reports whether the snapshot shows a confirm screen.
+func (m *Machine) Confirming(s Snapshot) bool {
+	n := m.nodes[s.Node]
+	return n != nil && n.Kind == KindConfirm
+}
+
+// AtStart reports whether the walk is on the start node with nothing typed
+// that matters: a session there has nothing worth resuming.
+func (m *Machine) AtStart(s Snapshot) bool {
+	return s.Node == m.tree.Start && len(s.Answers) == 0
 }
 
 // Render returns the screen for a snapshot.
@@ -256,7 +350,7 @@ func (s *Snapshot) setAnswer(key, value string) {
 
 // pick reads an option number from 1 to n.
 func pick(in string, n int) (int, bool) {
-	if len(in) == 0 || len(in) > 2 {
+	if len(in) == 0 || len(in) > 3 {
 		return 0, false
 	}
 	i, err := strconv.Atoi(in)
@@ -301,46 +395,6 @@ func (m *Machine) report(n *Node, s Snapshot, now time.Time) *Report {
 		}
 	}
 	return r
-}
-
-// label returns built-in wording, overridden by the tree.
-func (m *Machine) label(key, lang string) string {
-	if t, ok := m.tree.Labels[key]; ok {
-		return t[lang]
-	}
-	return builtinLabels[key][lang]
-}
-
-func (m *Machine) render(s *Snapshot) {
-	n := m.nodes[s.Node]
-	var b strings.Builder
-	if s.Notice != "" {
-		msg := m.label(s.Notice, s.Lang)
-		if s.Notice != "save_failed" && n.Error != nil {
-			msg = n.Error[s.Lang]
-		}
-		b.WriteString(expand(msg, func(k string) string { return s.NoticeArgs[k] }))
-		b.WriteByte('\n')
-	}
-	b.WriteString(expand(n.Text[s.Lang], func(k string) string { return m.value(s, k) }))
-	switch n.Kind {
-	case KindMenu:
-		writeOptions(&b, n.Options, s.Lang)
-	case KindChoice:
-		writeOptions(&b, n.Choices, s.Lang)
-	case KindConfirm:
-		fmt.Fprintf(&b, "\n1. %s\n2. %s", m.label("confirm", s.Lang), m.label("cancel", s.Lang))
-	}
-	s.Screen = b.String()
-}
-
-func writeOptions(b *strings.Builder, opts []Option, lang string) {
-	for i, o := range opts {
-		b.WriteByte('\n')
-		b.WriteString(strconv.Itoa(i + 1))
-		b.WriteString(". ")
-		b.WriteString(o.Label[lang])
-	}
 }
 
 // value renders a placeholder: a choice answer as its label in the caller's

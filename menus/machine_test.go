@@ -12,11 +12,15 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
 )
 
 var update = flag.Bool("update", false, "rewrite golden transcripts")
 
 var now = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+
+// screen is an Africa's Talking-sized USSD budget.
+var screen = textlen.Budget{GSM7: 160, UCS2: 80}
 
 // MustMachine compiles a fixture tree.
 func MustMachine(tb testing.TB, file string) *menus.Machine {
@@ -59,11 +63,16 @@ func TestTranscripts(t *testing.T) {
 		{"need_en", "en", []string{"2", "c2", "9", "6", "2", "1"}, menus.ReportNeed},
 		{"need_zh", "zh", []string{"2", "Ｃ０００２", "6", "2", "1"}, menus.ReportNeed},
 		{"cancel_en", "en", []string{"3", "1", "1", "4", "2", "2"}, ""},
+		// Paging a list too long for one screen: More to the end (and one
+		// More too many), Back a page, Back off the first page to the
+		// previous screen, Home from deep in the walk.
+		{"paging_en", "en", []string{"2", "c2", "98", "98", "98", "98", "0", "5", "1", "0", "0", "0", "0", "00", "2", "1", "7", "2", "1"}, menus.ReportNeed},
+		{"paging_zh", "zh", []string{"2", "c2", "98", "00", "1", "c1", "0", "0", "2", "1", "6", "2", "1"}, menus.ReportNeed},
 	}
 	for _, w := range walks {
 		t.Run(w.name, func(t *testing.T) {
 			var out strings.Builder
-			s := m.Start(caller(w.lang), now)
+			s := m.Start(caller(w.lang), now, screen)
 			fmt.Fprintf(&out, "<< %s\n", s.Screen)
 			var got *menus.Report
 			for _, in := range w.inputs {

@@ -6,7 +6,7 @@ package menus
 var builtinLabels = map[string]Text{
 	"confirm":        {LangEN: "Confirm", LangZH: "确认"},
 	"cancel":         {LangEN: "Cancel", LangZH: "取消"},
-	"invalid_option": {LangEN: "Invalid choice, please try again.", LangZH: "选项无效，请重新输入。"},
+	"invalid_option": {LangEN: "Invalid choice.", LangZH: "选项无效。"},
 	"invalid_number": {LangEN: "Please enter a number.", LangZH: "请输入数字。"},
 	"number_range":   {LangEN: "Please enter a number from {min} to {max}.", LangZH: "请输入{min}到{max}之间的数字。"},
 	"invalid_date":   {LangEN: "Please enter a date as YYYY-MM-DD.", LangZH: "请按年-月-日输入日期，如2026-01-31。"},
@@ -16,6 +16,11 @@ var builtinLabels = map[string]Text{
 	"invalid_text":   {LangEN: "Please type a reply.", LangZH: "请输入内容。"},
 	"text_length":    {LangEN: "Please use {min} to {max} characters.", LangZH: "请输入{min}到{max}个字。"},
 	"save_failed":    {LangEN: "Could not save just now. Press 1 to try again.", LangZH: "暂时无法保存，请按1重试。"},
+	"more":           {LangEN: "More", LangZH: "更多"},
+	"back":           {LangEN: "Back", LangZH: "返回"},
+	"resume_offer":   {LangEN: "You have an unfinished report.", LangZH: "您有未完成的报告。"},
+	"resume_yes":     {LangEN: "Continue", LangZH: "继续填写"},
+	"resume_no":      {LangEN: "Start again", LangZH: "重新开始"},
 }
 
 // Messages the gateway shows outside any tree, in both languages because the

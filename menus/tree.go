@@ -51,8 +51,42 @@ type Tree struct {
 	// Labels overrides built-in wording (confirm and cancel options,
 	// validation errors); see FORMAT.md for the keys.
 	Labels map[string]Text `yaml:"labels,omitempty" json:"labels,omitempty"`
+	// Keys are the navigation keys; defaults apply to any left empty.
+	Keys Keys `yaml:"keys,omitempty" json:"keys,omitempty"`
 	// Nodes in any order.
 	Nodes []Node `yaml:"nodes" json:"nodes"`
+}
+
+// Keys are what a caller types to page and navigate. They must never be an
+// option number of any node, so they are checked against every menu.
+type Keys struct {
+	// More shows the next page of a list too long for one screen.
+	More string `yaml:"more,omitempty" json:"more,omitempty"`
+	// Back shows the previous page, or the previous screen.
+	Back string `yaml:"back,omitempty" json:"back,omitempty"`
+	// Home returns to the start node from anywhere.
+	Home string `yaml:"home,omitempty" json:"home,omitempty"`
+}
+
+// Default navigation keys, the convention of USSD aggregators.
+const (
+	DefaultMoreKey = "98"
+	DefaultBackKey = "0"
+	DefaultHomeKey = "00"
+)
+
+// withDefaults fills keys left empty.
+func (k Keys) withDefaults() Keys {
+	if k.More == "" {
+		k.More = DefaultMoreKey
+	}
+	if k.Back == "" {
+		k.Back = DefaultBackKey
+	}
+	if k.Home == "" {
+		k.Home = DefaultHomeKey
+	}
+	return k
 }
 
 // Node is one screen of a tree.

@@ -80,7 +80,7 @@ func TestValidators(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := inputTree(t, tt.node)
-			s := m.Start(caller("en"), now)
+			s := m.Start(caller("en"), now, screen)
 			next, _, err := m.Step(s, tt.input, now)
 			if err != nil {
 				t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -29,6 +30,12 @@ func (USSD) Route() string { return "africastalking" }
 
 // Carrier is the short name stored with sessions and reports.
 func (USSD) Carrier() string { return "at" }
+
+// Budget is what Africa's Talking's operators show on one screen: 160
+// GSM-7 characters on Safaricom (the smallest of its Kenyan networks), and
+// 80 UCS-2 characters, the protocol's limit, less room for the "CON " the
+// gateway adds, which operators may or may not count.
+func (USSD) Budget() textlen.Budget { return textlen.Budget{GSM7: 156, UCS2: 76} }
 
 // Parse reads a callback into a hop. The phone number is returned as sent;
 // the gateway normalises it.
@@ -57,7 +64,7 @@ func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
 }
 
 // Write sends the reply in Africa's Talking's text format.
-func (USSD) Write(c *fiber.Ctx, r dialog.Reply) error {
+func (USSD) Write(c *fiber.Ctx, _ dialog.Hop, r dialog.Reply) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 	prefix := "CON "
 	if r.End {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
 )
 
 // Store keeps session snapshots (sessions.Store implements it). Save must
@@ -58,9 +59,24 @@ type Hop struct {
 	Phone   string // E.164
 	Service string // dialled service code
 	// Path is every input of the session so far, joined by Sep; "" on the
-	// first hop. Carriers that send only the latest input have it
-	// accumulated by their adapter.
+	// first hop, or the inputs a shortcut dial carries (*384*2015*1#).
 	Path string
+
+	// Incremental carriers (Hubtel, the generic adapter in its incremental
+	// form) send only the latest input: Input holds it, Seq numbers the
+	// hops of the session from 1, and the gateway accumulates the path.
+	Incremental bool
+	Input       string
+	Seq         int
+	// New is set by incremental carriers on a session's first callback,
+	// whose Path holds any shortcut inputs.
+	New bool
+	// Release is set when the carrier reports that the session ended.
+	Release bool
+
+	// Budget is the carrier's screen budget, set by the gateway from the
+	// adapter; every screen of the session is measured and paged to fit it.
+	Budget textlen.Budget
 }
 
 // Sep joins inputs in a Path, as Africa's Talking does.
@@ -102,7 +118,7 @@ func (s *Service) Hop(ctx context.Context, h Hop) Reply {
 		storeDown, found = true, false
 	}
 	for attempt := 1; ; attempt++ {
-		out, save := s.advance(ctx, log, h, snap, found)
+		out, save := s.route(ctx, log, h, snap, found)
 		if !save || storeDown || out.Tree == "" {
 			return replyOf(out)
 		}
@@ -133,6 +149,45 @@ func message(key, lang string) outcome {
 	return menus.Snapshot{Screen: menus.Message(key, lang), Ended: true, Lang: lang}
 }
 
+// route turns an incremental carrier's hop into the cumulative form the
+// rest of the dialog works on, answering repeats from the stored screen.
+func (s *Service) route(ctx context.Context, log *slog.Logger, h Hop, snap menus.Snapshot, found bool) (outcome, bool) {
+	if h.Release {
+		if found {
+			snap.Ended = true
+			return snap, true
+		}
+		return message(menus.MsgSessionError, ""), false
+	}
+	if !h.Incremental {
+		return s.advance(ctx, log, h, snap, found)
+	}
+	switch {
+	case found && snap.Caller.Phone != h.Phone:
+		return s.advance(ctx, log, h, snap, found) // refused there
+	case found && h.Seq <= snap.Seq:
+		// A repeat, or an older hop arriving late: the stored screen,
+		// nothing applied twice.
+		return snap, false
+	case found:
+		h.Path = snap.Path
+		if h.Path != "" {
+			h.Path += Sep
+		}
+		h.Path += h.Input
+	case !h.New:
+		// Only the latest input arrived and the session is gone: it cannot
+		// be rebuilt, so the caller must dial again.
+		log.Warn("incremental session lost; asking the caller to dial again", "seq", h.Seq)
+		return message(menus.MsgSessionError, ""), false
+	}
+	out, save := s.advance(ctx, log, h, snap, found)
+	if out.Tree != "" {
+		out.Seq = h.Seq
+	}
+	return out, save
+}
+
 // advance computes where a hop leads and whether the result is stored.
 func (s *Service) advance(ctx context.Context, log *slog.Logger, h Hop, snap menus.Snapshot, found bool) (outcome, bool) {
 	if found {
@@ -159,12 +214,12 @@ func (s *Service) advance(ctx context.Context, log *slog.Logger, h Hop, snap men
 		case h.Path == "" || strings.HasPrefix(snap.Path, h.Path+Sep):
 			// An older hop arriving late: answer it as it was answered,
 			// by replaying its path, and never rewind the session.
-			return s.feed(ctx, log, m, h, m.Start(snap.Caller, snap.Started), h.Path), false
+			return s.feed(ctx, log, m, h, m.Start(snap.Caller, snap.Started, h.Budget), h.Path), false
 		default:
 			// The carrier's path disagrees with ours; the path is the
 			// carrier's record of what the caller typed, so it wins.
 			log.Warn("path diverged from the session; replaying it")
-			return s.feed(ctx, log, m, h, m.Start(snap.Caller, snap.Started), h.Path), true
+			return s.feed(ctx, log, m, h, m.Start(snap.Caller, snap.Started, h.Budget), h.Path), true
 		}
 	}
 	m, ok := s.Menus.ForService(h.Service)
@@ -181,7 +236,7 @@ func (s *Service) advance(ctx context.Context, log *slog.Logger, h Hop, snap men
 		log.Error("registry lookup failed", "err", err)
 		return message(menus.MsgBusy, ""), false
 	}
-	return s.feed(ctx, log, m, h, m.Start(caller, s.now()), h.Path), true
+	return s.feed(ctx, log, m, h, m.Start(caller, s.now(), h.Budget), h.Path), true
 }
 
 // feed steps the machine through the inputs in path, saving any report the

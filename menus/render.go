@@ -1,0 +1,301 @@
+package menus
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
+)
+
+// Screens are measured as the carrier measures them (GSM-7 septets or
+// UCS-2 units, see textlen) and a list too long for one screen is split
+// into pages. Page boundaries are computed from the worst case of every
+// placeholder, so they do not move from hop to hop as answers change, and
+// are cached per node, language and budget.
+
+// ellipsis ends a screen cut to fit: only reached when a registry value is
+// longer than the worst case the tree was checked against.
+const ellipsis = "…"
+
+type page struct{ first, last int } // option indices [first, last)
+
+type pageKey struct {
+	node, lang string
+	budget     textlen.Budget
+}
+
+// label returns built-in wording, overridden by the tree.
+func (m *Machine) label(key, lang string) string {
+	if t, ok := m.tree.Labels[key]; ok {
+		return t[lang]
+	}
+	return builtinLabels[key][lang]
+}
+
+func budgetOf(s *Snapshot) textlen.Budget {
+	if s.Budget == (textlen.Budget{}) {
+		return textlen.USSDMax()
+	}
+	return s.Budget
+}
+
+func (n *Node) list() []Option {
+	switch n.Kind {
+	case KindMenu:
+		return n.Options
+	case KindChoice:
+		return n.Choices
+	}
+	return nil
+}
+
+func optionLine(i int, o Option, lang string) string {
+	return strconv.Itoa(i+1) + ". " + o.Label[lang]
+}
+
+// pagesOf returns the pages of the snapshot's node.
+func (m *Machine) pagesOf(s *Snapshot) []page {
+	return m.pagesFor(m.nodes[s.Node], s.Lang, budgetOf(s))
+}
+
+func (m *Machine) pagesFor(n *Node, lang string, b textlen.Budget) []page {
+	k := pageKey{n.ID, lang, b}
+	if p, ok := m.pages.Load(k); ok {
+		return p.([]page)
+	}
+	p := m.paginate(n, lang, b)
+	m.pages.Store(k, p)
+	return p
+}
+
+// paginate packs a node's options into pages that fit the budget with the
+// worst-case prompt on the first page and room for an "invalid choice"
+// notice on every page. A page holds at least one option; an option too
+// long to fit even alone is reported by checkBudget.
+func (m *Machine) paginate(n *Node, lang string, b textlen.Budget) []page {
+	opts := n.list()
+	if len(opts) == 0 {
+		return []page{{0, 0}}
+	}
+	header := expand(n.Text[lang], m.worst(lang))
+	notice := m.label("invalid_option", lang)
+	// On the first page a notice takes the prompt's place when both do not
+	// fit, so that page must fit the longer of the two.
+	if textlen.USSDMax().Room(notice) < textlen.USSDMax().Room(header) {
+		header = notice
+	}
+	var pages []page
+	for i := 0; i < len(opts); {
+		j := i
+		for j < len(opts) {
+			screen := m.compose(n, lang, header, len(pages), page{i, j + 1}, j+1 < len(opts))
+			if len(pages) > 0 {
+				screen = notice + "\n" + screen
+			}
+			if !b.Fits(screen) {
+				break
+			}
+			j++
+		}
+		if j == i {
+			j = i + 1
+		}
+		pages = append(pages, page{i, j})
+		i = j
+	}
+	return pages
+}
+
+// compose writes the text of page number p of a list node: the prompt on
+// the first page, the page's options, and the navigation lines it needs.
+func (m *Machine) compose(n *Node, lang, header string, p int, pg page, more bool) string {
+	var lines []string
+	if p == 0 && header != "" {
+		lines = append(lines, header)
+	}
+	opts := n.list()
+	for i := pg.first; i < pg.last; i++ {
+		lines = append(lines, optionLine(i, opts[i], lang))
+	}
+	if more {
+		lines = append(lines, m.keys.More+". "+m.label("more", lang))
+	}
+	if p > 0 {
+		lines = append(lines, m.keys.Back+". "+m.label("back", lang))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// render writes the snapshot's screen. A notice (an error about the last
+// input) goes above the screen; when both do not fit, the notice takes the
+// prompt's place, since it says what to do next.
+func (m *Machine) render(s *Snapshot) {
+	n := m.nodes[s.Node]
+	b := budgetOf(s)
+	header := expand(n.Text[s.Lang], func(k string) string { return m.value(s, k) })
+	screen := m.body(s, n, header)
+	if s.Notice != "" {
+		msg := m.label(s.Notice, s.Lang)
+		if n.Error != nil && n.Kind == KindInput {
+			msg = n.Error[s.Lang]
+		}
+		msg = expand(msg, func(k string) string { return s.NoticeArgs[k] })
+		if full := msg + "\n" + screen; b.Fits(full) {
+			screen = full
+		} else if rest := m.body(s, n, ""); rest != "" {
+			screen = msg + "\n" + rest
+		} else {
+			screen = msg
+		}
+	}
+	if !b.Fits(screen) {
+		screen = b.Truncate(screen, ellipsis)
+	}
+	s.Screen = screen
+}
+
+// body is a node's screen below any notice, with header as its prompt.
+func (m *Machine) body(s *Snapshot, n *Node, header string) string {
+	switch n.Kind {
+	case KindMenu, KindChoice:
+		pages := m.pagesOf(s)
+		p := min(max(s.Page, 0), len(pages)-1)
+		return m.compose(n, s.Lang, header, p, pages[p], p+1 < len(pages))
+	case KindConfirm:
+		return strings.TrimPrefix(header+"\n"+m.confirmLines(s.Lang), "\n")
+	}
+	return header
+}
+
+func (m *Machine) confirmLines(lang string) string {
+	return "1. " + m.label("confirm", lang) + "\n2. " + m.label("cancel", lang)
+}
+
+// worst returns the longest value each placeholder can plausibly take, to
+// check and page screens before any caller sees them.
+func (m *Machine) worst(lang string) func(string) string {
+	return func(key string) string {
+		switch key {
+		case "ref":
+			return "V234567"
+		case "child.code":
+			return "C00001"
+		case "child.name":
+			return "王王王王王王"
+		}
+		if n, ok := m.choices[key]; ok {
+			longest := ""
+			for _, o := range n.Choices {
+				if l := o.Label[lang]; len([]rune(l)) > len([]rune(longest)) {
+					longest = l
+				}
+			}
+			return longest
+		}
+		for _, n := range m.nodes {
+			if n.SaveAs != key || n.Kind != KindInput {
+				continue
+			}
+			switch n.Validate {
+			case ValidateNumber:
+				return "123456789"
+			case ValidateDate:
+				return "2026-01-31"
+			case ValidatePhone:
+				return "+8613800138000"
+			case ValidateText:
+				return strings.Repeat("字", 10)
+			}
+		}
+		return ""
+	}
+}
+
+// worstNotices lists the errors an input node can show, with their widest
+// arguments.
+func (m *Machine) worstNotices(n *Node, lang string) []string {
+	if n.Error != nil {
+		return []string{n.Error[lang]}
+	}
+	args := map[string]string{"min": "1", "max": "999999999", "input": strings.Repeat("C", 12) + ellipsis}
+	if n.Min != nil {
+		args["min"] = strconv.Itoa(*n.Min)
+	}
+	if n.Max != nil {
+		args["max"] = strconv.Itoa(*n.Max)
+	}
+	keys := map[string][]string{
+		ValidateNumber: {"invalid_number", "number_range"},
+		ValidateDate:   {"invalid_date", "date_range"},
+		ValidatePhone:  {"invalid_phone"},
+		ValidateChild:  {"unknown_child"},
+		ValidateText:   {"invalid_text", "text_length"},
+	}[n.Validate]
+	var out []string
+	for _, k := range keys {
+		out = append(out, expand(m.label(k, lang), func(a string) string { return args[a] }))
+	}
+	return out
+}
+
+// checkBudget finds every screen of the tree that cannot fit b, in every
+// language, with placeholders at their worst: a prompt too long for any
+// screen is a tree error, not a surprise for a caller.
+func (m *Machine) checkBudget(b textlen.Budget) []Problem {
+	var problems []Problem
+	over := func(n *Node, lang, what, screen string) {
+		enc, units := textlen.Measure(screen)
+		problems = append(problems, Problem{Node: n.ID, Field: "text", Message: fmt.Sprintf(
+			"%s %s is %d %s characters, over the screen budget of %d", lang, what, units, enc, b.Limit(enc))})
+	}
+	for i := range m.tree.Nodes {
+		n := &m.tree.Nodes[i]
+		for _, lang := range m.tree.Languages {
+			header := expand(n.Text[lang], m.worst(lang))
+			switch n.Kind {
+			case KindMenu, KindChoice:
+				notice := m.label("invalid_option", lang)
+				if textlen.USSDMax().Room(notice) < textlen.USSDMax().Room(header) {
+					header = notice
+				}
+				for p, pg := range m.pagesFor(n, lang, b) {
+					screen := m.compose(n, lang, header, p, pg, pg.last < len(n.list()))
+					if p > 0 {
+						screen = notice + "\n" + screen
+					}
+					if !b.Fits(screen) {
+						what := fmt.Sprintf("page %d (option %d)", p+1, pg.first+1)
+						if p == 0 {
+							what = "prompt with its first option"
+						}
+						over(n, lang, what, screen)
+						break
+					}
+				}
+			case KindInput:
+				if !b.Fits(header) {
+					over(n, lang, "prompt", header)
+				}
+				for _, notice := range m.worstNotices(n, lang) {
+					if !b.Fits(notice) {
+						over(n, lang, "error message", notice)
+						break
+					}
+				}
+			case KindConfirm:
+				if screen := header + "\n" + m.confirmLines(lang); !b.Fits(screen) {
+					over(n, lang, "confirm screen", screen)
+				}
+				if screen := m.label("save_failed", lang) + "\n" + m.confirmLines(lang); !b.Fits(screen) {
+					over(n, lang, "save-failed screen", screen)
+				}
+			case KindEnd:
+				if !b.Fits(header) {
+					over(n, lang, "screen", header)
+				}
+			}
+		}
+	}
+	return problems
+}
