@@ -32,7 +32,7 @@ func seedSessions(b *testing.B, g *gatewaytest.Gateway, prefix string, n int) {
 	}
 	snap := m.Start(caller, time.Now(), gateway.BudgetOf(africastalking.USSD{}))
 	for i := range n {
-		if _, err := g.Store.Save(ctx, menus.ChannelUSSD, fmt.Sprintf("at:%s%d", prefix, i), 0, snap, 10*time.Minute); err != nil {
+		if _, err := g.Store.Save(ctx, menus.ChannelUSSD, fmt.Sprintf("at:%s%d", prefix, i), enDirector, 0, snap, 10*time.Minute, menus.ResumeKeep); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -15,7 +15,10 @@ import (
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // USSDAdapter is one carrier's USSD wire format. Adding a carrier is one
@@ -74,7 +77,9 @@ type Config struct {
 	Phones *phone.Cache
 	USSD   []USSDAdapter
 	Checks []Check
-	Log    *slog.Logger
+	// Metrics is served at /metrics when set.
+	Metrics prometheus.Gatherer
+	Log     *slog.Logger
 	// HopBudget bounds one hop; carriers give up after 10-15 s, so the
 	// gateway must answer well before.
 	HopBudget time.Duration
@@ -109,6 +114,9 @@ func New(cfg Config) *fiber.App {
 	app.Use(recover.New())
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", readyz(cfg.Checks))
+	if cfg.Metrics != nil {
+		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
+	}
 	for _, a := range cfg.USSD {
 		app.Post("/ussd/"+a.Route(), ussd(cfg, a))
 	}

@@ -305,12 +305,18 @@ func (v *validator) node(n *Node) {
 		v.required(n, "next", n.Next)
 		v.required(n, "cancel", n.Cancel)
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "save_as", n.SaveAs != "", "validate", n.Validate != "")
+	case KindLanguage:
+		if len(v.t.Languages) < 2 {
+			v.add(n.ID, "kind", "a language node needs a tree with at least two languages")
+		}
+		v.required(n, "next", n.Next)
+		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "save_as", n.SaveAs != "", "validate", n.Validate != "", "action", n.Action != "")
 	case KindEnd:
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "next", n.Next != "", "action", n.Action != "", "save_as", n.SaveAs != "")
 	case "":
-		v.add(n.ID, "kind", "the node kind is required (menu, input, choice, confirm or end)")
+		v.add(n.ID, "kind", "the node kind is required (menu, input, choice, confirm, language or end)")
 	default:
-		v.add(n.ID, "kind", "unknown kind %q (want menu, input, choice, confirm or end)", n.Kind)
+		v.add(n.ID, "kind", "unknown kind %q (want menu, input, choice, confirm, language or end)", n.Kind)
 	}
 }
 

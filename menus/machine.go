@@ -46,6 +46,9 @@ type Machine struct {
 	phones  phone.Normalizer
 	keys    Keys
 	pages   sync.Map // pageKey -> []page
+	// langs are the options of language nodes: every language of the
+	// tree, named in its own script whatever the screen's language.
+	langs []Option
 }
 
 // Compile builds the state machine of a validated tree: states are node ids,
@@ -61,6 +64,13 @@ func Compile(t *Tree, version int, opts Options) (*Machine, error) {
 		choices: map[string]*Node{},
 		phones:  phone.Normalizer{Region: opts.Region},
 		keys:    t.Keys.withDefaults(),
+	}
+	for _, l := range t.Languages {
+		label := Text{}
+		for _, in := range t.Languages {
+			label[in] = languageNames[l]
+		}
+		m.langs = append(m.langs, Option{Label: label, Value: l})
 	}
 	for i := range t.Nodes {
 		n := &t.Nodes[i]
@@ -81,6 +91,10 @@ func Compile(t *Tree, version int, opts Options) (*Machine, error) {
 			}
 		case KindInput:
 			m.events = append(m.events, fsm.EventDesc{Name: eventValid, Src: []string{n.ID}, Dst: n.Next})
+		case KindLanguage:
+			for j := range t.Languages {
+				m.events = append(m.events, fsm.EventDesc{Name: strconv.Itoa(j + 1), Src: []string{n.ID}, Dst: n.Next})
+			}
 		case KindConfirm:
 			m.events = append(m.events,
 				fsm.EventDesc{Name: eventConfirm, Src: []string{n.ID}, Dst: n.Next},
@@ -139,8 +153,11 @@ type Snapshot struct {
 	Path string `json:"p"`
 	// Seq is the last hop number applied, for carriers that number hops.
 	Seq int `json:"q,omitempty"`
-	// Phase is the session's lifecycle state (see Lifecycle).
+	// Phase is the session's lifecycle phase (see Advance).
 	Phase string `json:"ph,omitempty"`
+	// Resume holds an unfinished walk while the caller is offered to
+	// continue it (Node is ResumeNode).
+	Resume *Snapshot `json:"rs,omitempty"`
 	// Screen is the last screen shown, served again to a duplicate callback.
 	Screen  string    `json:"s"`
 	Started time.Time `json:"st"`
@@ -171,6 +188,9 @@ var ErrStaleSnapshot = errors.New("menus: snapshot does not match the tree")
 // the snapshot it passed in if the save did not succeed.
 func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, *Report, error) {
 	n, ok := m.nodes[s.Node]
+	if s.Node == ResumeNode {
+		return s, nil, fmt.Errorf("%w: the resume offer is answered with ChooseResume", ErrStaleSnapshot)
+	}
 	if !ok || s.Tree != m.tree.Name || s.Version != m.version {
 		return s, nil, fmt.Errorf("%w: %s v%d node %q", ErrStaleSnapshot, s.Tree, s.Version, s.Node)
 	}
@@ -197,6 +217,11 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, *Repo
 		if i, ok := pick(in, len(n.Choices)); ok {
 			event = strconv.Itoa(i)
 			s.setAnswer(n.SaveAs, n.Choices[i-1].Value)
+		}
+	case KindLanguage:
+		if i, ok := pick(in, len(m.tree.Languages)); ok {
+			event = strconv.Itoa(i)
+			s.Lang = m.tree.Languages[i-1]
 		}
 	case KindInput:
 		v, bad := m.validate(n, in, s.Caller, now)

@@ -62,7 +62,10 @@ func TestTranscripts(t *testing.T) {
 		{"visit_zh", "zh", []string{"1", "C0009", "C0001", "1", "1"}, menus.ReportVisit},
 		{"need_en", "en", []string{"2", "c2", "9", "6", "2", "1"}, menus.ReportNeed},
 		{"need_zh", "zh", []string{"2", "Ｃ０００２", "6", "2", "1"}, menus.ReportNeed},
-		{"cancel_en", "en", []string{"3", "1", "1", "4", "2", "2"}, ""},
+		{"cancel_en", "en", []string{"4", "1", "1", "4", "2", "2"}, ""},
+		// Switching language from the main menu: the rest of the walk is
+		// in Chinese.
+		{"language_en", "en", []string{"3", "7", "1", "1", "C0001", "2", "1"}, menus.ReportVisit},
 		// Paging a list too long for one screen: More to the end (and one
 		// More too many), Back a page, Back off the first page to the
 		// previous screen, Home from deep in the walk.

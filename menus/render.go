@@ -14,9 +14,10 @@ import (
 // placeholder, so they do not move from hop to hop as answers change, and
 // are cached per node, language and budget.
 
-// ellipsis ends a screen cut to fit: only reached when a registry value is
+// ellipsis ends a screen cut to fit (three dots: "…" is not GSM-7 and would
+// turn a Latin screen into UCS-2); only reached when a registry value is
 // longer than the worst case the tree was checked against.
-const ellipsis = "…"
+const ellipsis = "..."
 
 type page struct{ first, last int } // option indices [first, last)
 
@@ -40,12 +41,15 @@ func budgetOf(s *Snapshot) textlen.Budget {
 	return s.Budget
 }
 
-func (n *Node) list() []Option {
+// list returns the numbered options a node shows.
+func (m *Machine) list(n *Node) []Option {
 	switch n.Kind {
 	case KindMenu:
 		return n.Options
 	case KindChoice:
 		return n.Choices
+	case KindLanguage:
+		return m.langs
 	}
 	return nil
 }
@@ -56,10 +60,16 @@ func optionLine(i int, o Option, lang string) string {
 
 // pagesOf returns the pages of the snapshot's node.
 func (m *Machine) pagesOf(s *Snapshot) []page {
+	if s.Node == ResumeNode {
+		return m.pagesFor(m.resumeNode(s.Lang), s.Lang, budgetOf(s))
+	}
 	return m.pagesFor(m.nodes[s.Node], s.Lang, budgetOf(s))
 }
 
 func (m *Machine) pagesFor(n *Node, lang string, b textlen.Budget) []page {
+	if n.ID == ResumeNode {
+		return m.paginate(n, lang, b)
+	}
 	k := pageKey{n.ID, lang, b}
 	if p, ok := m.pages.Load(k); ok {
 		return p.([]page)
@@ -74,7 +84,7 @@ func (m *Machine) pagesFor(n *Node, lang string, b textlen.Budget) []page {
 // notice on every page. A page holds at least one option; an option too
 // long to fit even alone is reported by checkBudget.
 func (m *Machine) paginate(n *Node, lang string, b textlen.Budget) []page {
-	opts := n.list()
+	opts := m.list(n)
 	if len(opts) == 0 {
 		return []page{{0, 0}}
 	}
@@ -114,7 +124,7 @@ func (m *Machine) compose(n *Node, lang, header string, p int, pg page, more boo
 	if p == 0 && header != "" {
 		lines = append(lines, header)
 	}
-	opts := n.list()
+	opts := m.list(n)
 	for i := pg.first; i < pg.last; i++ {
 		lines = append(lines, optionLine(i, opts[i], lang))
 	}
@@ -132,6 +142,9 @@ func (m *Machine) compose(n *Node, lang, header string, p int, pg page, more boo
 // prompt's place, since it says what to do next.
 func (m *Machine) render(s *Snapshot) {
 	n := m.nodes[s.Node]
+	if s.Node == ResumeNode {
+		n = m.resumeNode(s.Lang)
+	}
 	b := budgetOf(s)
 	header := expand(n.Text[s.Lang], func(k string) string { return m.value(s, k) })
 	screen := m.body(s, n, header)
@@ -158,7 +171,7 @@ func (m *Machine) render(s *Snapshot) {
 // body is a node's screen below any notice, with header as its prompt.
 func (m *Machine) body(s *Snapshot, n *Node, header string) string {
 	switch n.Kind {
-	case KindMenu, KindChoice:
+	case KindMenu, KindChoice, KindLanguage:
 		pages := m.pagesOf(s)
 		p := min(max(s.Page, 0), len(pages)-1)
 		return m.compose(n, s.Lang, header, p, pages[p], p+1 < len(pages))
@@ -254,13 +267,13 @@ func (m *Machine) checkBudget(b textlen.Budget) []Problem {
 		for _, lang := range m.tree.Languages {
 			header := expand(n.Text[lang], m.worst(lang))
 			switch n.Kind {
-			case KindMenu, KindChoice:
+			case KindMenu, KindChoice, KindLanguage:
 				notice := m.label("invalid_option", lang)
 				if textlen.USSDMax().Room(notice) < textlen.USSDMax().Room(header) {
 					header = notice
 				}
 				for p, pg := range m.pagesFor(n, lang, b) {
-					screen := m.compose(n, lang, header, p, pg, pg.last < len(n.list()))
+					screen := m.compose(n, lang, header, p, pg, pg.last < len(m.list(n)))
 					if p > 0 {
 						screen = notice + "\n" + screen
 					}
@@ -298,4 +311,13 @@ func (m *Machine) checkBudget(b textlen.Budget) []Problem {
 		}
 	}
 	return problems
+}
+
+// resumeNode is the resume offer as a menu, so that it renders, fits and
+// pages like any other.
+func (m *Machine) resumeNode(lang string) *Node {
+	return &Node{ID: ResumeNode, Kind: KindMenu, Text: Text{lang: m.label("resume_offer", lang)}, Options: []Option{
+		{Label: Text{lang: m.label("resume_yes", lang)}},
+		{Label: Text{lang: m.label("resume_no", lang)}},
+	}}
 }

@@ -17,7 +17,15 @@ const (
 	KindConfirm Kind = "confirm"
 	// KindEnd shows a final screen and ends the session.
 	KindEnd Kind = "end"
+	// KindLanguage lists the tree's languages, each in its own script;
+	// the choice switches the session's language and is remembered for
+	// the caller's phone.
+	KindLanguage Kind = "language"
 )
+
+// languageNames name each supported language in its own script, so that a
+// caller who cannot read the current language can still find theirs.
+var languageNames = map[string]string{LangZH: "中文", LangEN: "English"}
 
 // Validators an input node may use.
 const (

@@ -184,5 +184,5 @@ func clip(s string, n int) string {
 		return s
 	}
 	r := []rune(s)
-	return string(r[:n]) + "…"
+	return string(r[:n]) + "..."
 }

@@ -16,3 +16,8 @@ func (s *Store) sessionKey(channel, id string) string {
 	b.WriteString(id)
 	return b.String()
 }
+
+// resumeKey holds a phone's unfinished walk, e.g. "bf:r:+8613800138002".
+func (s *Store) resumeKey(phone string) string {
+	return s.prefix + "r:" + phone
+}

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,15 +36,21 @@ func (c *Conflict) Unwrap() error { return ErrConflict }
 // retry without loading it again.
 func (c *Conflict) Latest() (menus.Snapshot, int64, bool) { return c.Current, c.Rev, c.Exists }
 
-// Store keeps session snapshots in Redis.
+// Store keeps session snapshots in Redis, and for each phone the walk it
+// left unfinished, so that the next dial can offer to resume it.
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
+	// ResumeTTL is how long an unfinished walk is kept for its caller.
+	ResumeTTL time.Duration
 }
+
+// DefaultResumeTTL keeps an unfinished report for ten minutes.
+const DefaultResumeTTL = 10 * time.Minute
 
 // NewStore returns a store whose keys all start with prefix (e.g. "bf:").
 func NewStore(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, prefix: prefix}
+	return &Store{rdb: rdb, prefix: prefix, ResumeTTL: DefaultResumeTTL}
 }
 
 // Load returns a session's snapshot and revision. A missing session is not
@@ -52,6 +59,36 @@ func (s *Store) Load(ctx context.Context, channel, id string) (snap menus.Snapsh
 	vals, err := s.rdb.HMGet(ctx, s.sessionKey(channel, id), "rev", "snap").Result()
 	if err != nil {
 		return snap, 0, false, fmt.Errorf("sessions: load: %w", err)
+	}
+	return decodeSession(vals)
+}
+
+// LoadWithResume is Load plus the phone's unfinished walk, if any, in the
+// same round trip: a hop that finds no session needs both.
+func (s *Store) LoadWithResume(ctx context.Context, channel, id, phone string) (snap menus.Snapshot, rev Rev, ok bool, resume *menus.Snapshot, err error) {
+	pipe := s.rdb.Pipeline()
+	hm := pipe.HMGet(ctx, s.sessionKey(channel, id), "rev", "snap")
+	rs := pipe.Get(ctx, s.resumeKey(phone))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return snap, 0, false, nil, fmt.Errorf("sessions: load: %w", err)
+	}
+	snap, rev, ok, err = decodeSession(hm.Val())
+	if err != nil {
+		return snap, 0, false, nil, err
+	}
+	if raw, err := rs.Result(); err == nil {
+		var r menus.Snapshot
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			return snap, rev, ok, nil, fmt.Errorf("sessions: load: decode resumable walk: %w", err)
+		}
+		resume = &r
+	}
+	return snap, rev, ok, resume, nil
+}
+
+func decodeSession(vals []any) (snap menus.Snapshot, rev Rev, ok bool, err error) {
+	if len(vals) != 2 {
+		return snap, 0, false, nil
 	}
 	r, data := vals[0], vals[1]
 	if r == nil || data == nil {
@@ -70,6 +107,8 @@ func (s *Store) Load(ctx context.Context, channel, id string) (snap menus.Snapsh
 // casScript writes a snapshot only if the stored revision is the expected
 // one, and refreshes the TTL in the same atomic step. On a mismatch it
 // returns the stored state, so a losing writer can retry at once.
+// The phone's resumable walk is kept or dropped in the same script, so a
+// hop stays one round trip.
 var casScript = redis.NewScript(`
 local cur = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
 if cur ~= tonumber(ARGV[1]) then
@@ -77,13 +116,21 @@ if cur ~= tonumber(ARGV[1]) then
 end
 redis.call('HSET', KEYS[1], 'rev', cur + 1, 'snap', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if ARGV[4] == 'save' then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[5])
+elseif ARGV[4] == 'forget' then
+  redis.call('DEL', KEYS[2])
+end
 return {1, cur + 1}
 `)
 
-// Save stores snap if the session is still at revision expected, and
-// returns the new revision. When another writer got there first it returns
-// a *Conflict (matching ErrConflict) holding the current state.
-func (s *Store) Save(ctx context.Context, channel, id string, expected Rev, snap menus.Snapshot, ttl time.Duration) (Rev, error) {
+var resumeOps = map[menus.ResumeAction]string{menus.ResumeKeep: "keep", menus.ResumeSave: "save", menus.ResumeForget: "forget"}
+
+// Save stores snap if the session is still at revision expected, applies
+// the resume action to the phone's resumable walk, and returns the new
+// revision. When another writer got there first it returns a *Conflict
+// (matching ErrConflict) holding the current state, and changes nothing.
+func (s *Store) Save(ctx context.Context, channel, id, phone string, expected Rev, snap menus.Snapshot, ttl time.Duration, resume menus.ResumeAction) (Rev, error) {
 	data, err := json.Marshal(snap)
 	if err != nil {
 		return 0, fmt.Errorf("sessions: save: encode snapshot: %w", err)
@@ -91,7 +138,8 @@ func (s *Store) Save(ctx context.Context, channel, id string, expected Rev, snap
 	if ttl < time.Millisecond {
 		return 0, fmt.Errorf("sessions: save: ttl %v too short", ttl)
 	}
-	res, err := casScript.Run(ctx, s.rdb, []string{s.sessionKey(channel, id)}, int64(expected), data, ttl.Milliseconds()).Slice()
+	keys := []string{s.sessionKey(channel, id), s.resumeKey(phone)}
+	res, err := casScript.Run(ctx, s.rdb, keys, int64(expected), data, ttl.Milliseconds(), resumeOps[resume], s.ResumeTTL.Milliseconds()).Slice()
 	if err != nil {
 		return 0, fmt.Errorf("sessions: save: %w", err)
 	}

@@ -34,7 +34,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	snap := menus.Snapshot{Tree: "director", Version: 3, Node: "visit_child", Lang: "zh",
 		Answers: map[string]string{"child": "C0001"}, Caller: menus.Caller{Phone: "+8613800138001", DirectorID: 7},
 		Path: "1*C0001", Screen: "CON 你好", Started: time.Date(2026, 11, 28, 1, 2, 3, 0, time.UTC)}
-	rev, err := s.Save(ctx, "ussd", "a", 0, snap, time.Minute)
+	rev, err := s.Save(ctx, "ussd", "a", "+8613800138001", 0, snap, time.Minute, menus.ResumeKeep)
 	if err != nil || rev != 1 {
 		t.Fatalf("Save = %d, %v", rev, err)
 	}
@@ -55,10 +55,10 @@ func TestSaveConflictReturnsCurrent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := MustStore(t)
-	if _, err := s.Save(ctx, "ussd", "b", 0, menus.Snapshot{Node: "one"}, time.Minute); err != nil {
+	if _, err := s.Save(ctx, "ussd", "b", "+8613800138001", 0, menus.Snapshot{Node: "one"}, time.Minute, menus.ResumeKeep); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.Save(ctx, "ussd", "b", 0, menus.Snapshot{Node: "stale"}, time.Minute)
+	_, err := s.Save(ctx, "ussd", "b", "+8613800138001", 0, menus.Snapshot{Node: "stale"}, time.Minute, menus.ResumeKeep)
 	var c *sessions.Conflict
 	if !errors.As(err, &c) || !errors.Is(err, sessions.ErrConflict) {
 		t.Fatalf("stale Save = %v, want a Conflict", err)
@@ -88,7 +88,7 @@ func TestConcurrentSavesOneWinner(t *testing.T) {
 			defer wg.Done()
 			<-start
 			node := string(rune('a' + i))
-			if _, err := s.Save(ctx, "ussd", "c", 0, menus.Snapshot{Node: node, Answers: map[string]string{"k": node}}, time.Minute); err == nil {
+			if _, err := s.Save(ctx, "ussd", "c", "+8613800138001", 0, menus.Snapshot{Node: node, Answers: map[string]string{"k": node}}, time.Minute, menus.ResumeKeep); err == nil {
 				wins <- node
 			} else if !errors.Is(err, sessions.ErrConflict) {
 				t.Error(err)
@@ -115,7 +115,7 @@ func TestKeysAreIsolatedByChannelAndExpire(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := MustStore(t)
-	if _, err := s.Save(ctx, "ussd", "d", 0, menus.Snapshot{Node: "u"}, 50*time.Millisecond); err != nil {
+	if _, err := s.Save(ctx, "ussd", "d", "+8613800138001", 0, menus.Snapshot{Node: "u"}, 50*time.Millisecond, menus.ResumeKeep); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, ok, _ := s.Load(ctx, "sms", "d"); ok {
@@ -134,5 +134,47 @@ func TestKeysAreIsolatedByChannelAndExpire(t *testing.T) {
 			t.Fatal("session did not expire")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestResumableWalk: a save can keep the walk for the phone, a later save
+// can drop it, and a conflicting save touches neither.
+func TestResumableWalk(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustStore(t)
+	s.ResumeTTL = time.Minute
+	const phone = "+8613800138002"
+	_, _, _, r, err := s.LoadWithResume(ctx, "ussd", "e1", phone)
+	if err != nil || r != nil {
+		t.Fatalf("fresh phone has a resumable walk: %v, %v", r, err)
+	}
+	walk := menus.Snapshot{Node: "visit_situation", Answers: map[string]string{"child": "C0001"}}
+	if _, err := s.Save(ctx, "ussd", "e1", phone, 0, walk, time.Minute, menus.ResumeSave); err != nil {
+		t.Fatal(err)
+	}
+	// A new session from the same phone sees the walk, and no session.
+	_, rev, ok, r, err := s.LoadWithResume(ctx, "ussd", "e2", phone)
+	if err != nil || ok || rev != 0 || r == nil || r.Answers["child"] != "C0001" {
+		t.Fatalf("new session: ok %v rev %d resume %+v err %v", ok, rev, r, err)
+	}
+	// A losing writer cannot drop it.
+	if _, err := s.Save(ctx, "ussd", "e1", phone, 0, menus.Snapshot{}, time.Minute, menus.ResumeForget); !errors.Is(err, sessions.ErrConflict) {
+		t.Fatalf("stale save: %v", err)
+	}
+	if _, _, _, r, _ := s.LoadWithResume(ctx, "ussd", "e2", phone); r == nil {
+		t.Fatal("a conflicting save dropped the walk")
+	}
+	if _, err := s.Save(ctx, "ussd", "e2", phone, 0, menus.Snapshot{Node: "main"}, time.Minute, menus.ResumeKeep); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, r, _ := s.LoadWithResume(ctx, "ussd", "e3", phone); r == nil {
+		t.Fatal("ResumeKeep dropped the walk")
+	}
+	if _, err := s.Save(ctx, "ussd", "e2", phone, 1, menus.Snapshot{Node: "done", Ended: true}, time.Minute, menus.ResumeForget); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, r, _ := s.LoadWithResume(ctx, "ussd", "e4", phone); r != nil {
+		t.Fatalf("ResumeForget kept %+v", r)
 	}
 }

@@ -271,3 +271,24 @@ ON CONFLICT (child_id, guardian_id) DO NOTHING`
 	}
 	return nil
 }
+
+// SetLanguage records the language a caller chose for their phone, on the
+// director and the guardian with that number, whichever exist. An unknown
+// phone or language is an error wrapping menus.ErrNotFound.
+func (db *DB) SetLanguage(ctx context.Context, phone, lang string) error {
+	const q = `
+WITH d AS (UPDATE directors SET language = $2, updated_at = now() WHERE phone = $1 AND language <> $2 RETURNING 1),
+     g AS (UPDATE guardians SET language = $2, updated_at = now() WHERE phone = $1 AND language <> $2 RETURNING 1)
+SELECT (SELECT count(*) FROM directors WHERE phone = $1) + (SELECT count(*) FROM guardians WHERE phone = $1)`
+	if lang != menus.LangZH && lang != menus.LangEN {
+		return fmt.Errorf("set language: %q: %w", lang, menus.ErrNotFound)
+	}
+	var n int
+	if err := db.db.GetContext(ctx, &n, q, phone, lang); err != nil {
+		return fmt.Errorf("set language: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("set language: caller: %w", menus.ErrNotFound)
+	}
+	return nil
+}

@@ -23,6 +23,7 @@ type config struct {
 	RedisPrefix string
 	Region      string
 	SessionTTL  time.Duration
+	ResumeTTL   time.Duration
 	LogLevel    slog.Level
 }
 
@@ -45,6 +46,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("BAREFOOT_SESSION_TTL: want a duration such as 5m, got %q", getenv("BAREFOOT_SESSION_TTL"))
 	}
 	c.SessionTTL = ttl
+	resume, err := time.ParseDuration(get("BAREFOOT_RESUME_TTL", "10m"))
+	if err != nil || resume < time.Second {
+		return c, fmt.Errorf("BAREFOOT_RESUME_TTL: want a duration such as 10m, got %q", getenv("BAREFOOT_RESUME_TTL"))
+	}
+	c.ResumeTTL = resume
 	if err := c.LogLevel.UnmarshalText([]byte(get("BAREFOOT_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("BAREFOOT_LOG_LEVEL: want debug, info, warn or error")
 	}

@@ -11,9 +11,13 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/generic"
+	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/sessions"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // treeRefresh is how often a gateway looks for newly published trees, so
@@ -34,7 +38,8 @@ func serve(ctx context.Context, cfg config) error {
 	}
 	defer rdb.Close()
 
-	mopts := menus.Options{Region: cfg.Region}
+	adapters := []gateway.USSDAdapter{africastalking.USSD{}, hubtel.USSD{}, generic.USSD{}}
+	mopts := menus.Options{Region: cfg.Region, Budget: gateway.StrictestBudget(adapters)}
 	catalog := menus.NewCatalog(db.TreeLoader(mopts))
 	if n, err := db.RefreshCatalog(ctx, catalog, mopts); err != nil {
 		return fmt.Errorf("load menu trees: %w", err)
@@ -57,12 +62,17 @@ func serve(ctx context.Context, cfg config) error {
 	}()
 
 	store := sessions.NewStore(rdb, cfg.RedisPrefix)
+	store.ResumeTTL = cfg.ResumeTTL
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	app := gateway.New(gateway.Config{
-		Dialog: &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: cfg.SessionTTL, Log: log},
-		Phones: &phone.Cache{Normalizer: phone.Normalizer{Region: cfg.Region}},
-		USSD:   []gateway.USSDAdapter{africastalking.USSD{}},
-		Checks: []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
-		Log:    log,
+		Dialog: &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: cfg.SessionTTL, Log: log,
+			Metrics: dialog.NewMetrics(metrics)},
+		Metrics: metrics,
+		Phones:  &phone.Cache{Normalizer: phone.Normalizer{Region: cfg.Region}},
+		USSD:    adapters,
+		Checks:  []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
+		Log:     log,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -18,12 +18,15 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/generic"
+	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/sessions"
 	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -35,6 +38,10 @@ type Gateway struct {
 	Store   *sessions.Store
 	Dialog  *dialog.Service
 	Catalog *menus.Catalog
+	// MenuOptions are what the gateway compiles trees with.
+	MenuOptions menus.Options
+	// Metrics is the gateway's own Prometheus registry.
+	Metrics *prometheus.Registry
 	client  *http.Client
 }
 
@@ -65,17 +72,20 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	if opts.Log != nil {
 		log = slog.New(slog.NewJSONHandler(opts.Log, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: phone.RedactAttr}))
 	}
-	mopts := menus.Options{Region: "CN"}
+	adapters := []gateway.USSDAdapter{africastalking.USSD{}, hubtel.USSD{}, generic.USSD{}}
+	mopts := menus.Options{Region: "CN", Budget: gateway.StrictestBudget(adapters)}
 	catalog := menus.NewCatalog(db.TreeLoader(mopts))
 	if _, err := db.RefreshCatalog(ctx, catalog, mopts); err != nil {
 		tb.Fatalf("gatewaytest: load trees: %v", err)
 	}
 	store := sessions.NewStore(rdb, prefix)
-	svc := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 5 * time.Minute, Log: log}
+	metrics := prometheus.NewRegistry()
+	svc := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 5 * time.Minute, Log: log, Metrics: dialog.NewMetrics(metrics)}
 	app := gateway.New(gateway.Config{
 		Dialog:    svc,
 		Phones:    &phone.Cache{Normalizer: phone.Normalizer{Region: "CN"}},
-		USSD:      []gateway.USSDAdapter{africastalking.USSD{}},
+		USSD:      adapters,
+		Metrics:   metrics,
 		Checks:    []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
 		Log:       log,
 		HopBudget: opts.HopBudget,
@@ -87,7 +97,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	go func() { _ = app.Listener(ln) }()
 	tb.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
 	return &Gateway{
-		URL: "http://" + ln.Addr().String(), DB: db, Redis: rdb, Store: store, Dialog: svc, Catalog: catalog,
+		URL: "http://" + ln.Addr().String(), DB: db, Redis: rdb, Store: store, Dialog: svc, Catalog: catalog, MenuOptions: mopts, Metrics: metrics,
 		client: &http.Client{Timeout: 10 * time.Second},
 	}
 }

@@ -53,15 +53,15 @@ var gsm7Extension = [128]rune{
 // NUL is in neither table ('@' occupies septet 0x00).
 const noChar rune = 0
 
-// costTableSize covers every character of both tables except '€', the only
-// one above U+03A9 (Ω), so that the common case is one array index and every
-// CJK character is rejected by a single comparison.
-const costTableSize = 'Ω' + 1
+// costTableSize covers every character of both tables, the highest being
+// '€' (U+20AC), so that a lookup is one array index and every CJK character
+// and emoji is rejected by a single comparison.
+const costTableSize = '€' + 1
 
 // septetCost maps a rune below costTableSize to its GSM-7 cost in septets:
 // 1 in the default alphabet, 2 in the extension table, 0 when GSM-7 cannot
-// carry it. Derived once from the two tables above so that they stay the
-// single source of truth.
+// carry it. It is derived once from the two tables above so that they stay
+// the single source of truth.
 var septetCost = newSeptetCost()
 
 func newSeptetCost() *[costTableSize]uint8 {
@@ -72,7 +72,7 @@ func newSeptetCost() *[costTableSize]uint8 {
 		}
 	}
 	for _, r := range gsm7Extension {
-		if r != noChar && r < costTableSize {
+		if r != noChar {
 			t[r] = 2
 		}
 	}
@@ -83,9 +83,6 @@ func newSeptetCost() *[costTableSize]uint8 {
 func septets(r rune) int {
 	if r >= 0 && r < costTableSize {
 		return int(septetCost[r])
-	}
-	if r == '€' {
-		return 2
 	}
 	return 0
 }

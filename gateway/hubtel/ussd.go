@@ -1,0 +1,306 @@
+// Package hubtel adapts Hubtel's Programmable Services USSD callbacks to the
+// gateway's own types. Hubtel POSTs JSON for every hop and, unlike Africa's
+// Talking, sends only the latest input (Message) with a hop number
+// (Sequence): the dialog accumulates the path. The reply is JSON whose Type
+// says whether the session waits for input ("response") or ends
+// ("release").
+package hubtel
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/wire"
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Limits on callback fields, in bytes. Message is capped like Africa's
+// Talking's text so that a path bomb costs little; ClientState is Hubtel's
+// own documented limit; Operator and Platform are short names today and
+// get room to grow.
+const (
+	maxSessionID   = 128
+	maxMobile      = 32
+	maxService     = 64
+	maxMessage     = 1024
+	maxClientState = 100
+	maxOperator    = 64
+	maxPlatform    = 64
+)
+
+// carrier is the short name stored with sessions and reports
+// ("ussd:hubtel:<SessionId>").
+const carrier = "hubtel"
+
+// label titles the reply on Hubtel's app and web renderings; USSD ignores it.
+const label = "Barefoot"
+
+// request is one callback. Field names match Hubtel's JSON; encoding/json
+// matches them case-insensitively, and fields Hubtel adds later (MetaData,
+// ExtraData, ...) are ignored rather than refused, because Hubtel adds
+// fields without notice and a 4xx would drop every caller.
+type request struct {
+	SessionID   string   `json:"SessionId"`
+	Mobile      string   `json:"Mobile"`
+	ServiceCode string   `json:"ServiceCode"`
+	Type        string   `json:"Type"`
+	Message     string   `json:"Message"`
+	Operator    string   `json:"Operator"`
+	Sequence    sequence `json:"Sequence"`
+	ClientState string   `json:"ClientState"`
+	Platform    string   `json:"Platform"`
+}
+
+// sequence is Hubtel's hop number: its SDK models an int, its own samples
+// send a string ("1"), so both are read. Anything else, or a value below 1,
+// is refused: the dialog orders hops by it.
+type sequence int
+
+func (s *sequence) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil // left at 0 and refused as missing
+	}
+	digits := string(b)
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &digits); err != nil {
+			return wire.Invalid("Sequence", "not a whole number from 1")
+		}
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 1 {
+		return wire.Invalid("Sequence", "not a whole number from 1")
+	}
+	*s = sequence(n)
+	return nil
+}
+
+// response is the reply. Hubtel documents the Type values in lower case.
+type response struct {
+	SessionID string `json:"SessionId"`
+	Type      string `json:"Type"`
+	Message   string `json:"Message"`
+	Label     string `json:"Label"`
+	DataType  string `json:"DataType"`
+	FieldType string `json:"FieldType"`
+}
+
+// USSD is the Hubtel USSD adapter.
+type USSD struct{}
+
+// Route is the adapter's path under /ussd/.
+func (USSD) Route() string { return carrier }
+
+// Carrier is the short name stored with sessions and reports.
+func (USSD) Carrier() string { return carrier }
+
+// Parse reads a callback into a hop. The phone number is returned as sent
+// (Hubtel omits the '+'); the gateway normalises it.
+func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
+	body, err := readBody(c)
+	if err != nil {
+		return dialog.Hop{}, err
+	}
+	keys, err := topLevelKeys(body)
+	if err != nil {
+		return dialog.Hop{}, err
+	}
+	// encoding/json keeps the last of two equal keys (and folds case), so a
+	// field sent twice would be read differently by another parser.
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		f := strings.ToLower(k)
+		if name := known[f]; name != "" && seen[f] {
+			return dialog.Hop{}, wire.Invalid(name, "sent more than once")
+		}
+		seen[f] = true
+	}
+	var req request
+	if err := json.Unmarshal(body, &req); err != nil {
+		return dialog.Hop{}, decodeError(err)
+	}
+	fields := []struct {
+		name     string
+		v        string
+		required bool
+		max      int
+	}{
+		{"SessionId", req.SessionID, true, maxSessionID},
+		{"Mobile", req.Mobile, true, maxMobile},
+		{"Type", req.Type, true, 32},
+		{"ServiceCode", req.ServiceCode, false, maxService},
+		{"Message", req.Message, false, maxMessage},
+		{"ClientState", req.ClientState, false, maxClientState},
+		{"Operator", req.Operator, false, maxOperator},
+		{"Platform", req.Platform, false, maxPlatform},
+	}
+	for _, f := range fields {
+		switch {
+		case f.required && f.v == "":
+			return dialog.Hop{}, wire.Invalid(f.name, "required")
+		case len(f.v) > f.max:
+			return dialog.Hop{}, wire.Invalid(f.name, "longer than %d bytes", f.max)
+		case strings.IndexByte(f.v, 0) >= 0:
+			// Postgres refuses NUL; let in, it would fail on every retry.
+			return dialog.Hop{}, wire.Invalid(f.name, "contains a NUL byte")
+		}
+	}
+	if req.Sequence < 1 {
+		return dialog.Hop{}, wire.Invalid("Sequence", "required")
+	}
+	h := dialog.Hop{
+		Channel:     menus.ChannelUSSD,
+		Carrier:     carrier,
+		Session:     req.SessionID,
+		Phone:       req.Mobile,
+		Service:     serviceCode(req.ServiceCode),
+		Incremental: true,
+		Seq:         int(req.Sequence),
+	}
+	switch {
+	case strings.EqualFold(req.Type, "Initiation"):
+		h.New = true
+		h.Path = shortcut(h.Service, req.Message)
+	case strings.EqualFold(req.Type, "Response"):
+		h.Input = req.Message
+	case strings.EqualFold(req.Type, "Release"), strings.EqualFold(req.Type, "Timeout"):
+		// Timeout is the old SMSGH API's name for a session the network
+		// ended; both mean nothing more will come.
+		h.Release = true
+	default:
+		// HijackSession and AddToCart are Safaricom and checkout flows
+		// this service never starts.
+		return dialog.Hop{}, wire.Invalid("Type", "not Initiation, Response, Release or Timeout")
+	}
+	return h, nil
+}
+
+// Write sends the reply in Hubtel's JSON. A Release callback is only a
+// notice: the session is over, so the answer is an empty release.
+func (USSD) Write(c *fiber.Ctx, h dialog.Hop, r dialog.Reply) error {
+	out := response{SessionID: h.Session, Type: "response", Message: r.Text, Label: label, DataType: "input", FieldType: "text"}
+	if r.End || h.Release {
+		out.Type, out.DataType = "release", "display"
+	}
+	if h.Release {
+		out.Message = ""
+	}
+	return c.JSON(out)
+}
+
+// known maps the lower-cased names of the fields Parse reads (encoding/json
+// folds case) to their names as Hubtel spells them, for error messages.
+var known = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"SessionId", "Mobile", "ServiceCode", "Type", "Message", "Operator", "Sequence", "ClientState", "Platform"} {
+		m[strings.ToLower(n)] = n
+	}
+	return m
+}()
+
+// serviceCode brings Hubtel's spellings of a dialled code (384*2015,
+// *384*2015#, 3842015#) to the *...# form menus are published under.
+// Empty stays empty: on app channels the field may be a service id, and
+// an empty code is answered as unknown rather than guessed.
+func serviceCode(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	if !strings.HasPrefix(s, "*") {
+		s = "*" + s
+	}
+	if !strings.HasSuffix(s, "#") {
+		s += "#"
+	}
+	return s
+}
+
+// shortcut returns the inputs a direct dial carries: with the service
+// *384*2015#, the dial string *384*2015*1*C0001# gives "1*C0001". A dial
+// string that does not extend the service code gives "" (start at the top)
+// rather than inputs the caller may not have meant.
+func shortcut(service, dialled string) string {
+	base := strings.TrimSuffix(service, "#")
+	rest, ok := strings.CutPrefix(serviceCode(dialled), base+dialog.Sep)
+	if !ok {
+		return ""
+	}
+	return strings.TrimSuffix(rest, "#")
+}
+
+// readBody returns the raw JSON body after the checks encoding/json does not
+// make. The body is read raw, never decompressed: a 16 KB gzip body can
+// expand without bound, and Hubtel does not compress.
+func readBody(c *fiber.Ctx) ([]byte, error) {
+	hdr := &c.Request().Header
+	ct := hdr.ContentType()
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	if !bytes.EqualFold(bytes.TrimSpace(ct), []byte(fiber.MIMEApplicationJSON)) {
+		return nil, &wire.Error{Status: http.StatusUnsupportedMediaType, Message: "want application/json"}
+	}
+	if enc := bytes.TrimSpace(hdr.Peek(fiber.HeaderContentEncoding)); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
+		return nil, &wire.Error{Status: http.StatusUnsupportedMediaType, Message: "content encoding not supported"}
+	}
+	body := c.Request().Body()
+	// encoding/json turns invalid bytes into U+FFFD without an error, so
+	// the raw bytes are checked first.
+	if !utf8.Valid(body) {
+		return nil, wire.Invalid("body", "not valid UTF-8")
+	}
+	return body, nil
+}
+
+// topLevelKeys returns the keys of the JSON object in body, in order, and
+// refuses anything but exactly one object (trailing data included).
+func topLevelKeys(body []byte) ([]string, error) {
+	malformed := wire.Invalid("body", "not a single JSON object")
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, malformed
+	}
+	var keys []string
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, malformed
+		}
+		k, _ := t.(string)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, malformed
+		}
+		keys = append(keys, k)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, malformed
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, wire.Invalid("body", "trailing data after the JSON object")
+	}
+	return keys, nil
+}
+
+// decodeError names the field of a decoding failure without the value,
+// which may be personal.
+func decodeError(err error) error {
+	if e, ok := wire.AsError(err); ok {
+		return e
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if name := known[strings.ToLower(te.Field)]; name != "" {
+			return wire.Invalid(name, "wrong JSON type")
+		}
+	}
+	return wire.Invalid("body", "not a valid Hubtel request")
+}

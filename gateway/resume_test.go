@@ -1,0 +1,152 @@
+package gateway_test
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/barefoot-ussd/barefoot/fixtures"
+	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
+	"github.com/barefoot-ussd/barefoot/menus"
+)
+
+const offerEN = "CON You have an unfinished report.\n1. Continue\n2. Start again"
+
+// TestResumeAfterDrop: a session that drops mid-report leaves its answers
+// for the phone; the next dial offers them back, and the resumed report is
+// saved once, with every answer, under the first session's key.
+func TestResumeAfterDrop(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	for _, text := range []string{"", "1", "1*C0004"} {
+		g.AT(t, "ATUid_drop1", enDirector, text)
+	}
+	// The network drops the session; the director dials again.
+	if body := g.AT(t, "ATUid_drop2", enDirector, ""); body != offerEN {
+		t.Fatalf("second dial = %q, want the resume offer", body)
+	}
+	if body := g.AT(t, "ATUid_drop2", enDirector, "1"); !strings.Contains(body, "How is 赵磊?") {
+		t.Fatalf("continue = %q", body)
+	}
+	g.AT(t, "ATUid_drop2", enDirector, "1*3")
+	end := g.AT(t, "ATUid_drop2", enDirector, "1*3*1")
+	if !strings.HasPrefix(end, "END Visit saved. Ref V") {
+		t.Fatalf("resumed confirm = %q", end)
+	}
+	r, err := g.DB.ReportByRef(context.Background(), refRE.FindString(end))
+	if err != nil || r.ChildCode != "C0004" || r.Situation != "concern" || r.SessionKey != "ussd:at:ATUid_drop1" {
+		t.Fatalf("resumed report = %+v, %v", r, err)
+	}
+	// Done: the next dial starts afresh.
+	if body := g.AT(t, "ATUid_drop3", enDirector, ""); !strings.Contains(body, "1. Record a home visit") {
+		t.Fatalf("dial after the resumed report = %q", body)
+	}
+}
+
+func TestResumeStartAgain(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	for _, text := range []string{"", "2", "2*C0001"} {
+		g.AT(t, "ATUid_again1", zhDirector, text)
+	}
+	if body := g.AT(t, "ATUid_again2", zhDirector, ""); body != "CON 您有未完成的报告。\n1. 继续填写\n2. 重新开始" {
+		t.Fatalf("offer in Chinese = %q", body)
+	}
+	if body := g.AT(t, "ATUid_again2", zhDirector, "9"); !strings.HasPrefix(body, "CON 选项无效。\n您有未完成的报告。") {
+		t.Fatalf("invalid answer to the offer = %q", body)
+	}
+	if body := g.AT(t, "ATUid_again2", zhDirector, "9*2"); !strings.Contains(body, "1. 记录家访") {
+		t.Fatalf("start again = %q", body)
+	}
+	if body := g.AT(t, "ATUid_again3", zhDirector, ""); !strings.Contains(body, "1. 记录家访") {
+		t.Fatalf("the abandoned report was offered again: %q", body)
+	}
+}
+
+// TestShortcutSkipsResumeOffer: a dial that carries its inputs says what
+// the caller wants; the unfinished walk stays for a later plain dial.
+func TestShortcutSkipsResumeOffer(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	for _, text := range []string{"", "1", "1*C0005"} {
+		g.AT(t, "ATUid_sc1", enDirector, text)
+	}
+	if body := g.AT(t, "ATUid_sc2", enDirector, "2"); !strings.Contains(body, "Enter the child ID") {
+		t.Fatalf("shortcut dial = %q", body)
+	}
+	if body := g.AT(t, "ATUid_sc3", enDirector, ""); body != offerEN {
+		t.Fatalf("plain dial after the shortcut = %q, want the offer", body)
+	}
+}
+
+// TestResumePinsVersion: publishing a new tree version while a walk is
+// unfinished does not break it; the walk resumes on its own version and
+// the report records it.
+func TestResumePinsVersion(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	for _, text := range []string{"", "1", "1*C0003"} {
+		g.AT(t, "ATUid_pin1", enDirector, text)
+	}
+	v2 := publishRenamedTree(t, g)
+	if body := g.AT(t, "ATUid_pin_new", zhDirector, ""); !strings.Contains(body, "儿童福利主任（新版）") {
+		t.Fatalf("a new session does not get version %d: %q", v2, body)
+	}
+	g.AT(t, "ATUid_pin2", enDirector, "")
+	g.AT(t, "ATUid_pin2", enDirector, "1")
+	g.AT(t, "ATUid_pin2", enDirector, "1*1")
+	end := g.AT(t, "ATUid_pin2", enDirector, "1*1*1")
+	r, err := g.DB.ReportByRef(context.Background(), refRE.FindString(end))
+	if err != nil || r.Version != 1 || r.ChildCode != "C0003" {
+		t.Fatalf("resumed report = %+v, %v (screen %q)", r, err, end)
+	}
+	if n, _ := g.DB.CountReports(context.Background(), menus.ReportVisit, "ussd:at:ATUid_pin1"); n != 1 {
+		t.Fatalf("%d rows", n)
+	}
+}
+
+// publishRenamedTree publishes a second version of the director tree whose
+// Chinese title differs, and loads it into the running gateway as the
+// periodic refresh would.
+func publishRenamedTree(t *testing.T, g *gatewaytest.Gateway) int {
+	t.Helper()
+	ctx := context.Background()
+	src, err := fs.ReadFile(fixtures.Menus(), "director.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = []byte(strings.Replace(string(src), "zh: 儿童福利主任", "zh: 儿童福利主任（新版）", 1))
+	st, err := g.DB.SaveTreeVersion(ctx, "director", menus.FormatYAML, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.DB.PublishTree(ctx, st.Name, st.Version); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.DB.RefreshCatalog(ctx, g.Catalog, g.MenuOptions); err != nil {
+		t.Fatal(err)
+	}
+	return st.Version
+}
+
+// TestLanguageRemembered: a director switches to Chinese from the main
+// menu; the next dial, in a new session, is in Chinese too.
+func TestLanguageRemembered(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	g.AT(t, "ATUid_lang1", enDirector, "")
+	if body := g.AT(t, "ATUid_lang1", enDirector, "3"); !strings.Contains(body, "1. 中文\n2. English") {
+		t.Fatalf("language screen = %q", body)
+	}
+	if body := g.AT(t, "ATUid_lang1", enDirector, "3*1"); !strings.Contains(body, "1. 记录家访") {
+		t.Fatalf("after choosing Chinese = %q", body)
+	}
+	if body := g.AT(t, "ATUid_lang2", enDirector, ""); !strings.Contains(body, "1. 记录家访") {
+		t.Fatalf("next dial = %q, want Chinese", body)
+	}
+	c, err := g.DB.CallerByPhone(context.Background(), enDirector)
+	if err != nil || c.Language != menus.LangZH {
+		t.Fatalf("registry language = %q, %v", c.Language, err)
+	}
+}
