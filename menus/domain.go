@@ -56,13 +56,44 @@ type Guardian struct {
 }
 
 // Caller is who is walking a menu: a registered director and the children
-// assigned to them. It travels inside the session snapshot so that a hop
-// needs no registry lookup after the first one.
+// assigned to them, or a guardian, their children and their allowances. It
+// travels inside the session snapshot so that a hop needs no registry
+// lookup after the first one.
 type Caller struct {
 	Phone      string       `json:"p"`
-	DirectorID int64        `json:"d"`
+	DirectorID int64        `json:"d,omitempty"`
+	GuardianID int64        `json:"g,omitempty"`
 	Language   string       `json:"l"`
 	Children   []ChildBrief `json:"c,omitempty"`
+	// Allowances are a guardian's children's allowance records.
+	Allowances []Allowance `json:"al,omitempty"`
+}
+
+// Audiences a tree is written for: who may dial it, and so which registry
+// a caller is looked up in.
+const (
+	AudienceDirector = "director"
+	AudienceGuardian = "guardian"
+)
+
+// Allowance statuses, in the order a claim usually moves through them.
+const (
+	AllowanceApplied   = "applied"
+	AllowanceApproved  = "approved"
+	AllowancePaid      = "paid"
+	AllowanceSuspended = "suspended"
+	AllowanceRejected  = "rejected"
+)
+
+// Allowance is one child's allowance under one scheme.
+type Allowance struct {
+	ChildCode   string    `json:"c"`
+	ChildName   string    `json:"n"`
+	Scheme      string    `json:"s"` // living, orphan, disability, other
+	Status      string    `json:"st"`
+	MonthlyYuan int       `json:"y,omitempty"`
+	LastPaid    time.Time `json:"lp,omitempty"`
+	NextPayment time.Time `json:"np,omitempty"`
 }
 
 // ChildBrief is what a walk needs to know of a child: enough to check the

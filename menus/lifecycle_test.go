@@ -3,6 +3,7 @@ package menus_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
 )
@@ -64,5 +65,37 @@ func TestResumeOffer(t *testing.T) {
 	zh := m.OfferResume(caller("zh"), saved, now, screen)
 	if zh.Screen != "您有未完成的报告。\n1. 继续填写\n2. 重新开始" {
 		t.Fatalf("zh offer %q", zh.Screen)
+	}
+}
+
+// TestAllowanceNode: a guardian of two children is asked which child, then
+// hears that child's status; the words are AllowanceText's.
+func TestAllowanceNode(t *testing.T) {
+	m := MustMachine(t, "guardian.yaml")
+	next := time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC)
+	c := menus.Caller{Phone: "+8613900139009", GuardianID: 9, Language: "en",
+		Children: []menus.ChildBrief{{Code: "C0001", Name: "王小明"}, {Code: "C0002", Name: "刘佳"}},
+		Allowances: []menus.Allowance{
+			{ChildCode: "C0001", ChildName: "王小明", Scheme: "living", Status: menus.AllowanceApproved, MonthlyYuan: 500, NextPayment: next},
+			{ChildCode: "C0002", ChildName: "刘佳", Scheme: "orphan", Status: menus.AllowanceApplied},
+		}}
+	s := m.Start(c, now, screen)
+	s, _, _ = m.Step(s, "1", now)
+	if s.Ended || s.Screen != "Which child?\n1. 王小明\n2. 刘佳" {
+		t.Fatalf("child question = %q (ended %v)", s.Screen, s.Ended)
+	}
+	s, _, _ = m.Step(s, "2", now)
+	if !s.Ended || s.Screen != "刘佳: orphan allowance applied for, under review." {
+		t.Fatalf("status = %q (ended %v)", s.Screen, s.Ended)
+	}
+	if got := menus.AllowanceText(c.Allowances[0], "zh"); got != "王小明的生活补贴已批准，每月500元，下次发放2026-12-15。" {
+		t.Fatalf("zh text = %q", got)
+	}
+	// A guardian with no allowance on record hears so, not an empty screen.
+	lone := menus.Caller{Phone: "+8613900139008", Language: "zh", Children: []menus.ChildBrief{{Code: "C0003", Name: "陈晨"}}}
+	s = m.Start(lone, now, screen)
+	s, _, _ = m.Step(s, "1", now)
+	if !s.Ended || s.Screen != "暂无补贴记录，请联系县民政办公室。" {
+		t.Fatalf("no allowance = %q", s.Screen)
 	}
 }

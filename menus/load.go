@@ -154,6 +154,9 @@ func (v *validator) run() {
 	if !nameRE.MatchString(t.Name) {
 		v.add("", "name", "must be lower-case letters, digits, '-' or '_', starting with a letter (got %q)", t.Name)
 	}
+	if a := t.For(); a != AudienceDirector && a != AudienceGuardian {
+		v.add("", "audience", "unknown audience %q (want director or guardian)", a)
+	}
 	if len(t.Languages) == 0 {
 		v.add("", "languages", "at least one language is required")
 	}
@@ -290,6 +293,9 @@ func (v *validator) node(n *Node) {
 		v.required(n, "next", n.Next)
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "action", n.Action != "")
 	case KindConfirm:
+		if v.t.For() != AudienceDirector {
+			v.add(n.ID, "kind", "reports are filed from director trees only")
+		}
 		needs, ok := actionNeeds[n.Action]
 		switch {
 		case n.Action == "":
@@ -305,6 +311,11 @@ func (v *validator) node(n *Node) {
 		v.required(n, "next", n.Next)
 		v.required(n, "cancel", n.Cancel)
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "save_as", n.SaveAs != "", "validate", n.Validate != "")
+	case KindAllowance:
+		if v.t.For() != AudienceGuardian {
+			v.add(n.ID, "kind", "an allowance node belongs in a guardian tree")
+		}
+		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "next", n.Next != "", "save_as", n.SaveAs != "", "validate", n.Validate != "", "action", n.Action != "")
 	case KindLanguage:
 		if len(v.t.Languages) < 2 {
 			v.add(n.ID, "kind", "a language node needs a tree with at least two languages")
@@ -314,9 +325,9 @@ func (v *validator) node(n *Node) {
 	case KindEnd:
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "next", n.Next != "", "action", n.Action != "", "save_as", n.SaveAs != "")
 	case "":
-		v.add(n.ID, "kind", "the node kind is required (menu, input, choice, confirm, language or end)")
+		v.add(n.ID, "kind", "the node kind is required (menu, input, choice, confirm, language, allowance or end)")
 	default:
-		v.add(n.ID, "kind", "unknown kind %q (want menu, input, choice, confirm, language or end)", n.Kind)
+		v.add(n.ID, "kind", "unknown kind %q (want menu, input, choice, confirm, language, allowance or end)", n.Kind)
 	}
 }
 

@@ -218,6 +218,13 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, *Repo
 			event = strconv.Itoa(i)
 			s.setAnswer(n.SaveAs, n.Choices[i-1].Value)
 		}
+	case KindAllowance:
+		if i, ok := pick(in, len(s.Caller.Children)); ok {
+			s.setAnswer("child", s.Caller.Children[i-1].Code)
+			s.Ended = true
+			m.render(&s)
+			return s, nil, nil
+		}
 	case KindLanguage:
 		if i, ok := pick(in, len(m.tree.Languages)); ok {
 			event = strconv.Itoa(i)
@@ -358,10 +365,19 @@ func (m *Machine) fire(from, event string) (string, error) {
 	return f.Current(), nil
 }
 
-// settle marks end nodes and renders the screen.
+// settle marks end nodes and renders the screen. An allowance node for a
+// guardian of one child (or none) has nothing to ask: it is the last screen.
 func (m *Machine) settle(s *Snapshot) {
-	if n := m.nodes[s.Node]; n != nil && n.Kind == KindEnd {
-		s.Ended = true
+	if n := m.nodes[s.Node]; n != nil {
+		switch {
+		case n.Kind == KindEnd:
+			s.Ended = true
+		case n.Kind == KindAllowance && len(s.Caller.Children) <= 1:
+			if len(s.Caller.Children) == 1 {
+				s.setAnswer("child", s.Caller.Children[0].Code)
+			}
+			s.Ended = true
+		}
 	}
 	m.render(s)
 }

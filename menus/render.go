@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 )
@@ -62,6 +63,9 @@ func optionLine(i int, o Option, lang string) string {
 func (m *Machine) pagesOf(s *Snapshot) []page {
 	if s.Node == ResumeNode {
 		return m.pagesFor(m.resumeNode(s.Lang), s.Lang, budgetOf(s))
+	}
+	if n := m.nodes[s.Node]; n.Kind == KindAllowance {
+		return m.paginate(m.childMenu(s, n), s.Lang, budgetOf(s))
 	}
 	return m.pagesFor(m.nodes[s.Node], s.Lang, budgetOf(s))
 }
@@ -170,8 +174,18 @@ func (m *Machine) render(s *Snapshot) {
 
 // body is a node's screen below any notice, with header as its prompt.
 func (m *Machine) body(s *Snapshot, n *Node, header string) string {
+	if n.Kind == KindAllowance {
+		if s.Ended {
+			lines := AllowancesOf(s.Caller, s.Answers["child"], s.Lang)
+			if len(lines) == 0 {
+				return m.label("no_allowance", s.Lang)
+			}
+			return strings.Join(lines, "\n")
+		}
+		n = m.childMenu(s, n)
+	}
 	switch n.Kind {
-	case KindMenu, KindChoice, KindLanguage:
+	case KindMenu, KindChoice, KindLanguage, KindAllowance:
 		pages := m.pagesOf(s)
 		p := min(max(s.Page, 0), len(pages)-1)
 		return m.compose(n, s.Lang, header, p, pages[p], p+1 < len(pages))
@@ -307,10 +321,27 @@ func (m *Machine) checkBudget(b textlen.Budget) []Problem {
 				if !b.Fits(header) {
 					over(n, lang, "screen", header)
 				}
+			case KindAllowance:
+				worst := Allowance{ChildName: "王王王王王王", Scheme: "disability", MonthlyYuan: 99999, NextPayment: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
+				for status := range allowanceTexts {
+					worst.Status = status
+					if text := AllowanceText(worst, lang); !b.Fits(text) {
+						over(n, lang, status+" allowance status", text)
+					}
+				}
 			}
 		}
 	}
 	return problems
+}
+
+// childMenu is an allowance node as the menu of the guardian's children.
+func (m *Machine) childMenu(s *Snapshot, n *Node) *Node {
+	menu := &Node{ID: n.ID, Kind: KindMenu, Text: n.Text}
+	for _, c := range s.Caller.Children {
+		menu.Options = append(menu.Options, Option{Label: Text{s.Lang: c.Name}})
+	}
+	return menu
 }
 
 // resumeNode is the resume offer as a menu, so that it renders, fits and

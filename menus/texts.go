@@ -17,6 +17,7 @@ var builtinLabels = map[string]Text{
 	"text_length":    {LangEN: "Please use {min} to {max} characters.", LangZH: "请输入{min}到{max}个字。"},
 	"save_failed":    {LangEN: "Could not save just now. Press 1 to try again.", LangZH: "暂时无法保存，请按1重试。"},
 	"more":           {LangEN: "More", LangZH: "更多"},
+	"no_allowance":   {LangEN: "No allowance is on record. Please contact the county office.", LangZH: "暂无补贴记录，请联系县民政办公室。"},
 	"back":           {LangEN: "Back", LangZH: "返回"},
 	"resume_offer":   {LangEN: "You have an unfinished report.", LangZH: "您有未完成的报告。"},
 	"resume_yes":     {LangEN: "Continue", LangZH: "继续填写"},

@@ -17,6 +17,10 @@ const (
 	KindConfirm Kind = "confirm"
 	// KindEnd shows a final screen and ends the session.
 	KindEnd Kind = "end"
+	// KindAllowance tells a guardian their children's allowance status:
+	// with one child it is the last screen, with several it first asks
+	// which child. Only in guardian trees.
+	KindAllowance Kind = "allowance"
 	// KindLanguage lists the tree's languages, each in its own script;
 	// the choice switches the session's language and is remembered for
 	// the caller's phone.
@@ -50,6 +54,9 @@ type Text map[string]string
 type Tree struct {
 	// Name identifies the tree across versions, e.g. "director".
 	Name string `yaml:"name" json:"name"`
+	// Audience is who dials the tree: "director" (the default) or
+	// "guardian"; it decides which registry a caller is looked up in.
+	Audience string `yaml:"audience,omitempty" json:"audience,omitempty"`
 	// Languages the tree is written in; the first is the default.
 	Languages []string `yaml:"languages" json:"languages"`
 	// ServiceCodes are the USSD codes that open this tree, e.g. "*384*2015#".
@@ -141,4 +148,12 @@ type Option struct {
 	// Next is the target node: required on menus, optional on choices where
 	// it overrides the node's Next.
 	Next string `yaml:"next,omitempty" json:"next,omitempty"`
+}
+
+// For returns the tree's audience, director by default.
+func (t *Tree) For() string {
+	if t.Audience == "" {
+		return AudienceDirector
+	}
+	return t.Audience
 }

@@ -63,3 +63,40 @@ func TestSharedChildren(t *testing.T) {
 		t.Fatalf("unknown child: %v", err)
 	}
 }
+
+// TestGuardianByPhone: the demo guardians, their children and allowances;
+// a language choice is remembered on the guardian too.
+func TestGuardianByPhone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storagetest.MustDB(t)
+	if err := demo.Seed(ctx, db, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	g, err := db.GuardianByPhone(ctx, "+8613900139001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Language != "zh" || len(g.Children) != 1 || g.Children[0].Code != "C0001" || len(g.Allowances) != 1 {
+		t.Fatalf("guardian = %+v", g)
+	}
+	a := g.Allowances[0]
+	if a.Scheme != "living" || a.Status != menus.AllowanceApproved || a.MonthlyYuan != 500 || a.NextPayment.Format("2006-01-02") != "2026-12-15" || a.ChildName != "王小明" {
+		t.Fatalf("allowance = %+v", a)
+	}
+	if _, err := db.GuardianByPhone(ctx, "+8613800138002"); !errors.Is(err, menus.ErrNotFound) {
+		t.Fatalf("a director as guardian: %v", err)
+	}
+	if err := db.UpsertAllowance(ctx, menus.Allowance{ChildCode: "C7777", Scheme: "living", Status: "applied"}); !errors.Is(err, menus.ErrNotFound) {
+		t.Fatalf("allowance of an unknown child: %v", err)
+	}
+	if err := db.SetLanguage(ctx, "+8613900139001", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := db.GuardianByPhone(ctx, "+8613900139001"); g.Language != "en" {
+		t.Fatalf("language not remembered: %q", g.Language)
+	}
+	if err := db.SetLanguage(ctx, "+8613999999999", "en"); !errors.Is(err, menus.ErrNotFound) {
+		t.Fatalf("language of an unknown phone: %v", err)
+	}
+}

@@ -292,3 +292,88 @@ SELECT (SELECT count(*) FROM directors WHERE phone = $1) + (SELECT count(*) FROM
 	}
 	return nil
 }
+
+// UpsertAllowance inserts or updates a child's allowance under a scheme.
+// An unknown child is an error wrapping menus.ErrNotFound.
+func (db *DB) UpsertAllowance(ctx context.Context, a menus.Allowance) error {
+	const q = `
+INSERT INTO allowances (child_id, scheme, status, monthly_yuan, last_paid, next_payment)
+SELECT c.id, $2, $3, $4, $5, $6 FROM children c WHERE c.code = $1
+ON CONFLICT (child_id, scheme) DO UPDATE SET
+    status = EXCLUDED.status,
+    monthly_yuan = EXCLUDED.monthly_yuan,
+    last_paid = EXCLUDED.last_paid,
+    next_payment = EXCLUDED.next_payment,
+    updated_at = now()`
+	res, err := db.db.ExecContext(ctx, q, clean(a.ChildCode), a.Scheme, a.Status, a.MonthlyYuan, dateOrNull(a.LastPaid), dateOrNull(a.NextPayment))
+	if err != nil {
+		return fmt.Errorf("upsert allowance of %s: %w", clean(a.ChildCode), err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("upsert allowance: child %s: %w", clean(a.ChildCode), menus.ErrNotFound)
+	}
+	return nil
+}
+
+// dateOrNull sends a calendar date as text, so the session time zone
+// cannot move it, and the zero time as NULL.
+func dateOrNull(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.Format(time.DateOnly)
+	return &s
+}
+
+// guardianRow is one row of the guardian lookup: the guardian, repeated,
+// beside one allowance of one of their children (NULLs when none).
+type guardianRow struct {
+	GuardianID  int64          `db:"guardian_id"`
+	Phone       string         `db:"phone"`
+	Language    string         `db:"language"`
+	ChildCode   sql.NullString `db:"child_code"`
+	ChildName   sql.NullString `db:"child_name"`
+	Scheme      sql.NullString `db:"scheme"`
+	Status      sql.NullString `db:"status"`
+	MonthlyYuan sql.NullInt64  `db:"monthly_yuan"`
+	LastPaid    sql.NullTime   `db:"last_paid"`
+	NextPayment sql.NullTime   `db:"next_payment"`
+}
+
+// GuardianByPhone returns the active guardian with the given E.164 phone,
+// their active children (by code) and those children's allowances. An
+// unknown or inactive guardian is an error wrapping menus.ErrNotFound.
+func (db *DB) GuardianByPhone(ctx context.Context, phone string) (menus.Caller, error) {
+	const q = `
+SELECT g.id AS guardian_id, g.phone, g.language, c.code AS child_code, c.name AS child_name,
+       a.scheme, a.status, a.monthly_yuan, a.last_paid, a.next_payment
+FROM guardians g
+LEFT JOIN child_guardians cg ON cg.guardian_id = g.id
+LEFT JOIN children c ON c.id = cg.child_id AND c.active
+LEFT JOIN allowances a ON a.child_id = c.id
+WHERE g.phone = $1 AND g.active
+ORDER BY c.code COLLATE "C", a.scheme`
+	var rows []guardianRow
+	if err := db.db.SelectContext(ctx, &rows, q, phone); err != nil {
+		return menus.Caller{}, fmt.Errorf("guardian by phone: %w", err)
+	}
+	if len(rows) == 0 {
+		return menus.Caller{}, fmt.Errorf("guardian: %w", menus.ErrNotFound)
+	}
+	c := menus.Caller{Phone: rows[0].Phone, GuardianID: rows[0].GuardianID, Language: rows[0].Language}
+	for _, r := range rows {
+		if !r.ChildCode.Valid {
+			continue
+		}
+		if n := len(c.Children); n == 0 || c.Children[n-1].Code != r.ChildCode.String {
+			c.Children = append(c.Children, menus.ChildBrief{Code: r.ChildCode.String, Name: r.ChildName.String})
+		}
+		if r.Scheme.Valid {
+			c.Allowances = append(c.Allowances, menus.Allowance{
+				ChildCode: r.ChildCode.String, ChildName: r.ChildName.String, Scheme: r.Scheme.String, Status: r.Status.String,
+				MonthlyYuan: int(r.MonthlyYuan.Int64), LastPaid: r.LastPaid.Time, NextPayment: r.NextPayment.Time,
+			})
+		}
+	}
+	return c, nil
+}

@@ -40,6 +40,8 @@ type latest interface {
 // caller is an error matching menus.ErrNotFound.
 type Registry interface {
 	CallerByPhone(ctx context.Context, phone string) (menus.Caller, error)
+	// GuardianByPhone looks up the callers of guardian trees.
+	GuardianByPhone(ctx context.Context, phone string) (menus.Caller, error)
 	// SetLanguage remembers the language a caller chose for their phone.
 	SetLanguage(ctx context.Context, phone, lang string) error
 }
@@ -321,7 +323,11 @@ func (s *Service) advance(ctx context.Context, hs *hop, h Hop, snap menus.Snapsh
 		hs.log.Warn("unknown service code", "service", h.Service)
 		return message(menus.MsgUnknownService, "")
 	}
-	caller, err := s.Registry.CallerByPhone(ctx, h.Phone)
+	lookup := s.Registry.CallerByPhone
+	if m.Tree().For() == menus.AudienceGuardian {
+		lookup = s.Registry.GuardianByPhone
+	}
+	caller, err := lookup(ctx, h.Phone)
 	switch {
 	case errors.Is(err, menus.ErrNotFound):
 		hs.log.Info("unregistered caller")
