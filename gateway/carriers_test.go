@@ -384,9 +384,12 @@ func TestHubtelReleaseMidWalk(t *testing.T) {
 		{name: "initiation", body: hubtelHop(t, s, enDirector, "Initiation", "*384*2015#", 1), want: []string{"Record a home visit"}},
 		{name: "1", body: hubtelHop(t, s, enDirector, "Response", "1", 2), want: []string{"Enter the child ID"}},
 		{name: "C0002", body: hubtelHop(t, s, enDirector, "Response", "C0002", 3), want: []string{"How is 刘佳?"}},
-		{name: "release", body: hubtelHop(t, s, enDirector, "Release", "", 4), end: true, blank: true},
-		{name: "choice after release", body: hubtelHop(t, s, enDirector, "Response", "1", 5), end: true, notWant: []string{"Confirm"}},
-		{name: "confirm after release", body: hubtelHop(t, s, enDirector, "Response", "1", 6), end: true, notWant: []string{"saved"}},
+		// Another phone can neither continue nor end the session.
+		{name: "release by another phone", body: hubtelHop(t, s, zhDirector, "Release", "", 4), end: true, blank: true},
+		{name: "choice", body: hubtelHop(t, s, enDirector, "Response", "2", 4), want: []string{"Needs support", "1. Confirm"}},
+		{name: "release", body: hubtelHop(t, s, enDirector, "Release", "", 5), end: true, blank: true},
+		{name: "confirm after release", body: hubtelHop(t, s, enDirector, "Response", "1", 6), end: true, want: []string{"Session ended. Please dial again."}, notWant: []string{"saved"}},
+		{name: "again after release", body: hubtelHop(t, s, enDirector, "Response", "1", 7), end: true, want: []string{"Session ended. Please dial again."}},
 	})
 	snap, _, ok, err := g.Store.Load(context.Background(), menus.ChannelUSSD, "hubtel:"+s)
 	if err != nil || !ok || !snap.Ended {

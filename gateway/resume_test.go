@@ -150,3 +150,29 @@ func TestLanguageRemembered(t *testing.T) {
 		t.Fatalf("registry language = %q, %v", c.Language, err)
 	}
 }
+
+// TestVersionPinnedAcrossPublish: a session that started on version 1 of a
+// tree finishes on it after version 2 is published; a new session gets 2.
+func TestVersionPinnedAcrossPublish(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	for _, text := range []string{"", "2", "2*C0001"} {
+		g.AT(t, "ATUid_v1", zhDirector, text)
+	}
+	publishRenamedTree(t, g)
+	if body := g.AT(t, "ATUid_v2", "+8613800138003", ""); !strings.Contains(body, "儿童福利主任（新版）") {
+		t.Fatalf("new session = %q, want version 2", body)
+	}
+	for _, text := range []string{"2*C0001*4", "2*C0001*4*1"} {
+		g.AT(t, "ATUid_v1", zhDirector, text)
+	}
+	// 00 goes home: on the session's own version, whose title is the old one.
+	if body := g.AT(t, "ATUid_v1", zhDirector, "2*C0001*4*1*00"); !strings.HasPrefix(body, "CON 儿童福利主任\n") {
+		t.Fatalf("home on the pinned version = %q", body)
+	}
+	end := g.AT(t, "ATUid_v1", zhDirector, "2*C0001*4*1*00*2*C0001*4*1*1")
+	r, err := g.DB.ReportByRef(context.Background(), refRE.FindString(end))
+	if err != nil || r.Version != 1 || r.Category != "medical" {
+		t.Fatalf("report = %+v, %v (screen %q)", r, err, end)
+	}
+}

@@ -240,6 +240,17 @@ func message(key, lang string) turn {
 // route turns an incremental carrier's hop into the cumulative form the
 // rest of the dialog works on, answering repeats from the stored screen.
 func (s *Service) route(ctx context.Context, hs *hop, h Hop, snap menus.Snapshot, found bool, resumable *menus.Snapshot) turn {
+	if found && snap.Caller.Phone != h.Phone {
+		// A session id is bound to the phone that opened it: another
+		// phone can neither continue nor end it.
+		hs.log.Warn("session id reused by another phone")
+		return message(menus.MsgSessionError, "")
+	}
+	if found && snap.Phase == menus.PhaseReleased && !h.Release {
+		// The carrier ended this session; input after that cannot be
+		// applied, and the caller must dial again (to resume).
+		return message(menus.MsgSessionError, snap.Lang)
+	}
 	if h.Release {
 		if !found {
 			return message(menus.MsgSessionError, "")
@@ -256,8 +267,6 @@ func (s *Service) route(ctx context.Context, hs *hop, h Hop, snap menus.Snapshot
 		return s.advance(ctx, hs, h, snap, found, resumable)
 	}
 	switch {
-	case found && snap.Caller.Phone != h.Phone:
-		return s.advance(ctx, hs, h, snap, found, resumable) // refused there
 	case found && h.Seq <= snap.Seq:
 		// A repeat, or an older hop arriving late: the stored screen,
 		// nothing applied twice.
@@ -285,11 +294,6 @@ func (s *Service) route(ctx context.Context, hs *hop, h Hop, snap menus.Snapshot
 // advance computes where a hop leads and whether the result is stored.
 func (s *Service) advance(ctx context.Context, hs *hop, h Hop, snap menus.Snapshot, found bool, resumable *menus.Snapshot) turn {
 	if found {
-		if snap.Caller.Phone != h.Phone {
-			// A session id is bound to the phone that opened it.
-			hs.log.Warn("session id reused by another phone")
-			return message(menus.MsgSessionError, "")
-		}
 		if h.Path == snap.Path {
 			return turn{out: snap, kind: hopRepeat} // a carrier retry: same screen, nothing applied twice
 		}

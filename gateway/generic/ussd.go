@@ -10,10 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
@@ -78,11 +75,11 @@ func (USSD) Carrier() string { return carrier }
 // Parse reads a request into a hop. The phone number is returned as sent;
 // the gateway normalises it.
 func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
-	body, err := readBody(c)
+	body, err := wire.ReadJSON(c)
 	if err != nil {
 		return dialog.Hop{}, err
 	}
-	keys, err := topLevelKeys(body)
+	keys, err := wire.ObjectKeys(body)
 	if err != nil {
 		return dialog.Hop{}, err
 	}
@@ -196,60 +193,6 @@ func nameOf(k string) string {
 		}
 	}
 	return " " + k
-}
-
-// readBody returns the raw JSON body after the checks encoding/json does not
-// make. The body is read raw, never decompressed: a 16 KB gzip body can
-// expand without bound.
-func readBody(c *fiber.Ctx) ([]byte, error) {
-	hdr := &c.Request().Header
-	ct := hdr.ContentType()
-	if i := bytes.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	if !bytes.EqualFold(bytes.TrimSpace(ct), []byte(fiber.MIMEApplicationJSON)) {
-		return nil, &wire.Error{Status: http.StatusUnsupportedMediaType, Message: "want application/json"}
-	}
-	if enc := bytes.TrimSpace(hdr.Peek(fiber.HeaderContentEncoding)); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
-		return nil, &wire.Error{Status: http.StatusUnsupportedMediaType, Message: "content encoding not supported"}
-	}
-	body := c.Request().Body()
-	// encoding/json turns invalid bytes into U+FFFD without an error, so
-	// the raw bytes are checked first.
-	if !utf8.Valid(body) {
-		return nil, wire.Invalid("body", "not valid UTF-8")
-	}
-	return body, nil
-}
-
-// topLevelKeys returns the keys of the JSON object in body, in order, and
-// refuses anything but exactly one object (trailing data included).
-func topLevelKeys(body []byte) ([]string, error) {
-	malformed := wire.Invalid("body", "not a single JSON object")
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, malformed
-	}
-	var keys []string
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, malformed
-		}
-		k, _ := t.(string)
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil, malformed
-		}
-		keys = append(keys, k)
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, malformed
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, wire.Invalid("body", "trailing data after the JSON object")
-	}
-	return keys, nil
 }
 
 // decodeError names the field of a decoding failure without the value,

@@ -7,14 +7,10 @@
 package hubtel
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
@@ -104,11 +100,11 @@ func (USSD) Carrier() string { return carrier }
 // Parse reads a callback into a hop. The phone number is returned as sent
 // (Hubtel omits the '+'); the gateway normalises it.
 func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
-	body, err := readBody(c)
+	body, err := wire.ReadJSON(c)
 	if err != nil {
 		return dialog.Hop{}, err
 	}
-	keys, err := topLevelKeys(body)
+	keys, err := wire.ObjectKeys(body)
 	if err != nil {
 		return dialog.Hop{}, err
 	}
@@ -234,60 +230,6 @@ func shortcut(service, dialled string) string {
 		return ""
 	}
 	return strings.TrimSuffix(rest, "#")
-}
-
-// readBody returns the raw JSON body after the checks encoding/json does not
-// make. The body is read raw, never decompressed: a 16 KB gzip body can
-// expand without bound, and Hubtel does not compress.
-func readBody(c *fiber.Ctx) ([]byte, error) {
-	hdr := &c.Request().Header
-	ct := hdr.ContentType()
-	if i := bytes.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	if !bytes.EqualFold(bytes.TrimSpace(ct), []byte(fiber.MIMEApplicationJSON)) {
-		return nil, &wire.Error{Status: http.StatusUnsupportedMediaType, Message: "want application/json"}
-	}
-	if enc := bytes.TrimSpace(hdr.Peek(fiber.HeaderContentEncoding)); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
-		return nil, &wire.Error{Status: http.StatusUnsupportedMediaType, Message: "content encoding not supported"}
-	}
-	body := c.Request().Body()
-	// encoding/json turns invalid bytes into U+FFFD without an error, so
-	// the raw bytes are checked first.
-	if !utf8.Valid(body) {
-		return nil, wire.Invalid("body", "not valid UTF-8")
-	}
-	return body, nil
-}
-
-// topLevelKeys returns the keys of the JSON object in body, in order, and
-// refuses anything but exactly one object (trailing data included).
-func topLevelKeys(body []byte) ([]string, error) {
-	malformed := wire.Invalid("body", "not a single JSON object")
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, malformed
-	}
-	var keys []string
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, malformed
-		}
-		k, _ := t.(string)
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil, malformed
-		}
-		keys = append(keys, k)
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, malformed
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, wire.Invalid("body", "trailing data after the JSON object")
-	}
-	return keys, nil
 }
 
 // decodeError names the field of a decoding failure without the value,
