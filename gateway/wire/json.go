@@ -66,4 +66,3 @@ func ObjectKeys(body []byte) ([]string, error) {
 	}
 	return keys, nil
 }
-
