@@ -2,12 +2,17 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
 
 	"github.com/barefoot-ussd/barefoot/fixtures"
+	"github.com/barefoot-ussd/barefoot/gateway"
+	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
+	"github.com/barefoot-ussd/barefoot/gateway/generic"
+	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
 	"github.com/barefoot-ussd/barefoot/menus"
 )
 
@@ -174,5 +179,56 @@ func TestVersionPinnedAcrossPublish(t *testing.T) {
 	r, err := g.DB.ReportByRef(context.Background(), refRE.FindString(end))
 	if err != nil || r.Version != 1 || r.Category != "medical" {
 		t.Fatalf("report = %+v, %v (screen %q)", r, err, end)
+	}
+}
+
+// TestResumeNeedAcrossCarriers: a need report dropped by one carrier's
+// network (Hubtel releases the session) is resumed on the next dial, even
+// through another carrier, and saved once.
+func TestResumeNeedAcrossCarriers(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	hubtel := func(typ, msg string, seq int) {
+		t.Helper()
+		body := fmt.Sprintf(`{"SessionId":"need-drop","Mobile":"8613800138001","ServiceCode":"*384*2015#","Type":%q,"Message":%q,"Sequence":%d}`, typ, msg, seq)
+		if status, resp := g.PostRaw(t, "/ussd/hubtel", "application/json", body); status != 200 {
+			t.Fatalf("hubtel: %d %s", status, resp)
+		}
+	}
+	hubtel("Initiation", "*384*2015#", 1)
+	hubtel("Response", "2", 2)
+	hubtel("Response", "C0005", 3)
+	hubtel("Response", "3", 4)
+	hubtel("Release", "", 5)
+	if body := g.AT(t, "ATUid_need_resume", zhDirector, ""); !strings.Contains(body, "您有未完成的报告") {
+		t.Fatalf("offer = %q", body)
+	}
+	if body := g.AT(t, "ATUid_need_resume", zhDirector, "1"); !strings.Contains(body, "紧急程度") {
+		t.Fatalf("resumed at = %q, want the urgency question", body)
+	}
+	g.AT(t, "ATUid_need_resume", zhDirector, "1*2")
+	end := g.AT(t, "ATUid_need_resume", zhDirector, "1*2*1")
+	r, err := g.DB.ReportByRef(context.Background(), refRE.FindString(end))
+	if err != nil || r.Category != "health" || r.Urgency != menus.UrgencyUrgent || r.ChildCode != "C0005" || r.SessionKey != "ussd:hubtel:need-drop" {
+		t.Fatalf("resumed need = %+v, %v (screen %q)", r, err, end)
+	}
+}
+
+// TestFixtureTreesFitEveryCarrier compiles every fixture tree against each
+// carrier adapter's own screen budget: a tree that fits the strictest fits
+// them all, and this says so carrier by carrier.
+func TestFixtureTreesFitEveryCarrier(t *testing.T) {
+	files, _ := fs.Glob(fixtures.Menus(), "*.yaml")
+	for _, a := range []gateway.USSDAdapter{africastalking.USSD{}, hubtel.USSD{}, generic.USSD{}} {
+		for _, f := range files {
+			src, _ := fs.ReadFile(fixtures.Menus(), f)
+			tree, err := menus.Parse(src, menus.FormatYAML)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := menus.Compile(tree, 1, menus.Options{Region: "CN", Budget: gateway.BudgetOf(a)}); err != nil {
+				t.Errorf("%s on %s: %v", f, a.Route(), err)
+			}
+		}
 	}
 }
