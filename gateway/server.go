@@ -12,6 +12,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
+	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/gofiber/fiber/v2"
@@ -30,6 +31,30 @@ type USSDAdapter interface {
 	Parse(c *fiber.Ctx) (dialog.Hop, error)
 	// Write sends the reply to the hop in the carrier's format.
 	Write(c *fiber.Ctx, h dialog.Hop, r dialog.Reply) error
+}
+
+// SMSAdapter is one carrier's inbound SMS format.
+type SMSAdapter interface {
+	// Route is the path segment under /sms/.
+	Route() string
+	// Parse reads a callback; refusals are *wire.Error.
+	Parse(c *fiber.Ctx) (menus.SMS, error)
+	// Inline reports whether the carrier takes the reply in the HTTP
+	// response (TwiML, Kannel) rather than through its send API.
+	Inline() bool
+	// Write answers the callback, with the reply for inline carriers.
+	Write(c *fiber.Ctx, reply string) error
+}
+
+// Inbox answers inbound SMS (inbox.Service implements it).
+type Inbox interface {
+	Receive(ctx context.Context, in menus.SMS, inline bool) (string, error)
+}
+
+// Route is an extra endpoint, such as a carrier's delivery reports.
+type Route struct {
+	Method, Path string
+	Handler      fiber.Handler
 }
 
 // Budgeter is implemented by adapters that know their carrier's screen
@@ -76,6 +101,9 @@ type Config struct {
 	Dialog *dialog.Service
 	Phones *phone.Cache
 	USSD   []USSDAdapter
+	SMS    []SMSAdapter
+	Inbox  Inbox
+	Routes []Route
 	Checks []Check
 	// Metrics is served at /metrics when set.
 	Metrics prometheus.Gatherer
@@ -120,7 +148,38 @@ func New(cfg Config) *fiber.App {
 	for _, a := range cfg.USSD {
 		app.Post("/ussd/"+a.Route(), ussd(cfg, a))
 	}
+	for _, a := range cfg.SMS {
+		app.Add(http.MethodPost, "/sms/"+a.Route(), sms(cfg, a))
+		app.Add(http.MethodGet, "/sms/"+a.Route(), sms(cfg, a))
+	}
+	for _, r := range cfg.Routes {
+		app.Add(r.Method, r.Path, r.Handler)
+	}
 	return app
+}
+
+func sms(cfg Config, a SMSAdapter) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		in, err := a.Parse(c)
+		if err != nil {
+			return err
+		}
+		e164, err := cfg.Phones.Normalize(in.Phone)
+		if err != nil {
+			return wire.Invalid("from", "not a valid phone number")
+		}
+		in.Phone = e164
+		in.Direction, in.Kind = menus.DirectionIn, menus.SMSInbound
+		ctx, cancel := context.WithTimeout(c.UserContext(), cfg.HopBudget)
+		defer cancel()
+		reply, err := cfg.Inbox.Receive(ctx, in, a.Inline())
+		if err != nil {
+			// Not recorded: a 5xx makes the carrier deliver it again.
+			cfg.Log.Error("inbound sms not recorded", "carrier", in.Carrier, "err", err)
+			return fiber.NewError(http.StatusServiceUnavailable, "try again later")
+		}
+		return a.Write(c, reply)
+	}
 }
 
 func ussd(cfg Config, a USSDAdapter) fiber.Handler {

@@ -69,3 +69,39 @@ func AllowancesOf(c Caller, code, lang string) []string {
 	}
 	return out
 }
+
+// categoryNames name need categories and visit situations in alerts, which
+// go to supervisors outside any menu.
+var categoryNames = map[string]Text{
+	"registration": {LangZH: "出生或户口登记", LangEN: "birth/residence papers"},
+	"school":       {LangZH: "入学", LangEN: "school enrolment"},
+	"health":       {LangZH: "疫苗或健康", LangEN: "vaccination or health"},
+	"medical":      {LangZH: "医疗救助", LangEN: "medical aid"},
+	"allowance":    {LangZH: "生活补贴", LangEN: "living allowance"},
+	"protection":   {LangZH: "保护问题", LangEN: "protection concern"},
+	"other":        {LangZH: "其他", LangEN: "other"},
+	"urgent":       {LangZH: "家访发现紧急情况", LangEN: "urgent concern on a home visit"},
+}
+
+// IsAlert reports whether a report raises an alert to the county's
+// supervisors: an urgent visit or an urgent need.
+func IsAlert(r Report) bool { return r.Urgency == UrgencyUrgent }
+
+// AlertText is the SMS a supervisor gets about an urgent report: the
+// child's code, the category and the reporting director's phone, and the
+// reference to find the report by. No child name: an SMS can be read by
+// whoever holds the phone.
+func AlertText(r Report, ref, directorPhone, lang string) string {
+	what := r.Category
+	if r.Kind == ReportVisit {
+		what = r.Situation
+	}
+	name := categoryNames[what][lang]
+	if name == "" {
+		name = what
+	}
+	if lang == LangEN {
+		return "URGENT: child " + r.ChildCode + ", " + name + ". Reported by " + directorPhone + ", ref " + ref + "."
+	}
+	return "紧急：儿童" + r.ChildCode + "，" + name + "。报告人" + directorPhone + "，编号" + ref + "。"
+}

@@ -154,3 +154,13 @@ const (
 	UrgencyRoutine = "routine"
 	UrgencyUrgent  = "urgent"
 )
+
+// Supervisor is a county officer who is alerted to urgent reports.
+type Supervisor struct {
+	ID       int64
+	Phone    string // E.164
+	Name     string
+	Language string
+	County   string
+	Active   bool
+}

@@ -215,6 +215,7 @@ func (v *validator) run() {
 	for i := range t.Nodes {
 		v.node(&t.Nodes[i])
 	}
+	v.forms()
 	v.reachable()
 }
 

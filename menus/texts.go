@@ -17,6 +17,8 @@ var builtinLabels = map[string]Text{
 	"text_length":    {LangEN: "Please use {min} to {max} characters.", LangZH: "请输入{min}到{max}个字。"},
 	"save_failed":    {LangEN: "Could not save just now. Press 1 to try again.", LangZH: "暂时无法保存，请按1重试。"},
 	"more":           {LangEN: "More", LangZH: "更多"},
+	"form_missing":   {LangEN: "missing", LangZH: "缺少此项"},
+	"form_extra":     {LangEN: "Too many fields.", LangZH: "内容过多。"},
 	"no_allowance":   {LangEN: "No allowance is on record. Please contact the county office.", LangZH: "暂无补贴记录，请联系县民政办公室。"},
 	"back":           {LangEN: "Back", LangZH: "返回"},
 	"resume_offer":   {LangEN: "You have an unfinished report.", LangZH: "您有未完成的报告。"},
@@ -32,6 +34,12 @@ const (
 	MsgSessionError   = "session_error"
 	MsgBusy           = "busy"
 	MsgBadRequest     = "bad_request"
+	// SMS replies.
+	MsgRegister     = "register"
+	MsgNoAllowance  = "no_allowance"
+	MsgHelpDirector = "help_director"
+	MsgHelpFamily   = "help_family"
+	MsgNotSaved     = "not_saved"
 )
 
 var messages = map[string]Text{
@@ -40,6 +48,13 @@ var messages = map[string]Text{
 	MsgSessionError:   {LangEN: "Session ended. Please dial again.", LangZH: "会话已结束，请重新拨打。"},
 	MsgBusy:           {LangEN: "Service busy. Please dial again shortly.", LangZH: "服务繁忙，请稍后重拨。"},
 	MsgBadRequest:     {LangEN: "Invalid request.", LangZH: "请求无效。"},
+	// Says nothing about any child or number: the sender may not be who
+	// they claim.
+	MsgRegister:     {LangEN: "To check an allowance, ask the county office to register this number as a guardian.", LangZH: "查询补贴请先到县民政办公室登记本手机号。"},
+	MsgNoAllowance:  {LangEN: "no allowance on record. Please contact the county office.", LangZH: "暂无补贴记录，请联系县民政办公室。"},
+	MsgHelpDirector: {LangEN: "Reports: V <child ID> <situation> (visit), N <child ID> <category> <urgency> (need). MENU for the menu.", LangZH: "走访：V 儿童编号 情况；需求：N 儿童编号 类别 紧急程度。发送\"菜单\"使用菜单。"},
+	MsgHelpFamily:   {LangEN: "Send STATUS to check your child's allowance.", LangZH: "发送\"状态\"查询孩子的补贴。"},
+	MsgNotSaved:     {LangEN: "Could not save just now. Please send it again later.", LangZH: "暂时无法保存，请稍后重发。"},
 }
 
 // Message returns a gateway message in one language, or in Chinese then

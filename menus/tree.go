@@ -66,6 +66,10 @@ type Tree struct {
 	// Labels overrides built-in wording (confirm and cancel options,
 	// validation errors); see FORMAT.md for the keys.
 	Labels map[string]Text `yaml:"labels,omitempty" json:"labels,omitempty"`
+	// Forms are one-line SMS shorthands of the tree's report walks.
+	Forms []Form `yaml:"sms_forms,omitempty" json:"sms_forms,omitempty"`
+	// Keywords open the tree as an SMS conversation (e.g. MENU, 菜单).
+	Keywords []string `yaml:"sms_keywords,omitempty" json:"sms_keywords,omitempty"`
 	// Keys are the navigation keys; defaults apply to any left empty.
 	Keys Keys `yaml:"keys,omitempty" json:"keys,omitempty"`
 	// Nodes in any order.

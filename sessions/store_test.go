@@ -10,6 +10,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/sessions"
 	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
+	"github.com/redis/go-redis/v9"
 )
 
 func MustStore(t *testing.T) *sessions.Store {
@@ -176,5 +177,36 @@ func TestResumableWalk(t *testing.T) {
 	}
 	if _, _, _, r, _ := s.LoadWithResume(ctx, "ussd", "e4", phone); r != nil {
 		t.Fatalf("ResumeForget kept %+v", r)
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb, prefix := sessionstest.MustRedis(t)
+	l := sessions.NewLimiter(rdb, prefix, 3, 200*time.Millisecond)
+	for i := 1; i <= 5; i++ {
+		ok, err := l.Allow(ctx, "+8613900139001")
+		if err != nil || ok != (i <= 3) {
+			t.Fatalf("reply %d: allowed %v, %v", i, ok, err)
+		}
+	}
+	if ok, _ := l.Allow(ctx, "+8613900139002"); !ok {
+		t.Fatal("another phone shares the limit")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if ok, _ := l.Allow(ctx, "+8613900139001"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the window never reset")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	defer down.Close()
+	if ok, err := sessions.NewLimiter(down, prefix, 3, time.Second).Allow(ctx, "+8613900139001"); ok || err == nil {
+		t.Fatalf("limiter without Redis allowed: %v, %v", ok, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/fixtures/demo"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
 
@@ -98,5 +99,48 @@ func TestGuardianByPhone(t *testing.T) {
 	}
 	if err := db.SetLanguage(ctx, "+8613999999999", "en"); !errors.Is(err, menus.ErrNotFound) {
 		t.Fatalf("language of an unknown phone: %v", err)
+	}
+}
+
+// TestUrgentReportQueuesAlertsOnce: an urgent report queues one SMS per
+// supervisor of the child's county, in the report's transaction; a retried
+// save queues nothing more, and a routine report queues nothing.
+func TestUrgentReportQueuesAlertsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storagetest.MustDB(t)
+	if err := demo.Seed(ctx, db, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.CallerByPhone(ctx, "+8613800138002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	urgent := menus.Report{Kind: menus.ReportNeed, SessionKey: "ussd:at:alert1", Channel: menus.ChannelUSSD, Carrier: "at",
+		DirectorID: c.DirectorID, ChildCode: "C0001", Category: "protection", Urgency: menus.UrgencyUrgent, Tree: "director", Version: 1}
+	ref, err := db.SaveReport(ctx, urgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := db.SaveReport(ctx, urgent); err != nil || again != ref {
+		t.Fatalf("retried save = %q, %v", again, err)
+	}
+	routine := urgent
+	routine.SessionKey, routine.Urgency = "ussd:at:alert2", menus.UrgencyRoutine
+	if _, err := db.SaveReport(ctx, routine); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		Phone string `db:"phone"`
+		Body  string `db:"body"`
+		Key   string `db:"dedupe_key"`
+	}
+	var rows []row
+	if err := storage.SQL(db).SelectContext(ctx, &rows, `SELECT phone, body, dedupe_key FROM messages WHERE kind = 'alert'`); err != nil {
+		t.Fatal(err)
+	}
+	want := "紧急：儿童C0001，保护问题。报告人+8613800138002，编号" + ref + "。"
+	if len(rows) != 1 || rows[0].Phone != "+8613700137001" || rows[0].Body != want || rows[0].Key != "alert:"+ref+":+8613700137001" {
+		t.Fatalf("alerts = %+v, want one to the supervisor: %q", rows, want)
 	}
 }

@@ -61,6 +61,8 @@ const (
 type DB struct {
 	db   *sqlx.DB
 	name string
+	// alertCarrier sends alerts about urgent reports (SetAlertCarrier).
+	alertCarrier string
 	// newRef draws the random part of a report reference. It is a field so
 	// that a test can force a collision; Open sets it to randomRef.
 	newRef func() (string, error)

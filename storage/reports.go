@@ -160,6 +160,10 @@ func (db *DB) SaveReport(ctx context.Context, r menus.Report) (string, error) {
 		err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 			var err error
 			ref, err = saveReport(ctx, tx, t, t.prefix+suffix, p)
+			if err == nil && ref == t.prefix+suffix && menus.IsAlert(r) {
+				// A new urgent report: its alerts commit with it, or not at all.
+				err = db.alertsTx(ctx, tx, r, ref)
+			}
 			return err
 		})
 		if err == nil {

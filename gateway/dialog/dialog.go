@@ -72,6 +72,8 @@ type Hop struct {
 	// Incremental carriers (Hubtel, the generic adapter in its incremental
 	// form) send only the latest input: Input holds it, Seq numbers the
 	// hops of the session from 1, and the gateway accumulates the path.
+	// Seq 0 means the channel numbers nothing (an SMS conversation, whose
+	// messages are deduplicated by carrier id before they get here).
 	Incremental bool
 	Input       string
 	Seq         int
@@ -267,7 +269,7 @@ func (s *Service) route(ctx context.Context, hs *hop, h Hop, snap menus.Snapshot
 		return s.advance(ctx, hs, h, snap, found, resumable)
 	}
 	switch {
-	case found && h.Seq <= snap.Seq:
+	case found && h.Seq > 0 && h.Seq <= snap.Seq:
 		// A repeat, or an older hop arriving late: the stored screen,
 		// nothing applied twice.
 		return turn{out: snap, kind: hopRepeat}

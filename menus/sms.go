@@ -1,0 +1,56 @@
+package menus
+
+import "time"
+
+// SMS directions.
+const (
+	DirectionIn  = "in"
+	DirectionOut = "out"
+)
+
+// SMS statuses. Inbound: received, then answered. Outbound: queued, sending
+// (claimed by a sender), then sent (the carrier accepted it), delivered or
+// failed (final); replied is an outbound reply given inline in the
+// carrier's HTTP response (TwiML, Kannel), which has no send step.
+const (
+	SMSReceived  = "received"
+	SMSAnswered  = "answered"
+	SMSQueued    = "queued"
+	SMSSending   = "sending"
+	SMSSent      = "sent"
+	SMSDelivered = "delivered"
+	SMSFailed    = "failed"
+	SMSReplied   = "replied"
+)
+
+// SMS kinds.
+const (
+	SMSInbound = "inbound"
+	SMSReply   = "reply"
+	SMSAlert   = "alert"
+)
+
+// SMS is one text message, in or out, in the gateway's own terms.
+type SMS struct {
+	ID        int64
+	Direction string
+	Carrier   string // short carrier name: "at", "twilio", "kannel"
+	// CarrierID is the carrier's id of the message: the retry key of an
+	// inbound message, the send API's id of an outbound one.
+	CarrierID string
+	Phone     string // E.164: the sender of an inbound, the recipient of an outbound message
+	// To is the number an inbound message was sent to (our short code).
+	To     string
+	Body   string
+	Status string
+	Kind   string
+	// ReplyTo is the inbound message an outbound reply answers.
+	ReplyTo int64
+	// DedupeKey makes an outbound message exactly-once: a second enqueue
+	// with the same key is a no-op.
+	DedupeKey  string
+	Attempts   int
+	LastError  string
+	ReceivedAt time.Time
+	CreatedAt  time.Time
+}

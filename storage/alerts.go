@@ -1,0 +1,80 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
+	"github.com/jmoiron/sqlx"
+)
+
+// Alerts: a report of an urgent concern queues an SMS to each active
+// supervisor of the child's county in the transaction that saves the
+// report, keyed by reference and supervisor, so it is sent exactly once
+// however often the report is retried, and never for a report that did not
+// commit.
+
+// SetAlertCarrier names the carrier alerts are sent through ("at",
+// "twilio", "kannel").
+func (db *DB) SetAlertCarrier(carrier string) { db.alertCarrier = carrier }
+
+// UpsertSupervisor inserts or updates the supervisor with s.Phone.
+func (db *DB) UpsertSupervisor(ctx context.Context, s menus.Supervisor) (int64, error) {
+	const q = `
+INSERT INTO supervisors (phone, name, language, county, active)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (phone) DO UPDATE SET
+    name = EXCLUDED.name, language = EXCLUDED.language, county = EXCLUDED.county,
+    active = EXCLUDED.active, updated_at = now()
+RETURNING id`
+	var id int64
+	if err := db.db.GetContext(ctx, &id, q, clean(s.Phone), clean(s.Name), clean(s.Language), clean(s.County), s.Active); err != nil {
+		return 0, fmt.Errorf("upsert supervisor: %w", err)
+	}
+	return id, nil
+}
+
+type alertTarget struct {
+	Phone    string `db:"phone"`
+	Language string `db:"language"`
+}
+
+// alertsTx queues the alerts of a newly saved urgent report.
+func (db *DB) alertsTx(ctx context.Context, tx *sqlx.Tx, r menus.Report, ref string) error {
+	const qDirector = `SELECT phone FROM directors WHERE id = $1`
+	const qSupervisors = `
+SELECT s.phone, s.language FROM supervisors s
+JOIN children c ON c.county = s.county
+WHERE c.code = $1 AND s.active
+ORDER BY s.phone`
+	var director string
+	if err := tx.GetContext(ctx, &director, qDirector, r.DirectorID); err != nil {
+		return fmt.Errorf("alert: director: %w", err)
+	}
+	var targets []alertTarget
+	if err := tx.SelectContext(ctx, &targets, qSupervisors, clean(r.ChildCode)); err != nil {
+		return fmt.Errorf("alert: supervisors: %w", err)
+	}
+	carrier := db.alertCarrier
+	if carrier == "" {
+		carrier = "at"
+	}
+	// ON CONFLICT on the dedupe key: a second save of the report (which
+	// cannot happen, as only a new row raises alerts) would still not send
+	// twice.
+	const qEnqueue = `
+INSERT INTO messages (direction, carrier, phone, phone_masked, body, encoding, segments, status, kind, dedupe_key)
+VALUES ('out', $1, $2, $3, $4, $5, $6, 'queued', 'alert', $7)
+ON CONFLICT (dedupe_key) DO NOTHING`
+	for _, t := range targets {
+		body := menus.AlertText(r, ref, director, t.Language)
+		info := textlen.SMS(body)
+		if _, err := tx.ExecContext(ctx, qEnqueue, carrier, t.Phone, phone.Mask(t.Phone), clean(body),
+			info.Encoding.String(), info.Segments, "alert:"+ref+":"+t.Phone); err != nil {
+			return fmt.Errorf("alert: queue: %w", err)
+		}
+	}
+	return nil
+}
