@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/barefoot-ussd/barefoot/menus"
-	"github.com/barefoot-ussd/barefoot/menus/phone"
-	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -61,19 +59,14 @@ ORDER BY s.phone`
 	if carrier == "" {
 		carrier = "at"
 	}
-	// ON CONFLICT on the dedupe key: a second save of the report (which
-	// cannot happen, as only a new row raises alerts) would still not send
-	// twice.
-	const qEnqueue = `
-INSERT INTO messages (direction, carrier, phone, phone_masked, body, encoding, segments, status, kind, dedupe_key)
-VALUES ('out', $1, $2, $3, $4, $5, $6, 'queued', 'alert', $7)
-ON CONFLICT (dedupe_key) DO NOTHING`
 	for _, t := range targets {
-		body := menus.AlertText(r, ref, director, t.Language)
-		info := textlen.SMS(body)
-		if _, err := tx.ExecContext(ctx, qEnqueue, carrier, t.Phone, phone.Mask(t.Phone), clean(body),
-			info.Encoding.String(), info.Segments, "alert:"+ref+":"+t.Phone); err != nil {
-			return fmt.Errorf("alert: queue: %w", err)
+		m := menus.SMS{
+			Direction: menus.DirectionOut, Kind: menus.SMSAlert, Status: menus.SMSQueued, Carrier: carrier,
+			Phone: t.Phone, Body: menus.AlertText(r, ref, director, t.Language),
+			DedupeKey: "alert:" + ref + ":" + t.Phone,
+		}
+		if _, _, err := enqueueTx(ctx, tx, m); err != nil {
+			return fmt.Errorf("alert: %w", err)
 		}
 	}
 	return nil

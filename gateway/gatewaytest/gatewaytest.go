@@ -20,6 +20,9 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
 	"github.com/barefoot-ussd/barefoot/gateway/generic"
 	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
+	"github.com/barefoot-ussd/barefoot/gateway/inbox"
+	"github.com/barefoot-ussd/barefoot/gateway/kannel"
+	"github.com/barefoot-ussd/barefoot/gateway/twilio"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/sessions"
@@ -54,6 +57,11 @@ type Options struct {
 	Redis *redis.Client
 	// HopBudget bounds each hop; the gateway's default when zero.
 	HopBudget time.Duration
+	// TwilioToken turns Twilio signature checks on.
+	TwilioToken string
+	// ReplyLimit is the SMS replies a phone may get in ten minutes (100
+	// when zero).
+	ReplyLimit int
 }
 
 // MustGateway starts a seeded gateway that is stopped when the test ends.
@@ -81,23 +89,35 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	store := sessions.NewStore(rdb, prefix)
 	metrics := prometheus.NewRegistry()
 	svc := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 5 * time.Minute, Log: log, Metrics: dialog.NewMetrics(metrics)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("gatewaytest: listen: %v", err)
+	}
+	base := "http://" + ln.Addr().String()
+	limit := opts.ReplyLimit
+	if limit == 0 {
+		limit = 100
+	}
+	box := &inbox.Service{
+		Store: db, Registry: db, Reports: db, Menus: catalog, Conversations: store, DirectorTree: "director",
+		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 30 * time.Minute, Log: log},
+		Limiter: sessions.NewLimiter(rdb, prefix, limit, 10*time.Minute), Log: log,
+	}
 	app := gateway.New(gateway.Config{
 		Dialog:    svc,
 		Phones:    &phone.Cache{Normalizer: phone.Normalizer{Region: "CN"}},
 		USSD:      adapters,
+		SMS:       []gateway.SMSAdapter{africastalking.SMS{}, twilio.SMS{AuthToken: opts.TwilioToken, PublicURL: base}, kannel.SMS{}},
+		Inbox:     box,
 		Metrics:   metrics,
 		Checks:    []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
 		Log:       log,
 		HopBudget: opts.HopBudget,
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("gatewaytest: listen: %v", err)
-	}
 	go func() { _ = app.Listener(ln) }()
 	tb.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
 	return &Gateway{
-		URL: "http://" + ln.Addr().String(), DB: db, Redis: rdb, Store: store, Dialog: svc, Catalog: catalog, MenuOptions: mopts, Metrics: metrics,
+		URL: base, DB: db, Redis: rdb, Store: store, Dialog: svc, Catalog: catalog, MenuOptions: mopts, Metrics: metrics,
 		client: &http.Client{Timeout: 10 * time.Second},
 	}
 }

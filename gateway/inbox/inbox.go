@@ -141,7 +141,7 @@ func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in men
 	switch keyword {
 	case "STATUS", "状态", "查询":
 		return s.status(ctx, log, in)
-	case "HELP", "帮助", "?":
+	case "HELP", "帮助", "":
 		return s.help(ctx, in.Phone)
 	}
 	tree, _ := s.Menus.Current(s.DirectorTree)
@@ -274,8 +274,9 @@ func conversationID(in menus.SMS) string { return "sms:" + in.Phone }
 func Words(body string) []string {
 	s := width.Narrow.String(body)
 	return strings.FieldsFunc(strings.ToUpper(s), func(r rune) bool {
-		return unicode.IsSpace(r) || r == ',' || r == ';' || r == ':' || r == '.' || r == '/' ||
-			r == '，' || r == '、' || r == '；' || r == '：' || r == '。' || r == '\u3000'
+		// Any punctuation separates, Chinese included (，、；：。！？), so
+		// "状态！" and "V,C0001,1" read as their words.
+		return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r)
 	})
 }
 

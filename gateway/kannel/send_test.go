@@ -1,0 +1,266 @@
+package kannel_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/barefoot-ussd/barefoot/gateway/kannel"
+	"github.com/barefoot-ussd/barefoot/gateway/sender"
+	"github.com/barefoot-ussd/barefoot/gateway/sendertest"
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/storage/storagetest"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Test numbers and credentials, not real ones.
+const (
+	sendPhone    = "+8613900000009"
+	sendPassword = "kannel-secret"
+	sendDLRURL   = "https://gw.example.org/sms/kannel/dlr?id={id}&status=%d"
+)
+
+func sendMessage(body string) menus.SMS {
+	return menus.SMS{ID: 4107, Carrier: kannel.CarrierName, Phone: sendPhone, Body: body, Kind: menus.SMSAlert}
+}
+
+func sendClient(base string) kannel.Sender {
+	return kannel.Sender{BaseURL: base, Username: "barefoot", Password: sendPassword, From: "10690000", DLRURL: sendDLRURL, Client: sendertest.Client()}
+}
+
+func accepted(sendertest.Request) sendertest.Reply {
+	return sendertest.Text(http.StatusAccepted, "0: Accepted for delivery")
+}
+
+// fromUTF16BE decodes what Send put in text for UCS-2.
+func fromUTF16BE(tb testing.TB, s string) string {
+	tb.Helper()
+	if len(s)%2 != 0 {
+		tb.Fatalf("%d bytes of UTF-16", len(s))
+	}
+	units := make([]uint16, len(s)/2)
+	for i := range units {
+		units[i] = uint16(s[2*i])<<8 | uint16(s[2*i+1])
+	}
+	return string(utf16.Decode(units))
+}
+
+func TestSendRequest(t *testing.T) {
+	t.Parallel()
+	carrier := sendertest.NewCarrier(t, accepted)
+	id, err := sendClient(carrier.URL).Send(t.Context(), sendMessage("Visit V2345 recorded {ok}"))
+	if err != nil || id != "4107" {
+		t.Fatalf("Send = %q, %v; want our id 4107", id, err)
+	}
+	r := carrier.Last(t)
+	if r.Method != http.MethodGet || r.Path != "/cgi-bin/sendsms" {
+		t.Errorf("%s %s", r.Method, r.Path)
+	}
+	want := map[string]string{
+		"username": "barefoot",
+		"password": sendPassword,
+		"to":       sendPhone,
+		"from":     "10690000",
+		"text":     "Visit V2345 recorded {ok}",
+		"dlr-mask": "27",
+		// Our id in, Kannel's %d left for it.
+		"dlr-url": "https://gw.example.org/sms/kannel/dlr?id=4107&status=%d",
+	}
+	for k, v := range want {
+		if got := r.Form.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	for _, k := range []string{"coding", "charset"} {
+		if _, ok := r.Form[k]; ok {
+			t.Errorf("%s sent for GSM-7 text", k)
+		}
+	}
+
+	// No DLR URL: no reports asked for.
+	c := sendClient(carrier.URL)
+	c.DLRURL, c.From = "", ""
+	if _, err := c.Send(t.Context(), sendMessage("x")); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"dlr-mask", "dlr-url", "from"} {
+		if _, ok := carrier.Last(t).Form[k]; ok {
+			t.Errorf("%s sent without being configured", k)
+		}
+	}
+}
+
+func TestSendUCS2(t *testing.T) {
+	t.Parallel()
+	carrier := sendertest.NewCarrier(t, accepted)
+	for _, body := range []string{
+		"您的孩子的生活补助已于本月发放。",
+		"Need N2345: 紧急",
+		"smart quote ’ and emoji 🙂 outside the BMP",
+	} {
+		if _, err := sendClient(carrier.URL).Send(t.Context(), sendMessage(body)); err != nil {
+			t.Fatal(err)
+		}
+		r := carrier.Last(t)
+		if got := r.Form.Get("coding"); got != "2" {
+			t.Errorf("%q: coding %q, want 2", body, got)
+		}
+		// No charset: smsbox takes the bytes as UTF-16BE without iconv.
+		if _, ok := r.Form["charset"]; ok {
+			t.Errorf("%q: charset sent", body)
+		}
+		if got := fromUTF16BE(t, r.Form.Get("text")); got != body {
+			t.Errorf("text decodes to %q, want %q", got, body)
+		}
+	}
+	// 🙂 is a surrogate pair: two units, four bytes.
+	if n := len(carrier.Last(t).Form.Get("text")); n != 2*len(utf16.Encode([]rune("smart quote ’ and emoji 🙂 outside the BMP"))) {
+		t.Errorf("%d bytes of UTF-16BE", n)
+	}
+}
+
+func TestSendOutcomes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		reply  sendertest.Reply
+		ok     bool
+		retry  bool
+		reason string
+	}{
+		{"accepted", sendertest.Text(202, "0: Accepted for delivery"), true, false, ""},
+		{"queued", sendertest.Text(202, "3: Queued for later delivery"), true, false, ""},
+		{"bad credentials", sendertest.Text(403, "Authorization failed for sendsms"), false, false, "HTTP 403: Authorization failed for sendsms"},
+		{"bad request", sendertest.Text(400, "Missing receiver number, rejected"), false, false, "HTTP 400"},
+		{"charset", sendertest.Text(400, "Charset or body misformed, rejected"), false, false, "Charset or body misformed"},
+		{"temporal failure", sendertest.Text(503, "Temporal failure, try again later."), false, true, "HTTP 503"},
+		{"odd 2xx", sendertest.Text(202, "4: something else"), false, false, "unexpected answer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			carrier := sendertest.NewCarrier(t, func(sendertest.Request) sendertest.Reply { return tt.reply })
+			body := "secret body 保密"
+			id, err := sendClient(carrier.URL).Send(t.Context(), sendMessage(body))
+			if tt.ok {
+				if err != nil || id != "4107" {
+					t.Fatalf("Send = %q, %v", id, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Send = %q, nil; want an error", id)
+			}
+			if sender.Retryable(err) != tt.retry || sender.Final(err) == tt.retry {
+				t.Errorf("%v: retryable %v; want %v", err, sender.Retryable(err), tt.retry)
+			}
+			checkReason(t, err, tt.reason, body)
+		})
+	}
+
+	// The request URL holds the password, number and text: a transport
+	// error must quote none of them.
+	_, err := sendClient("http://127.0.0.1:1").Send(t.Context(), sendMessage("hello there"))
+	if !sender.Retryable(err) {
+		t.Errorf("transport error %v is not retryable", err)
+	}
+	checkReason(t, err, "kannel: transport", "hello there")
+}
+
+func checkReason(t *testing.T, err error, want, body string) {
+	t.Helper()
+	msg := err.Error()
+	if !strings.Contains(msg, want) {
+		t.Errorf("reason %q does not say %q", msg, want)
+	}
+	for _, secret := range []string{sendPhone, strings.TrimPrefix(sendPhone, "+"), body, sendPassword, "hello"} {
+		if strings.Contains(msg, secret) {
+			t.Errorf("reason %q quotes %q", msg, secret)
+		}
+	}
+}
+
+func TestSenderCheck(t *testing.T) {
+	t.Parallel()
+	if err := sendClient("http://127.0.0.1:13013").Check(); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	c := sendClient("http://127.0.0.1:13013")
+	c.DLRURL = "https://gw.example.org/sms/kannel/dlr?status=%d"
+	if err := c.Check(); err == nil {
+		t.Error("a DLRURL without {id} passed")
+	}
+	if err := (kannel.Sender{}).Check(); err == nil || !strings.Contains(err.Error(), "BaseURL, Username, Password") {
+		t.Errorf("empty sender: %v", err)
+	}
+}
+
+func TestDLR(t *testing.T) {
+	t.Parallel()
+	db := storagetest.MustDB(t)
+	const path = "/sms/kannel/dlr"
+	app := sendertest.App(fiber.MethodGet, path, kannel.DLR(db))
+	get := func(query string) (int, string) {
+		t.Helper()
+		return sendertest.Do(t, app, httptest.NewRequest(http.MethodGet, path+"?"+query, nil))
+	}
+	// Kannel's carrier id is our own message id.
+	sent := func() (int64, string) {
+		t.Helper()
+		id := sendertest.MustSent(t, db, sendMessage("m"), "{id}")
+		return id, strconv.FormatInt(id, 10)
+	}
+
+	for _, tc := range []struct{ typ, want string }{
+		{"1", menus.SMSDelivered},
+		{"2", menus.SMSFailed},
+		{"4", menus.SMSSent},
+		{"8", menus.SMSSent},
+		{"16", menus.SMSFailed},
+	} {
+		id, ref := sent()
+		if code, body := get("id=" + ref + "&status=" + tc.typ); code != http.StatusOK {
+			t.Fatalf("type %s: %d %s", tc.typ, code, body)
+		}
+		if got := sendertest.Status(t, db, id); got != tc.want {
+			t.Errorf("type %s: status %s, want %s", tc.typ, got, tc.want)
+		}
+	}
+
+	// Forward only: delivered, then SMSC acks and a rejection arrive late.
+	id, ref := sent()
+	for _, typ := range []string{"1", "8", "16", "4"} {
+		if code, body := get("id=" + ref + "&status=" + typ); code != http.StatusOK {
+			t.Fatalf("type %s: %d %s", typ, code, body)
+		}
+	}
+	if got := sendertest.Status(t, db, id); got != menus.SMSDelivered {
+		t.Errorf("after late reports: %s, want delivered", got)
+	}
+
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"id=999999&status=1", http.StatusOK}, // not ours: Kannel must not retry
+		{"id=" + ref + "&status=32", http.StatusBadRequest},
+		{"id=" + ref + "&status=%25d", http.StatusBadRequest}, // a dlr-url Kannel did not fill in
+		{"status=1", http.StatusBadRequest},
+		{"id=" + ref, http.StatusBadRequest},
+		{"id=" + ref + "&id=1&status=1", http.StatusBadRequest},
+	} {
+		if code, body := get(tc.query); code != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.query, code, body, tc.want)
+		}
+	}
+
+	broken := storagetest.MustDB(t)
+	_ = broken.Close()
+	app = sendertest.App(fiber.MethodGet, path, kannel.DLR(broken))
+	if code, _ := get("id=" + ref + "&status=1"); code != http.StatusInternalServerError {
+		t.Errorf("store down: %d, want 500", code)
+	}
+}

@@ -1,0 +1,374 @@
+// Package sender works through the outbox: it claims due outbound SMS,
+// hands each to its carrier's send client, and records the outcome, so that
+// replies and alerts leave the gateway at least once and, thanks to the
+// outbox's dedupe keys and leases, almost always exactly once.
+//
+// Carrier clients live in the carrier packages (gateway/africastalking,
+// gateway/twilio, gateway/kannel); they classify their failures with this
+// package's Error, which decides between retrying with backoff and giving
+// up.
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Outbox is what a sender needs of the store; *storage.DB implements it.
+// Marks apply only to a message still in sending and otherwise return an
+// error wrapping menus.ErrConflict.
+type Outbox interface {
+	ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]menus.SMS, error)
+	MarkSent(ctx context.Context, id int64, carrierID string) error
+	MarkRetry(ctx context.Context, id int64, reason string, at time.Time) error
+	MarkFailed(ctx context.Context, id int64, reason string) error
+}
+
+// Client sends one SMS through a carrier and returns the carrier's id for
+// it. Failures should be *Error; anything else counts as retryable.
+type Client interface {
+	Send(ctx context.Context, m menus.SMS) (carrierID string, err error)
+}
+
+// ClientFunc adapts a function to Client.
+type ClientFunc func(ctx context.Context, m menus.SMS) (string, error)
+
+// Send calls f.
+func (f ClientFunc) Send(ctx context.Context, m menus.SMS) (string, error) { return f(ctx, m) }
+
+// Defaults for a zero Sender field.
+const (
+	DefaultBatch       = 20
+	DefaultWorkers     = 4
+	DefaultLease       = 5 * time.Minute
+	DefaultSendTimeout = 30 * time.Second
+	DefaultPoll        = 2 * time.Second
+	DefaultMaxAttempts = 8
+)
+
+// markTimeout bounds recording one outcome. Marks run on a context that a
+// stop does not cancel: the carrier has already answered, and losing its
+// answer means sending again.
+const markTimeout = 10 * time.Second
+
+// Sender drains the outbox. Several senders, in one process or many, may
+// share a database: each claims its own batch.
+type Sender struct {
+	DB Outbox
+	// Carriers are the send clients by carrier name (menus.SMS.Carrier).
+	// A message for a carrier with no client fails.
+	Carriers map[string]Client
+	// Batch is how many messages one pass claims.
+	Batch int
+	// Workers is how many messages of a batch are sent at once.
+	Workers int
+	// Lease is how long a claimed message stays this sender's; past it,
+	// another sender may claim it again. It must exceed the time a batch
+	// takes, ceil(Batch/Workers) × SendTimeout, which the defaults do
+	// twice over; a message whose turn comes too late in its lease is
+	// left for the next claim rather than risk being sent twice.
+	Lease time.Duration
+	// SendTimeout bounds one send, whatever the client's own timeout; it
+	// is cut to half the Lease if longer.
+	SendTimeout time.Duration
+	// Poll is the pause between passes that found less than a batch.
+	Poll time.Duration
+	// MaxAttempts is how many attempts a message gets; a retryable failure
+	// of the last one fails it.
+	MaxAttempts int
+	// Backoff is the delay before attempt n+1 after attempt n failed;
+	// DefaultBackoff when nil.
+	Backoff func(attempt int) time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Log receives one line per outcome, with masked numbers and never a
+	// body; slog.Default when nil.
+	Log *slog.Logger
+	// Metrics, when set, counts outcomes.
+	Metrics *Metrics
+}
+
+// DefaultBackoff waits 30 s after the first attempt and doubles each time,
+// up to 30 minutes, less up to a fifth at random so that messages that
+// failed together (a carrier outage) do not all come back together.
+func DefaultBackoff(attempt int) time.Duration {
+	const base, ceiling = 30 * time.Second, 30 * time.Minute
+	d := ceiling
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt <= 7 { // 30 s × 2^6 = 32 min is past the ceiling already
+		d = min(base<<(attempt-1), ceiling)
+	}
+	return d - rand.N(d/5+1)
+}
+
+// Metrics are a sender's Prometheus counters.
+type Metrics struct {
+	Sends    *prometheus.CounterVec
+	Duration *prometheus.HistogramVec
+}
+
+// NewMetrics registers a sender's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Sends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "barefoot_sms_sends_total", Help: "Outbound SMS send attempts, by carrier and outcome (sent, retry, failed).",
+		}, []string{"carrier", "outcome"}),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "barefoot_sms_send_seconds", Help: "Time carriers' send APIs took to answer.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 10),
+		}, []string{"carrier"}),
+	}
+	reg.MustRegister(m.Sends, m.Duration)
+	return m
+}
+
+// Outcomes, for logs and metrics.
+const (
+	outcomeSent   = "sent"
+	outcomeRetry  = "retry"
+	outcomeFailed = "failed"
+)
+
+func (s *Sender) batch() int {
+	if s.Batch > 0 {
+		return s.Batch
+	}
+	return DefaultBatch
+}
+
+func (s *Sender) workers() int {
+	if s.Workers > 0 {
+		return s.Workers
+	}
+	return DefaultWorkers
+}
+
+func (s *Sender) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
+}
+
+// sendTimeout is SendTimeout, but at most half the lease, so that at least
+// the first sends of a batch fit in it whatever the configuration.
+func (s *Sender) sendTimeout() time.Duration {
+	d := DefaultSendTimeout
+	if s.SendTimeout > 0 {
+		d = s.SendTimeout
+	}
+	return min(d, s.lease()/2)
+}
+
+func (s *Sender) maxAttempts() int {
+	if s.MaxAttempts > 0 {
+		return s.MaxAttempts
+	}
+	return DefaultMaxAttempts
+}
+
+func (s *Sender) backoff(attempt int) time.Duration {
+	if s.Backoff != nil {
+		return s.Backoff(attempt)
+	}
+	return DefaultBackoff(attempt)
+}
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Sender) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// Run sends due messages until ctx is done, pausing Poll between passes
+// that found less than a full batch. A stop lets the batch in hand finish,
+// sends and marks included, so that nothing the carrier accepted is left
+// looking unsent; its length is bounded by Lease. Run returns nil once
+// stopped; failed passes (the database is down) are logged and retried.
+func (s *Sender) Run(ctx context.Context) error {
+	if s.DB == nil {
+		return errors.New("sender: no outbox")
+	}
+	poll := s.Poll
+	if poll <= 0 {
+		poll = DefaultPoll
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		n, err := s.SendDue(context.WithoutCancel(ctx))
+		if err != nil {
+			s.log().Error("sms send pass", "err", err)
+		}
+		if n >= s.batch() && err == nil {
+			timer.Reset(0) // more may be due
+		} else {
+			timer.Reset(poll)
+		}
+	}
+}
+
+// SendDue makes one pass: it claims up to Batch due messages, sends them,
+// Workers at a time, and records each outcome. It returns how many it
+// claimed. The error reports a failed claim or outcomes that could not be
+// recorded (those messages are sent again once their lease expires); a
+// failed send is not an error of the pass.
+func (s *Sender) SendDue(ctx context.Context) (int, error) {
+	msgs, err := s.DB.ClaimDue(ctx, s.batch(), s.lease())
+	if err != nil {
+		return 0, fmt.Errorf("sender: claim: %w", err)
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	// The last moment a send may start and still end within the lease.
+	latest := s.now().Add(s.lease() - s.sendTimeout())
+
+	var (
+		mu   sync.Mutex
+		errs []error
+		next = make(chan menus.SMS)
+		wg   sync.WaitGroup
+	)
+	for range min(s.workers(), len(msgs)) {
+		wg.Go(func() {
+			for m := range next {
+				if err := s.handle(ctx, m, latest); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, m := range msgs {
+		next <- m
+	}
+	close(next)
+	wg.Wait()
+	return len(msgs), errors.Join(errs...)
+}
+
+// handle sends one claimed message and records the outcome. It returns an
+// error only when the outcome could not be recorded.
+func (s *Sender) handle(ctx context.Context, m menus.SMS, latest time.Time) error {
+	log := s.log().With("sms", m.ID, "carrier", m.Carrier, "phone", phone.Masked(m.Phone), "attempt", m.Attempts, "kind", m.Kind)
+
+	if m.Attempts > s.maxAttempts() {
+		// Earlier claims ran out their leases without an outcome: senders
+		// died or hung on this message. Stop before it takes more down.
+		return s.fail(ctx, log, m, fmt.Sprintf("gave up after %d attempts without an outcome", m.Attempts-1))
+	}
+	client, ok := s.Carriers[m.Carrier]
+	if !ok || client == nil {
+		return s.fail(ctx, log, m, fmt.Sprintf("no send client configured for carrier %q", m.Carrier))
+	}
+	if s.now().After(latest) {
+		// Too late in the lease: another sender may claim it while this one
+		// is still sending. Leave it to the next claim.
+		log.Warn("sms left for the next claim: the batch outran its lease; raise Lease or lower Batch")
+		return nil
+	}
+
+	sctx, cancel := context.WithTimeout(ctx, s.sendTimeout())
+	start := time.Now()
+	carrierID, err := client.Send(sctx, m)
+	cancel()
+	if s.Metrics != nil {
+		s.Metrics.Duration.WithLabelValues(m.Carrier).Observe(time.Since(start).Seconds())
+	}
+
+	if err == nil {
+		s.count(m, outcomeSent)
+		log.Info("sms sent")
+		return s.mark(ctx, log, m, func(ctx context.Context) error { return s.DB.MarkSent(ctx, m.ID, carrierID) })
+	}
+	why := reasonOf(err)
+	switch {
+	case Final(err):
+		return s.fail(ctx, log, m, why)
+	case m.Attempts >= s.maxAttempts():
+		return s.fail(ctx, log, m, fmt.Sprintf("gave up after %d attempts: %s", m.Attempts, why))
+	}
+	at := s.now().Add(s.backoff(m.Attempts))
+	s.count(m, outcomeRetry)
+	log.Warn("sms send failed, will retry", "reason", why, "retry_at", at)
+	return s.mark(ctx, log, m, func(ctx context.Context) error { return s.DB.MarkRetry(ctx, m.ID, why, at) })
+}
+
+func (s *Sender) fail(ctx context.Context, log *slog.Logger, m menus.SMS, why string) error {
+	s.count(m, outcomeFailed)
+	log.Warn("sms failed", "reason", why)
+	return s.mark(ctx, log, m, func(ctx context.Context) error { return s.DB.MarkFailed(ctx, m.ID, why) })
+}
+
+// mark records an outcome on a context a stop does not cancel. A conflict
+// means the message was settled by someone else, typically a sender that
+// claimed it after this one's lease ran out; it is logged, not returned.
+func (s *Sender) mark(ctx context.Context, log *slog.Logger, m menus.SMS, fn func(context.Context) error) error {
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	defer cancel()
+	err := fn(mctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, menus.ErrConflict):
+		log.Warn("sms outcome not recorded: the message was settled elsewhere", "err", err)
+		return nil
+	default:
+		log.Error("sms outcome not recorded; it will be sent again after its lease", "err", err)
+		return fmt.Errorf("sender: sms %d: %w", m.ID, err)
+	}
+}
+
+func (s *Sender) count(m menus.SMS, outcome string) {
+	if s.Metrics == nil {
+		return
+	}
+	carrier := m.Carrier
+	if _, ok := s.Carriers[carrier]; !ok {
+		carrier = "unconfigured" // keeps label values to the configured set
+	}
+	s.Metrics.Sends.WithLabelValues(carrier, outcome).Inc()
+}
+
+// reasonOf is the storable reason of a failed send. An *Error's reason is
+// the client's word; anything else is a client that did not classify its
+// error, whose text is cut down and masked, and stripped of a URL, which
+// may hold the number, the text and credentials.
+func reasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return Snippet(err.Error())
+}

@@ -1,0 +1,136 @@
+package twilio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/gateway/sender"
+	"github.com/barefoot-ussd/barefoot/menus"
+)
+
+// CarrierName is Twilio's short name in stored messages, the key of its
+// send client in sender.Sender.Carriers.
+const CarrierName = "twilio"
+
+// DefaultBaseURL is Twilio's REST API.
+const DefaultBaseURL = "https://api.twilio.com"
+
+// sendTimeout is the default client's budget for one send.
+const sendTimeout = 10 * time.Second
+
+// maxSendResponse bounds what is read of a response: a message resource is
+// about 1 kB.
+const maxSendResponse = 64 << 10
+
+var defaultClient = &http.Client{Timeout: sendTimeout}
+
+// Sender sends SMS through Twilio's Messages API: a form POST to
+// {BaseURL}/2010-04-01/Accounts/{AccountSID}/Messages.json with HTTP Basic
+// auth (account sid and auth token).
+type Sender struct {
+	BaseURL    string
+	AccountSID string
+	AuthToken  string
+	// From is our Twilio number, E.164.
+	From string
+	// StatusCallback, when set, is where Twilio posts status callbacks for
+	// the message (see Status).
+	StatusCallback string
+	// Client is the HTTP client; one with a 10 s timeout when nil.
+	Client *http.Client
+}
+
+// Check reports configuration that cannot work, for start-up.
+func (s Sender) Check() error {
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"BaseURL", s.BaseURL}, {"AccountSID", s.AccountSID}, {"AuthToken", s.AuthToken}, {"From", s.From}} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("twilio: sender: no %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Twilio error codes a send may answer with, by whether to try again.
+// Codes not listed are final unless the HTTP status says otherwise.
+var sendErrors = map[int]struct {
+	retry bool
+	what  string
+}{
+	20429: {true, "too many requests"},
+	21211: {false, "invalid To number"},
+	21408: {false, "region not enabled"},
+	21610: {false, "recipient opted out"},
+	21612: {false, "To number not reachable from From"},
+	21614: {false, "To is not a mobile number"},
+	30001: {true, "queue overflow"},
+}
+
+// messageResource is the part of Twilio's answers that matters: a message
+// resource on success, an error resource (code, status) on failure. Twilio's
+// error message is left out: it quotes the number.
+type messageResource struct {
+	Sid  string `json:"sid"`
+	Code int    `json:"code"`
+}
+
+// Send sends m to m.Phone and returns the message sid, which status
+// callbacks name. 429 and 5xx are retryable; other refusals are final,
+// with Twilio's error code in the reason.
+func (s Sender) Send(ctx context.Context, m menus.SMS) (string, error) {
+	form := url.Values{"To": {m.Phone}, "From": {s.From}, "Body": {m.Body}}
+	if s.StatusCallback != "" {
+		form.Set("StatusCallback", s.StatusCallback)
+	}
+	endpoint := strings.TrimRight(s.BaseURL, "/") + "/2010-04-01/Accounts/" + url.PathEscape(s.AccountSID) + "/Messages.json"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", sender.Finalf("twilio: build request: bad BaseURL")
+	}
+	req.SetBasicAuth(s.AccountSID, s.AuthToken)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+
+	client := s.Client
+	if client == nil {
+		client = defaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", sender.Transport("twilio", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSendResponse))
+	if err != nil {
+		return "", sender.Transport("twilio", err)
+	}
+
+	var r messageResource
+	jsonErr := json.Unmarshal(body, &r)
+	if resp.StatusCode/100 == 2 {
+		if jsonErr != nil {
+			// The message may well have gone; final rather than twice.
+			return "", sender.Finalf("twilio: unreadable response (HTTP %d)", resp.StatusCode)
+		}
+		return r.Sid, nil
+	}
+	e := sender.HTTPStatus("twilio", resp.StatusCode, "")
+	if jsonErr == nil && r.Code != 0 {
+		if known, ok := sendErrors[r.Code]; ok {
+			e.Retry = e.Retry || known.retry
+			e.Reason += fmt.Sprintf(": error %d (%s)", r.Code, known.what)
+		} else {
+			e.Reason += fmt.Sprintf(": error %d", r.Code)
+		}
+	}
+	return "", e
+}

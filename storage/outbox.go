@@ -1,0 +1,552 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+	"unicode/utf8"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
+	"github.com/jmoiron/sqlx"
+)
+
+// The messages table is both the inbox of SMS received and the outbox of SMS
+// to send. Inbound rows deduplicate carrier retries on the carrier's message
+// id and keep the reply they were given; outbound rows are claimed by
+// senders, marked with the outcome of each attempt, and then moved forward
+// by delivery reports.
+//
+// Errors here never quote a phone number or a message body: they end up in
+// logs.
+
+// maxReason bounds last_error: a carrier's reason, not a transcript.
+const maxReason = 500
+
+// e164 is the messages_phone_e164 check, applied before the insert so that a
+// refusal is a clear error rather than a constraint violation whose detail
+// would carry the row, body included.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// msgCols are the columns every message query reads, for messageRow.
+const msgCols = `id, direction, carrier, carrier_id, phone, body, status, kind, reply_to, dedupe_key, attempts, last_error, created_at`
+
+// messageRow is one row of messages.
+type messageRow struct {
+	ID        int64          `db:"id"`
+	Direction string         `db:"direction"`
+	Carrier   string         `db:"carrier"`
+	CarrierID sql.NullString `db:"carrier_id"`
+	Phone     string         `db:"phone"`
+	Body      string         `db:"body"`
+	Status    string         `db:"status"`
+	Kind      string         `db:"kind"`
+	ReplyTo   sql.NullInt64  `db:"reply_to"`
+	DedupeKey sql.NullString `db:"dedupe_key"`
+	Attempts  int            `db:"attempts"`
+	LastError sql.NullString `db:"last_error"`
+	CreatedAt time.Time      `db:"created_at"`
+}
+
+func (r messageRow) toSMS() menus.SMS {
+	m := menus.SMS{
+		ID:        r.ID,
+		Direction: r.Direction,
+		Carrier:   r.Carrier,
+		CarrierID: r.CarrierID.String,
+		Phone:     r.Phone,
+		Body:      r.Body,
+		Status:    r.Status,
+		Kind:      r.Kind,
+		ReplyTo:   r.ReplyTo.Int64,
+		DedupeKey: r.DedupeKey.String,
+		Attempts:  r.Attempts,
+		LastError: r.LastError.String,
+		CreatedAt: r.CreatedAt,
+	}
+	if r.Direction == menus.DirectionIn {
+		m.ReceivedAt = r.CreatedAt
+	}
+	return m
+}
+
+func toSMSes(rows []messageRow) []menus.SMS {
+	out := make([]menus.SMS, len(rows))
+	for i, r := range rows {
+		out[i] = r.toSMS()
+	}
+	return out
+}
+
+// messageParams is a message cleaned and measured for an insert.
+type messageParams struct {
+	carrier   string
+	carrierID sql.NullString
+	phone     string
+	masked    string
+	body      string
+	encoding  string
+	segments  int
+	kind      string
+	replyTo   sql.NullInt64
+	dedupeKey sql.NullString
+}
+
+func messageParamsOf(m menus.SMS) (messageParams, error) {
+	p := messageParams{
+		carrier:   clean(m.Carrier),
+		carrierID: nullString(clean(m.CarrierID)),
+		phone:     m.Phone,
+		body:      clean(m.Body),
+		kind:      m.Kind,
+		dedupeKey: nullString(clean(m.DedupeKey)),
+	}
+	if p.carrier == "" {
+		return messageParams{}, errors.New("no carrier")
+	}
+	if !e164.MatchString(p.phone) {
+		return messageParams{}, errors.New("phone is not an E.164 number")
+	}
+	p.masked = phone.Mask(p.phone)
+	info := textlen.SMS(p.body)
+	p.encoding, p.segments = info.Encoding.String(), info.Segments
+	if m.ReplyTo != 0 {
+		p.replyTo = sql.NullInt64{Int64: m.ReplyTo, Valid: true}
+	}
+	return p, nil
+}
+
+func nullString(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
+
+// reason makes a failure reason storable: cleaned and cut, on a character
+// boundary, to maxReason bytes.
+func reason(s string) string {
+	s = clean(s)
+	if len(s) <= maxReason {
+		return s
+	}
+	cut := maxReason
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+// RecordInbound stores an SMS received from a carrier, with status received,
+// and returns its id.
+//
+// Carriers retry a callback until they get a 200, so recording is idempotent
+// on (carrier, CarrierID) when CarrierID is set: a retry stores nothing and
+// returns the first row's id and, when that message was answered, the reply
+// it was given, so that the gateway answers the retry exactly as it answered
+// the first time. A retry whose phone differs from the first is an error
+// wrapping menus.ErrConflict: answering it with the first reply would send
+// one person's reply to another. Without a CarrierID every call stores a row.
+//
+// Body, carrier and id are stored with invalid UTF-8 replaced by U+FFFD and
+// NUL bytes removed; the phone must be E.164.
+func (db *DB) RecordInbound(ctx context.Context, m menus.SMS) (int64, *menus.SMS, error) {
+	p, err := messageParamsOf(m)
+	if err != nil {
+		return 0, nil, fmt.Errorf("record inbound sms: %w", err)
+	}
+	// The conflict target names the partial unique index by its columns and
+	// predicate, which is how ON CONFLICT infers a partial index.
+	const insert = `
+INSERT INTO messages (direction, carrier, carrier_id, phone, phone_masked, body, encoding, segments, status, kind)
+VALUES ('in', $1, $2, $3, $4, $5, $6, $7, 'received', 'inbound')
+ON CONFLICT (direction, carrier, carrier_id) WHERE carrier_id IS NOT NULL DO NOTHING
+RETURNING id`
+	var id int64
+	err = db.db.GetContext(ctx, &id, insert, p.carrier, p.carrierID, p.phone, p.masked, p.body, p.encoding, p.segments)
+	if err == nil {
+		return id, nil, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, fmt.Errorf("record inbound sms: %w", err)
+	}
+
+	// A retry: ON CONFLICT waited for the first insert to commit, and these
+	// new statements see its row.
+	const first = `SELECT id, phone FROM messages WHERE direction = 'in' AND carrier = $1 AND carrier_id = $2`
+	var prev struct {
+		ID    int64  `db:"id"`
+		Phone string `db:"phone"`
+	}
+	if err := db.db.GetContext(ctx, &prev, first, p.carrier, p.carrierID); err != nil {
+		return 0, nil, fmt.Errorf("record inbound sms: first of a retry: %w", err)
+	}
+	if prev.Phone != p.phone {
+		return 0, nil, fmt.Errorf("record inbound sms: carrier id already names a message from another phone: %w", menus.ErrConflict)
+	}
+	reply, ok, err := replyOf(ctx, db.db, prev.ID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("record inbound sms: %w", err)
+	}
+	if !ok {
+		return prev.ID, nil, nil
+	}
+	return prev.ID, &reply, nil
+}
+
+// replyOf returns the first reply stored for an inbound message.
+func replyOf(ctx context.Context, q sqlx.QueryerContext, inboundID int64) (menus.SMS, bool, error) {
+	const sel = `SELECT ` + msgCols + ` FROM messages WHERE reply_to = $1 AND direction = 'out' AND kind = 'reply' ORDER BY id LIMIT 1`
+	var row messageRow
+	err := sqlx.GetContext(ctx, q, &row, sel, inboundID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return menus.SMS{}, false, nil
+	}
+	if err != nil {
+		return menus.SMS{}, false, fmt.Errorf("reply of message %d: %w", inboundID, err)
+	}
+	return row.toSMS(), true, nil
+}
+
+// Answer stores the reply to an inbound message and marks the inbound
+// answered, in one transaction, and returns the reply as stored.
+//
+// reply.Status says how the reply leaves: menus.SMSQueued for one a sender
+// will send through the carrier's API, menus.SMSReplied for one given
+// inline in the carrier's HTTP response (TwiML, Kannel), which is never
+// sent again. Any other status is an error. The reply goes to the inbound
+// message's phone through its carrier; reply.Phone and reply.Carrier may be
+// left empty, and must match when set.
+//
+// Answering is idempotent per inbound message: the inbound row is locked,
+// and when it already has a reply that reply is returned unchanged, whatever
+// the second reply said. A reply is deduplicated by the message it answers,
+// so reply.DedupeKey is not used. An unknown inbound id is an error wrapping
+// menus.ErrNotFound.
+func (db *DB) Answer(ctx context.Context, inboundID int64, reply menus.SMS) (menus.SMS, error) {
+	if reply.Status != menus.SMSQueued && reply.Status != menus.SMSReplied {
+		return menus.SMS{}, fmt.Errorf("answer message %d: reply status %q is neither queued nor replied", inboundID, clean(reply.Status))
+	}
+	var out menus.SMS
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		const lock = `SELECT carrier, phone FROM messages WHERE id = $1 AND direction = 'in' FOR UPDATE`
+		var in struct {
+			Carrier string `db:"carrier"`
+			Phone   string `db:"phone"`
+		}
+		err := tx.GetContext(ctx, &in, lock, inboundID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("inbound message %d: %w", inboundID, menus.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("lock inbound message %d: %w", inboundID, err)
+		}
+		prev, ok, err := replyOf(ctx, tx, inboundID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			out = prev
+			return nil
+		}
+
+		switch {
+		case reply.Phone != "" && reply.Phone != in.Phone:
+			return errors.New("reply is addressed to another phone than the message it answers")
+		case reply.Carrier != "" && clean(reply.Carrier) != in.Carrier:
+			return errors.New("reply names another carrier than the message it answers")
+		}
+		reply.Phone, reply.Carrier = in.Phone, in.Carrier
+		reply.Kind, reply.ReplyTo, reply.DedupeKey = menus.SMSReply, inboundID, ""
+		p, err := messageParamsOf(reply)
+		if err != nil {
+			return err
+		}
+		id, _, err := insertOutbound(ctx, tx, p, reply.Status)
+		if err != nil {
+			return err
+		}
+		const answered = `UPDATE messages SET status = 'answered', updated_at = now() WHERE id = $1`
+		if _, err := tx.ExecContext(ctx, answered, inboundID); err != nil {
+			return fmt.Errorf("mark message %d answered: %w", inboundID, err)
+		}
+		out, err = messageByID(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return menus.SMS{}, fmt.Errorf("answer message %d: %w", inboundID, err)
+	}
+	return out, nil
+}
+
+// Enqueue stores an outbound message (kind alert or reply) with status
+// queued, due now, and returns its id.
+//
+// With a DedupeKey the message is exactly-once: a second enqueue with the
+// same key stores nothing and returns the first message's id with created
+// false, even if its phone or body differ. The key names what the message
+// is about (say "alert:need:N2345:+86..."), not its text.
+func (db *DB) Enqueue(ctx context.Context, m menus.SMS) (id int64, created bool, err error) {
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		id, created, err = enqueueTx(ctx, tx, m)
+		return err
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("enqueue sms: %w", err)
+	}
+	return id, created, nil
+}
+
+// enqueueTx is Enqueue inside a transaction the caller owns, so that a
+// report and the alerts it raises commit together. The transaction must be
+// READ COMMITTED (the default), so that after a dedupe conflict the row that
+// won is visible to the next statement.
+func enqueueTx(ctx context.Context, tx *sqlx.Tx, m menus.SMS) (int64, bool, error) {
+	if m.Kind != menus.SMSAlert && m.Kind != menus.SMSReply {
+		return 0, false, fmt.Errorf("outbound kind %q is neither alert nor reply", clean(m.Kind))
+	}
+	p, err := messageParamsOf(m)
+	if err != nil {
+		return 0, false, err
+	}
+	// An outbound row gets its carrier id when the carrier accepts it.
+	p.carrierID = sql.NullString{}
+	return insertOutbound(ctx, tx, p, menus.SMSQueued)
+}
+
+// insertOutbound inserts an outbound message with the given status, or, when
+// its dedupe key is taken, returns the id holding the key.
+func insertOutbound(ctx context.Context, tx *sqlx.Tx, p messageParams, status string) (int64, bool, error) {
+	const insert = `
+INSERT INTO messages (direction, carrier, phone, phone_masked, body, encoding, segments, status, kind, reply_to, dedupe_key)
+VALUES ('out', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT ON CONSTRAINT messages_dedupe_key DO NOTHING
+RETURNING id`
+	var id int64
+	err := tx.GetContext(ctx, &id, insert,
+		p.carrier, p.phone, p.masked, p.body, p.encoding, p.segments, status, p.kind, p.replyTo, p.dedupeKey)
+	if err == nil {
+		return id, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, fmt.Errorf("insert outbound sms: %w", err)
+	}
+	const byKey = `SELECT id FROM messages WHERE dedupe_key = $1`
+	if err := tx.GetContext(ctx, &id, byKey, p.dedupeKey); err != nil {
+		return 0, false, fmt.Errorf("outbound sms by dedupe key: %w", err)
+	}
+	return id, false, nil
+}
+
+// ClaimDue claims up to limit outbound messages that are due, oldest due
+// first, for one sender: each is set to sending, its attempts counted, and
+// its next attempt pushed lease into the future, and the claimed messages
+// are returned with their new attempt count.
+//
+// Due means queued, or sending with its lease expired, and next_attempt_at
+// reached. Rows another sender is claiming at the same moment are skipped
+// (FOR UPDATE SKIP LOCKED), so concurrent senders, in one process or many,
+// never claim the same row twice within a lease.
+//
+// The lease is what makes a crash safe: a sender that dies after claiming
+// leaves its rows in sending, and they are claimed again once the lease
+// expires. That makes delivery at-least-once: a sender that died after the
+// carrier accepted a message but before MarkSent committed leaves it to be
+// sent again. A live sender must therefore settle each message well within
+// the lease; the sender package bounds every send to fit.
+func (db *DB) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]menus.SMS, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	// The CTE is materialised, so the locking subquery runs once and the
+	// LIMIT holds; a rescanned or inlined subquery could lock more rows than
+	// it returns. A row that another sender claimed and committed after this
+	// statement's snapshot is re-checked when locked, finds next_attempt_at
+	// in the future, and drops out.
+	const q = `
+WITH due AS MATERIALIZED (
+    SELECT id, next_attempt_at
+    FROM messages
+    WHERE direction = 'out' AND status IN ('queued', 'sending') AND next_attempt_at <= now()
+    ORDER BY next_attempt_at, id
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE messages m
+    SET status = 'sending', attempts = m.attempts + 1,
+        next_attempt_at = now() + make_interval(secs => $2::float8), updated_at = now()
+    FROM due
+    WHERE m.id = due.id
+    RETURNING m.id, m.direction, m.carrier, m.carrier_id, m.phone, m.body, m.status, m.kind, m.reply_to,
+              m.dedupe_key, m.attempts, m.last_error, m.created_at, due.next_attempt_at AS due_at
+)
+SELECT ` + msgCols + ` FROM claimed ORDER BY due_at, id`
+	var rows []messageRow
+	if err := db.db.SelectContext(ctx, &rows, q, limit, max(lease, 0).Seconds()); err != nil {
+		return nil, fmt.Errorf("claim due sms: %w", err)
+	}
+	return toSMSes(rows), nil
+}
+
+// errNotSending is wrapped when a mark finds its message no longer in
+// sending: another sender reclaimed it after a lease expired, or it was
+// settled already.
+func errNotSending(id int64) error {
+	return fmt.Errorf("sms %d is not being sent: %w", id, menus.ErrConflict)
+}
+
+// MarkSent records that the carrier accepted a claimed message, under the
+// carrier's id for it (empty when the carrier gave none), which delivery
+// reports will name. Only a message in sending changes; otherwise nothing
+// is written and the error wraps menus.ErrConflict.
+func (db *DB) MarkSent(ctx context.Context, id int64, carrierID string) error {
+	const q = `
+UPDATE messages SET status = 'sent', carrier_id = $2, sent_at = now(), updated_at = now(), last_error = $3
+WHERE id = $1 AND direction = 'out' AND status = 'sending'`
+	res, err := db.db.ExecContext(ctx, q, id, nullString(clean(carrierID)), sql.NullString{})
+	if isUnique(err, "messages_carrier_id") {
+		// The carrier named another message of ours the same way. Sending
+		// again would not help: the message is sent, but its delivery
+		// reports cannot be told apart, so it is kept without the id.
+		res, err = db.db.ExecContext(ctx, q, id, sql.NullString{},
+			nullString("carrier returned an id another message already has; delivery reports will not be matched"))
+	}
+	return marked(res, err, id, "sent")
+}
+
+// MarkRetry puts a claimed message back in the queue, due at at (now when
+// at is zero), with the reason the attempt failed. Only a message in sending
+// changes; otherwise the error wraps menus.ErrConflict.
+func (db *DB) MarkRetry(ctx context.Context, id int64, why string, at time.Time) error {
+	const q = `
+UPDATE messages SET status = 'queued', last_error = $2, next_attempt_at = COALESCE($3, now()), updated_at = now()
+WHERE id = $1 AND direction = 'out' AND status = 'sending'`
+	var due sql.NullTime
+	if !at.IsZero() {
+		due = sql.NullTime{Time: at, Valid: true}
+	}
+	res, err := db.db.ExecContext(ctx, q, id, reason(why), due)
+	return marked(res, err, id, "for retry")
+}
+
+// MarkFailed records that a claimed message will never be sent, and why.
+// Only a message in sending changes; otherwise the error wraps
+// menus.ErrConflict.
+func (db *DB) MarkFailed(ctx context.Context, id int64, why string) error {
+	const q = `
+UPDATE messages SET status = 'failed', last_error = $2, updated_at = now()
+WHERE id = $1 AND direction = 'out' AND status = 'sending'`
+	res, err := db.db.ExecContext(ctx, q, id, reason(why))
+	return marked(res, err, id, "failed")
+}
+
+func marked(res sql.Result, err error, id int64, as string) error {
+	if err != nil {
+		return fmt.Errorf("mark sms %d %s: %w", id, as, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("mark sms %d %s: %w", id, as, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("mark sms %d %s: %w", id, as, errNotSending(id))
+	}
+	return nil
+}
+
+// deliveryRank orders outbound statuses: a status only ever moves to a
+// higher rank. Delivered and failed share the top rank, so whichever a
+// carrier reports first is final. A reply given inline counts as sent.
+var deliveryRank = map[string]int{
+	menus.SMSQueued:    1,
+	menus.SMSSending:   2,
+	menus.SMSSent:      3,
+	menus.SMSReplied:   3,
+	menus.SMSDelivered: 4,
+	menus.SMSFailed:    4,
+}
+
+// UpdateDelivery applies a delivery report: the outbound message the
+// carrier knows as carrierID moves to status (sent, delivered or failed) if
+// that is forward of where it is. Reports arrive late, twice and out of
+// order, so a report that would move a message back, or away from
+// delivered or failed, changes nothing. delivered_at is set on delivery.
+//
+// It returns whether the carrier id names a message of ours, changed or
+// not: an unknown id is (false, nil), which a handler answers with 200 so
+// that the carrier stops retrying.
+func (db *DB) UpdateDelivery(ctx context.Context, carrier, carrierID, status string) (bool, error) {
+	switch status {
+	case menus.SMSSent, menus.SMSDelivered, menus.SMSFailed:
+	default:
+		return false, fmt.Errorf("update delivery: status %q is not a delivery status", clean(status))
+	}
+	carrier, carrierID = clean(carrier), clean(carrierID)
+	if carrierID == "" {
+		return false, nil
+	}
+	found := false
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		const lock = `SELECT id, status FROM messages WHERE direction = 'out' AND carrier = $1 AND carrier_id = $2 FOR UPDATE`
+		var cur struct {
+			ID     int64  `db:"id"`
+			Status string `db:"status"`
+		}
+		err := tx.GetContext(ctx, &cur, lock, carrier, carrierID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		if deliveryRank[status] <= deliveryRank[cur.Status] {
+			return nil
+		}
+		const q = `
+UPDATE messages
+SET status = $2, updated_at = now(), sent_at = COALESCE(sent_at, now()),
+    delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
+WHERE id = $1`
+		_, err = tx.ExecContext(ctx, q, cur.ID, status)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("update delivery: %w", err)
+	}
+	return found, nil
+}
+
+// MessageByID returns one message. An unknown id is an error wrapping
+// menus.ErrNotFound.
+func (db *DB) MessageByID(ctx context.Context, id int64) (menus.SMS, error) {
+	m, err := messageByID(ctx, db.db, id)
+	if err != nil {
+		return menus.SMS{}, err
+	}
+	return m, nil
+}
+
+func messageByID(ctx context.Context, q sqlx.QueryerContext, id int64) (menus.SMS, error) {
+	const sel = `SELECT ` + msgCols + ` FROM messages WHERE id = $1`
+	var row messageRow
+	err := sqlx.GetContext(ctx, q, &row, sel, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return menus.SMS{}, fmt.Errorf("sms %d: %w", id, menus.ErrNotFound)
+	}
+	if err != nil {
+		return menus.SMS{}, fmt.Errorf("sms %d: %w", id, err)
+	}
+	return row.toSMS(), nil
+}
+
+// Messages returns every message to or from an E.164 phone, oldest first.
+func (db *DB) Messages(ctx context.Context, phone string) ([]menus.SMS, error) {
+	const q = `SELECT ` + msgCols + ` FROM messages WHERE phone = $1 ORDER BY created_at, id`
+	var rows []messageRow
+	if err := db.db.SelectContext(ctx, &rows, q, phone); err != nil {
+		return nil, fmt.Errorf("messages of a phone: %w", err)
+	}
+	return toSMSes(rows), nil
+}
