@@ -24,7 +24,19 @@ type config struct {
 	Region      string
 	SessionTTL  time.Duration
 	ResumeTTL   time.Duration
-	LogLevel    slog.Level
+	// PublicURL is the gateway's address as carriers reach it, for
+	// Twilio's signatures and delivery-report callbacks.
+	PublicURL string
+	// SMS settings.
+	SMSSessionTTL  time.Duration
+	SMSReplyLimit  int
+	SMSReplyWindow time.Duration
+	// AlertCarrier sends alerts about urgent reports: at, twilio or kannel.
+	AlertCarrier string
+	AT           carrierConfig
+	Twilio       carrierConfig
+	Kannel       carrierConfig
+	LogLevel     slog.Level
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -51,6 +63,45 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("BAREFOOT_RESUME_TTL: want a duration such as 10m, got %q", getenv("BAREFOOT_RESUME_TTL"))
 	}
 	c.ResumeTTL = resume
+	durations := []struct {
+		dst   *time.Duration
+		key   string
+		def   string
+		least time.Duration
+	}{
+		{&c.SMSSessionTTL, "BAREFOOT_SMS_SESSION_TTL", "30m", time.Second},
+		{&c.SMSReplyWindow, "BAREFOOT_SMS_REPLY_WINDOW", "10m", time.Second},
+	}
+	for _, d := range durations {
+		v, err := time.ParseDuration(get(d.key, d.def))
+		if err != nil || v < d.least {
+			return c, fmt.Errorf("%s: want a duration such as %s, got %q", d.key, d.def, getenv(d.key))
+		}
+		*d.dst = v
+	}
+	if _, err := fmt.Sscan(get("BAREFOOT_SMS_REPLY_LIMIT", "10"), &c.SMSReplyLimit); err != nil || c.SMSReplyLimit < 1 {
+		return c, fmt.Errorf("BAREFOOT_SMS_REPLY_LIMIT: want a whole number of replies, got %q", getenv("BAREFOOT_SMS_REPLY_LIMIT"))
+	}
+	c.PublicURL = strings.TrimRight(get("BAREFOOT_PUBLIC_URL", ""), "/")
+	c.AlertCarrier = get("BAREFOOT_ALERT_CARRIER", "at")
+	if c.AlertCarrier != "at" && c.AlertCarrier != "twilio" && c.AlertCarrier != "kannel" {
+		return c, fmt.Errorf("BAREFOOT_ALERT_CARRIER: want at, twilio or kannel, got %q", c.AlertCarrier)
+	}
+	c.AT = carrierConfig{
+		BaseURL: get("BAREFOOT_AT_BASE_URL", "https://api.africastalking.com"), User: get("BAREFOOT_AT_USERNAME", ""),
+		Secret: get("BAREFOOT_AT_API_KEY", ""), From: get("BAREFOOT_AT_FROM", ""),
+	}
+	c.Twilio = carrierConfig{
+		BaseURL: get("BAREFOOT_TWILIO_BASE_URL", "https://api.twilio.com"), User: get("BAREFOOT_TWILIO_ACCOUNT_SID", ""),
+		Secret: get("BAREFOOT_TWILIO_AUTH_TOKEN", ""), From: get("BAREFOOT_TWILIO_FROM", ""),
+	}
+	if c.Twilio.Secret != "" && c.PublicURL == "" {
+		return c, errors.New("BAREFOOT_PUBLIC_URL: required with BAREFOOT_TWILIO_AUTH_TOKEN, to check Twilio's signatures")
+	}
+	c.Kannel = carrierConfig{
+		BaseURL: get("BAREFOOT_KANNEL_URL", ""), User: get("BAREFOOT_KANNEL_USERNAME", ""),
+		Secret: get("BAREFOOT_KANNEL_PASSWORD", ""), From: get("BAREFOOT_KANNEL_FROM", ""),
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("BAREFOOT_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("BAREFOOT_LOG_LEVEL: want debug, info, warn or error")
 	}
@@ -59,6 +110,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	return c, nil
 }
+
+// carrierConfig is one carrier's send API: where, who and the secret.
+// A carrier with no user configured sends nothing; its messages fail.
+type carrierConfig struct {
+	BaseURL, User, Secret, From string
+}
+
+func (c carrierConfig) configured() bool { return c.User != "" && c.BaseURL != "" }
 
 func (c config) logger() *slog.Logger {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel, ReplaceAttr: phone.RedactAttr}))

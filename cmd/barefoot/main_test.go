@@ -98,6 +98,26 @@ func TestSimulate(t *testing.T) {
 	}
 }
 
+// TestSimulateSMS texts the running gateway: a family's STATUS, and a
+// director's one-line visit.
+func TestSimulateSMS(t *testing.T) {
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"simulate", "--sms", "--phone", "+8613900139001", "--url", g.URL, "状态"}, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "王小明的生活补贴已批准") {
+		t.Fatalf("status reply:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"simulate", "--sms", "--phone", "+8613800138002", "--url", g.URL}, strings.NewReader("V C0001 1\nhelp\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Visit saved. Ref V") || !strings.Contains(out.String(), "MENU for the menu") {
+		t.Fatalf("director session:\n%s", out.String())
+	}
+}
+
 func TestMenusCheck(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")

@@ -24,8 +24,12 @@ func simulate(ctx context.Context, cfg config, args []string, stdin io.Reader, o
 	code := fs.String("code", "*384*2015#", "USSD service code to dial")
 	base := fs.String("url", defaultURL(cfg.Addr), "gateway base URL")
 	network := fs.String("network", "46000", "network code sent to the gateway")
+	asSMS := fs.Bool("sms", false, "send text messages instead of dialling: each line typed (or each argument) is one SMS")
 	if err := fs.Parse(args); err != nil {
 		return usageError{}
+	}
+	if *asSMS {
+		return simulateSMS(ctx, *base, *phone, fs.Args(), stdin, out)
 	}
 	session := "SIM" + randomHex(8)
 	client := &http.Client{Timeout: 15 * time.Second}
@@ -95,4 +99,48 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// simulateSMS sends messages through the gateway's Kannel endpoint, which
+// answers inline, and prints each reply.
+func simulateSMS(ctx context.Context, base, from string, messages []string, stdin io.Reader, out io.Writer) error {
+	client := &http.Client{Timeout: 15 * time.Second}
+	send := func(text string) error {
+		q := url.Values{"from": {from}, "to": {"10690001"}, "text": {text}, "id": {"SIM" + randomHex(8)}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/sms/kannel?"+q.Encode(), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("gateway at %s: %w (is `barefoot serve` running?)", base, err)
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("gateway answered %s: %s", resp.Status, body)
+		}
+		if len(body) == 0 {
+			fmt.Fprintln(out, "[no reply]")
+		} else {
+			fmt.Fprintf(out, "%s\n", body)
+		}
+		return nil
+	}
+	if len(messages) > 0 {
+		return send(strings.Join(messages, " "))
+	}
+	fmt.Fprintf(out, "texting the gateway as %s; one line is one SMS\n> ", from)
+	in := bufio.NewScanner(stdin)
+	for in.Scan() {
+		if err := send(in.Text()); err != nil {
+			return err
+		}
+		fmt.Fprint(out, "> ")
+	}
+	fmt.Fprintln(out)
+	return in.Err()
 }

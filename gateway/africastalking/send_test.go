@@ -236,3 +236,13 @@ func TestDLR(t *testing.T) {
 		t.Errorf("store down: %d, want 500", code)
 	}
 }
+
+func TestSenderCheck(t *testing.T) {
+	t.Parallel()
+	if err := sendClient(africastalking.SandboxBaseURL).Check(); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	if err := (africastalking.Sender{BaseURL: africastalking.DefaultBaseURL}).Check(); err == nil || !strings.Contains(err.Error(), "Username, APIKey") {
+		t.Errorf("no credentials: %v", err)
+	}
+}

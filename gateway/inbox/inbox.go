@@ -97,6 +97,12 @@ const conversationChannel = menus.ChannelSMS
 func (s *Service) Receive(ctx context.Context, in menus.SMS, inline bool) (string, error) {
 	log := s.logger().With("carrier", in.Carrier, "phone", phone.Masked(in.Phone))
 	id, prev, err := s.Store.RecordInbound(ctx, in)
+	if errors.Is(err, menus.ErrConflict) {
+		// The carrier id was seen from another phone: not a retry, and not
+		// something a retry would fix. Acknowledge, answer nothing.
+		log.Warn("carrier message id reused by another phone; ignored", "err", err)
+		return "", nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("record inbound sms: %w", err)
 	}

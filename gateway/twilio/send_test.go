@@ -232,3 +232,13 @@ func TestStatus(t *testing.T) {
 		t.Errorf("store down: %d, want 500", code)
 	}
 }
+
+func TestSenderCheck(t *testing.T) {
+	t.Parallel()
+	if err := sendClient(twilio.DefaultBaseURL).Check(); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	if err := (twilio.Sender{BaseURL: twilio.DefaultBaseURL}).Check(); err == nil || !strings.Contains(err.Error(), "AccountSID, AuthToken, From") {
+		t.Errorf("no credentials: %v", err)
+	}
+}
