@@ -110,3 +110,27 @@ func BenchmarkUSSDHop(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSMSInbound is one inbound SMS over HTTP on loopback, answered
+// inline (the Kannel endpoint): recorded in Postgres, rate-limited in
+// Redis, the guardian and allowances looked up, the reply recorded.
+func BenchmarkSMSInbound(b *testing.B) {
+	g := gatewaytest.MustGateway(b, gatewaytest.Options{ReplyLimit: 1 << 30})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			q := url.Values{"from": {zhGuardian}, "to": {"10690001"}, "text": {"状态"}, "id": {fmt.Sprintf("bench-%d", n.Add(1))}}
+			resp, err := client.Get(g.URL + "/sms/kannel?" + q.Encode())
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
+}

@@ -219,3 +219,29 @@ func TestSMSRateLimit(t *testing.T) {
 		t.Fatalf("%d inbound rows recorded, want all 4", in)
 	}
 }
+
+// TestSMSStatusWithSecret: where a deployment requires it, STATUS answers
+// only with the child's code and the guardian's secret, and every wrong
+// combination gets the same instruction.
+func TestSMSStatusWithSecret(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{StatusSecret: true})
+	if got := kannelSMS(t, g, zhGuardian, "状态 C0001 0417"); got != "王小明的生活补贴已批准，每月500元，下次发放2026-12-15。" {
+		t.Fatalf("right code and secret: %q", got)
+	}
+	instruction := kannelSMS(t, g, zhGuardian, "状态")
+	if !strings.Contains(instruction, "STATUS <child code>") {
+		t.Fatalf("instruction = %q", instruction)
+	}
+	for _, tt := range []struct{ from, text string }{
+		{zhGuardian, "状态 C0001 9999"},          // wrong secret
+		{zhGuardian, "状态 C0002 0417"},          // not their child
+		{zhGuardian, "状态 C7777 0417"},          // no such child
+		{enGuardian, "STATUS C0001 0417"},        // another guardian's secret
+		{"+8613999999999", "STATUS C0001 0417"}, // not a guardian
+	} {
+		if got := kannelSMS(t, g, tt.from, tt.text); got != instruction {
+			t.Errorf("%s %q: %q, want the same instruction as always", tt.from, tt.text, got)
+		}
+	}
+}

@@ -53,6 +53,10 @@ type Guardian struct {
 	Language string
 	Children []string // child codes
 	Active   bool
+	// StatusSecret, when set, is the short secret the guardian gives with
+	// a STATUS query where the deployment requires one. Stores keep only
+	// a hash of it.
+	StatusSecret string
 }
 
 // Caller is who is walking a menu: a registered director and the children

@@ -40,6 +40,7 @@ const (
 	MsgHelpDirector = "help_director"
 	MsgHelpFamily   = "help_family"
 	MsgNotSaved     = "not_saved"
+	MsgStatusSecret = "status_secret"
 )
 
 var messages = map[string]Text{
@@ -55,6 +56,7 @@ var messages = map[string]Text{
 	MsgHelpDirector: {LangEN: "Reports: V <child ID> <situation> (visit), N <child ID> <category> <urgency> (need). MENU for the menu.", LangZH: "走访：V 儿童编号 情况；需求：N 儿童编号 类别 紧急程度。发送\"菜单\"使用菜单。"},
 	MsgHelpFamily:   {LangEN: "Send STATUS to check your child's allowance.", LangZH: "发送\"状态\"查询孩子的补贴。"},
 	MsgNotSaved:     {LangEN: "Could not save just now. Please send it again later.", LangZH: "暂时无法保存，请稍后重发。"},
+	MsgStatusSecret: {LangEN: "Send: STATUS <child code> <last 4 digits of your ID number>. Not registered? Contact the county office.", LangZH: "请发送：状态 儿童编号 身份证后四位。未登记请联系县民政办公室。"},
 }
 
 // Message returns a gateway message in one language, or in Chinese then

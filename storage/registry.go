@@ -2,9 +2,13 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
@@ -229,6 +233,12 @@ RETURNING id`
 		if err := tx.GetContext(ctx, &id, q, clean(g.Phone), clean(g.Name), clean(g.Language), g.Active); err != nil {
 			return err
 		}
+		if g.StatusSecret != "" {
+			const qSecret = `UPDATE guardians SET status_secret_hash = $2 WHERE id = $1`
+			if _, err := tx.ExecContext(ctx, qSecret, id, secretHash(clean(g.Phone), g.StatusSecret)); err != nil {
+				return err
+			}
+		}
 		return replaceGuardianChildren(ctx, tx, id, codes)
 	})
 	if err != nil {
@@ -376,4 +386,34 @@ ORDER BY c.code COLLATE "C", a.scheme`
 		}
 	}
 	return c, nil
+}
+
+// secretHash binds a status secret to the guardian's phone, so equal
+// secrets of two guardians do not hash alike. A few digits are no defence
+// against anyone holding the database; the secret guards the SMS channel,
+// where replies are rate limited.
+func secretHash(phone, secret string) string {
+	sum := sha256.Sum256([]byte("barefoot-status-secret\x00" + phone + "\x00" + strings.TrimSpace(secret)))
+	return hex.EncodeToString(sum[:])
+}
+
+// CheckStatusSecret reports whether the active guardian with phone is
+// linked to the child with code and gave their secret. Every mismatch (no
+// such guardian, child, link or secret) is the same false, so a caller
+// learns nothing from which one it was.
+func (db *DB) CheckStatusSecret(ctx context.Context, phone, code, secret string) (bool, error) {
+	const q = `
+SELECT g.status_secret_hash FROM guardians g
+JOIN child_guardians cg ON cg.guardian_id = g.id
+JOIN children c ON c.id = cg.child_id AND c.active
+WHERE g.phone = $1 AND g.active AND c.code = $2 AND g.status_secret_hash IS NOT NULL`
+	var stored string
+	err := db.db.GetContext(ctx, &stored, q, phone, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check status secret: %w", err)
+	}
+	return subtle.ConstantTimeCompare([]byte(stored), []byte(secretHash(phone, secret))) == 1, nil
 }

@@ -31,6 +31,8 @@ type config struct {
 	SMSSessionTTL  time.Duration
 	SMSReplyLimit  int
 	SMSReplyWindow time.Duration
+	// StatusSecret requires a child code and a secret with STATUS.
+	StatusSecret bool
 	// AlertCarrier sends alerts about urgent reports: at, twilio or kannel.
 	AlertCarrier string
 	AT           carrierConfig
@@ -83,6 +85,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("BAREFOOT_SMS_REPLY_LIMIT: want a whole number of replies, got %q", getenv("BAREFOOT_SMS_REPLY_LIMIT"))
 	}
 	c.PublicURL = strings.TrimRight(get("BAREFOOT_PUBLIC_URL", ""), "/")
+	switch v := get("BAREFOOT_STATUS_SECRET", "off"); v {
+	case "off":
+	case "required":
+		c.StatusSecret = true
+	default:
+		return c, fmt.Errorf("BAREFOOT_STATUS_SECRET: want off or required, got %q", v)
+	}
 	c.AlertCarrier = get("BAREFOOT_ALERT_CARRIER", "at")
 	if c.AlertCarrier != "at" && c.AlertCarrier != "twilio" && c.AlertCarrier != "kannel" {
 		return c, fmt.Errorf("BAREFOOT_ALERT_CARRIER: want at, twilio or kannel, got %q", c.AlertCarrier)

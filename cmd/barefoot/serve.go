@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg config) error {
 		Store: db, Registry: db, Reports: db, Menus: catalog, Conversations: store, DirectorTree: "director",
 		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: cfg.SMSSessionTTL, Log: log},
 		Limiter: sessions.NewLimiter(rdb, cfg.RedisPrefix, cfg.SMSReplyLimit, cfg.SMSReplyWindow),
-		Log:     log, Limited: limited,
+		Log:     log, Limited: limited, RequireSecret: cfg.StatusSecret,
 	}
 	senders, err := cfg.smsSenders(log)
 	if err != nil {

@@ -62,6 +62,8 @@ type Options struct {
 	// ReplyLimit is the SMS replies a phone may get in ten minutes (100
 	// when zero).
 	ReplyLimit int
+	// StatusSecret requires a child code and secret with STATUS.
+	StatusSecret bool
 }
 
 // MustGateway starts a seeded gateway that is stopped when the test ends.
@@ -101,7 +103,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	box := &inbox.Service{
 		Store: db, Registry: db, Reports: db, Menus: catalog, Conversations: store, DirectorTree: "director",
 		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 30 * time.Minute, Log: log},
-		Limiter: sessions.NewLimiter(rdb, prefix, limit, 10*time.Minute), Log: log,
+		Limiter: sessions.NewLimiter(rdb, prefix, limit, 10*time.Minute), Log: log, RequireSecret: opts.StatusSecret,
 	}
 	app := gateway.New(gateway.Config{
 		Dialog:    svc,

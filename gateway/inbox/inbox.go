@@ -33,6 +33,7 @@ type Store interface {
 type Registry interface {
 	CallerByPhone(ctx context.Context, phone string) (menus.Caller, error)
 	GuardianByPhone(ctx context.Context, phone string) (menus.Caller, error)
+	CheckStatusSecret(ctx context.Context, phone, code, secret string) (bool, error)
 }
 
 // Reports saves reports idempotently (storage.DB implements it).
@@ -75,6 +76,10 @@ type Service struct {
 	Log          *slog.Logger
 	// Limited counts replies refused by the rate limit.
 	Limited prometheus.Counter
+	// RequireSecret makes STATUS answer only "STATUS <child code>
+	// <secret>" from the child's guardian, for deployments where a phone
+	// number alone is not proof enough.
+	RequireSecret bool
 }
 
 // Budgets: a reply may take two SMS segments per child (the STATUS
@@ -146,6 +151,9 @@ func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in men
 	}
 	switch keyword {
 	case "STATUS", "状态", "查询":
+		if s.RequireSecret {
+			return s.statusWithSecret(ctx, log, in, words[1:])
+		}
 		return s.status(ctx, log, in)
 	case "HELP", "帮助", "":
 		return s.help(ctx, in.Phone)
@@ -190,6 +198,36 @@ func (s *Service) status(ctx context.Context, log *slog.Logger, in menus.SMS) st
 		return menus.Message(menus.MsgNoAllowance, g.Language)
 	}
 	return strings.Join(parts, "\n")
+}
+
+// statusWithSecret answers "STATUS <child code> <secret>" with that
+// child's status, and anything else with the same instruction, so the
+// reply never tells whether a number, a code or a secret was wrong.
+func (s *Service) statusWithSecret(ctx context.Context, log *slog.Logger, in menus.SMS, args []string) string {
+	if len(args) == 2 {
+		code, ok := menus.ChildCode(args[0])
+		if ok {
+			match, err := s.Registry.CheckStatusSecret(ctx, in.Phone, code, args[1])
+			if err != nil {
+				log.Error("status secret check failed", "err", err)
+				return menus.Message(menus.MsgBusy, "")
+			}
+			if match {
+				g, err := s.Registry.GuardianByPhone(ctx, in.Phone)
+				if err != nil {
+					log.Error("guardian lookup failed", "err", err)
+					return menus.Message(menus.MsgBusy, "")
+				}
+				lines := menus.AllowancesOf(g, code, g.Language)
+				if len(lines) == 0 {
+					return menus.Message(menus.MsgNoAllowance, g.Language)
+				}
+				return textlen.FitSMS(strings.Join(lines, "\n"), "...", segmentsPerChild)
+			}
+		}
+	}
+	log.Info("status query without a valid code and secret")
+	return menus.Message(menus.MsgStatusSecret, "")
 }
 
 // help lists the keywords in the sender's language, or both.
