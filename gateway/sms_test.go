@@ -234,10 +234,10 @@ func TestSMSStatusWithSecret(t *testing.T) {
 		t.Fatalf("instruction = %q", instruction)
 	}
 	for _, tt := range []struct{ from, text string }{
-		{zhGuardian, "状态 C0001 9999"},          // wrong secret
-		{zhGuardian, "状态 C0002 0417"},          // not their child
-		{zhGuardian, "状态 C7777 0417"},          // no such child
-		{enGuardian, "STATUS C0001 0417"},        // another guardian's secret
+		{zhGuardian, "状态 C0001 9999"},           // wrong secret
+		{zhGuardian, "状态 C0002 0417"},           // not their child
+		{zhGuardian, "状态 C7777 0417"},           // no such child
+		{enGuardian, "STATUS C0001 0417"},       // another guardian's secret
 		{"+8613999999999", "STATUS C0001 0417"}, // not a guardian
 	} {
 		if got := kannelSMS(t, g, tt.from, tt.text); got != instruction {
