@@ -1,9 +1,8 @@
 package africastalking_test
 
 import (
-	"bytes"
+	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
 	"io"
-	"io/fs"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -12,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
-	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/gofiber/fiber/v2"
 )
@@ -23,48 +20,8 @@ import (
 // go through a bare Fiber app that does what the gateway does with an SMS
 // adapter: Parse, then Write, refusals mapped to their status.
 
-// smsAdapter is what the harness needs of an SMS adapter.
-type smsAdapter interface {
-	Route() string
-	Parse(c *fiber.Ctx) (menus.SMS, error)
-	Write(c *fiber.Ctx, reply string) error
-}
-
 // testReply is what the harness replies with; AT must not echo it.
 const testReply = "Thanks <3 & welcome >"
-
-// mustApp mounts a at /sms/<route> and returns the app and the messages it
-// parses, one per accepted request.
-func mustApp(tb testing.TB, a smsAdapter) (*fiber.App, <-chan menus.SMS) {
-	tb.Helper()
-	got := make(chan menus.SMS, 1)
-	app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
-		if e, ok := wire.AsError(err); ok {
-			return c.Status(e.Status).SendString(e.Error())
-		}
-		return c.Status(http.StatusInternalServerError).SendString("internal error")
-	}})
-	app.Post("/sms/"+a.Route(), func(c *fiber.Ctx) error {
-		m, err := a.Parse(c)
-		if err != nil {
-			return err
-		}
-		got <- m
-		return a.Write(c, testReply)
-	})
-	return app, got
-}
-
-// mustFixture returns a recorded payload. Editors add a final newline;
-// no carrier sends one.
-func mustFixture(tb testing.TB, name string) string {
-	tb.Helper()
-	b, err := fs.ReadFile(fixtures.Carriers(), "sms/africastalking/"+name)
-	if err != nil {
-		tb.Fatalf("fixture: %v", err)
-	}
-	return string(bytes.TrimSuffix(b, []byte("\n")))
-}
 
 // form is a well-formed callback with text replaced.
 func form(text string) string {
@@ -120,12 +77,12 @@ func TestSMS(t *testing.T) {
 		{name: "JSON", file: "json_body.json", contentType: fiber.MIMEApplicationJSON, status: 415},
 		{name: "no content type", file: "zh_iso_date.txt", contentType: "-", status: 415},
 	}
-	app, got := mustApp(t, africastalking.SMS{})
+	app, got := wiretest.SMSApp(t, africastalking.SMS{}, testReply)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			body := tc.body
 			if tc.file != "" {
-				body = mustFixture(t, tc.file)
+				body = wiretest.Fixture(t, "sms/africastalking/"+tc.file)
 			}
 			req := httptest.NewRequest(http.MethodPost, "/sms/africastalking", strings.NewReader(body))
 			switch tc.contentType {

@@ -1,9 +1,8 @@
 package kannel_test
 
 import (
-	"bytes"
+	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
 	"io"
-	"io/fs"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -12,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway/kannel"
-	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/gofiber/fiber/v2"
 )
@@ -24,49 +21,8 @@ import (
 // the gateway does with an SMS adapter: Parse, then Write, refusals mapped
 // to their status. Each is sent as a GET and again as a form POST.
 
-// smsAdapter is what the harness needs of an SMS adapter.
-type smsAdapter interface {
-	Route() string
-	Parse(c *fiber.Ctx) (menus.SMS, error)
-	Write(c *fiber.Ctx, reply string) error
-}
-
 // testReply is sent back as the reply SMS, byte for byte.
 const testReply = "谢谢 <3 & welcome >"
-
-// mustApp mounts a at /sms/<route> for every method, answering with
-// reply, and returns the app and the messages it parses, one per accepted
-// request.
-func mustApp(tb testing.TB, a smsAdapter, reply string) (*fiber.App, <-chan menus.SMS) {
-	tb.Helper()
-	got := make(chan menus.SMS, 1)
-	app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
-		if e, ok := wire.AsError(err); ok {
-			return c.Status(e.Status).SendString(e.Error())
-		}
-		return c.Status(http.StatusInternalServerError).SendString("internal error")
-	}})
-	app.All("/sms/"+a.Route(), func(c *fiber.Ctx) error {
-		m, err := a.Parse(c)
-		if err != nil {
-			return err
-		}
-		got <- m
-		return a.Write(c, reply)
-	})
-	return app, got
-}
-
-// mustFixture returns a recorded payload. Editors add a final newline;
-// no carrier sends one.
-func mustFixture(tb testing.TB, name string) string {
-	tb.Helper()
-	b, err := fs.ReadFile(fixtures.Carriers(), "sms/kannel/"+name)
-	if err != nil {
-		tb.Fatalf("fixture: %v", err)
-	}
-	return string(bytes.TrimSuffix(b, []byte("\n")))
-}
 
 // query is a well-formed get-url query with text replaced.
 func query(text string) string {
@@ -110,11 +66,11 @@ func TestSMS(t *testing.T) {
 		{name: "NUL", file: "nul_byte.txt", status: 400, wantErr: "text: contains a NUL byte"},
 		{name: "1025 bytes", query: query(strings.Repeat("a", 1025)), status: 400, wantErr: "text: longer than 1024 bytes"},
 	}
-	app, got := mustApp(t, kannel.SMS{}, testReply)
+	app, got := wiretest.SMSApp(t, kannel.SMS{}, testReply)
 	for _, tc := range cases {
 		q := tc.query
 		if tc.file != "" {
-			q = mustFixture(t, tc.file)
+			q = wiretest.Fixture(t, "sms/kannel/"+tc.file)
 		}
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
 			t.Run(tc.name+"/"+method, func(t *testing.T) {
@@ -173,7 +129,7 @@ func TestSMS(t *testing.T) {
 // TestSMSRequests covers what is particular to the request rather than
 // the fields: where they are read from, and what is not a Kannel call.
 func TestSMSRequests(t *testing.T) {
-	zh := mustFixture(t, "zh.txt")
+	zh := wiretest.Fixture(t, "sms/kannel/"+"zh.txt")
 	cases := []struct {
 		name        string
 		method      string
@@ -196,7 +152,7 @@ func TestSMSRequests(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			app, _ := mustApp(t, kannel.SMS{}, tc.reply)
+			app, _ := wiretest.SMSApp(t, kannel.SMS{}, tc.reply)
 			req := httptest.NewRequest(tc.method, tc.target, strings.NewReader(tc.body))
 			if tc.contentType != "" {
 				req.Header.Set(fiber.HeaderContentType, tc.contentType)

@@ -8,6 +8,7 @@ package sendertest
 import (
 	"context"
 	"fmt"
+	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
 	"io"
 	"net"
 	"net/http"
@@ -20,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/gofiber/fiber/v2"
@@ -156,17 +156,7 @@ func (c *Carrier) Last(tb testing.TB) Request {
 // handler maps errors as the gateway's does: a *wire.Error to its status,
 // anything else to 500.
 func App(method, path string, h fiber.Handler) *fiber.App {
-	app := fiber.New(fiber.Config{
-		DisableStartupMessage: true,
-		ErrorHandler: func(c *fiber.Ctx, err error) error {
-			if e, ok := wire.AsError(err); ok {
-				return c.Status(e.Status).SendString(e.Error())
-			}
-			return c.Status(http.StatusInternalServerError).SendString("internal error")
-		},
-	})
-	app.Add(method, path, h)
-	return app
+	return wiretest.App(method, path, h)
 }
 
 // Do sends req to app and returns the status and body.

@@ -1,10 +1,9 @@
 package twilio_test
 
 import (
-	"bytes"
 	"encoding/xml"
+	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
 	"io"
-	"io/fs"
 	"maps"
 	"mime"
 	"net/http"
@@ -14,9 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
-	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/gofiber/fiber/v2"
 )
@@ -25,46 +22,6 @@ import (
 // through a bare Fiber app that does what the gateway does with an SMS
 // adapter: Parse, then Write, refusals mapped to their status. Signatures
 // are computed here from the documented algorithm, not with twilio.Sign.
-
-// smsAdapter is what the harness needs of an SMS adapter.
-type smsAdapter interface {
-	Route() string
-	Parse(c *fiber.Ctx) (menus.SMS, error)
-	Write(c *fiber.Ctx, reply string) error
-}
-
-// mustApp mounts a at /sms/<route>, answering with reply, and returns the
-// app and the messages it parses, one per accepted request.
-func mustApp(tb testing.TB, a smsAdapter, reply string) (*fiber.App, <-chan menus.SMS) {
-	tb.Helper()
-	got := make(chan menus.SMS, 1)
-	app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
-		if e, ok := wire.AsError(err); ok {
-			return c.Status(e.Status).SendString(e.Error())
-		}
-		return c.Status(http.StatusInternalServerError).SendString("internal error")
-	}})
-	app.Post("/sms/"+a.Route(), func(c *fiber.Ctx) error {
-		m, err := a.Parse(c)
-		if err != nil {
-			return err
-		}
-		got <- m
-		return a.Write(c, reply)
-	})
-	return app, got
-}
-
-// mustFixture returns a recorded payload. Editors add a final newline;
-// no carrier sends one.
-func mustFixture(tb testing.TB, name string) string {
-	tb.Helper()
-	b, err := fs.ReadFile(fixtures.Carriers(), "sms/twilio/"+name)
-	if err != nil {
-		tb.Fatalf("fixture: %v", err)
-	}
-	return string(bytes.TrimSuffix(b, []byte("\n")))
-}
 
 // signature is X-Twilio-Signature for a form body posted to u: the URL,
 // then every name in byte order followed by each of its values, in an
@@ -144,7 +101,7 @@ func TestSMS(t *testing.T) {
 		{name: "unknown parameters, one repeated, are signed", adapter: signed, file: "unknown_repeated.txt",
 			want: message("SM4f0e2d3c4b5a69788796a5b4c3d2e1f0", "HELP"), wantBody: twiml},
 		{name: "signed without the unknown parameters", adapter: signed, file: "unknown_repeated.txt",
-			signBody: strings.ReplaceAll(mustFixture(t, "unknown_repeated.txt"), "&ChannelMetadata=b&ChannelMetadata=a", ""),
+			signBody: strings.ReplaceAll(wiretest.Fixture(t, "sms/twilio/"+"unknown_repeated.txt"), "&ChannelMetadata=b&ChannelMetadata=a", ""),
 			status:   403, wantBody: "bad signature"},
 		{name: "signed with :443", adapter: signed, file: "zh.txt", signURL: "https://gw.example.org:443/sms/twilio",
 			want: message("SM1f0e2d3c4b5a69788796a5b4c3d2e1f0", "状态"), wantBody: twiml},
@@ -167,7 +124,7 @@ func TestSMS(t *testing.T) {
 		{name: "another token", adapter: twilio.SMS{AuthToken: token + "x", PublicURL: publicBase}, file: "zh.txt",
 			status: 403, wantBody: "bad signature"},
 		{name: "body changed after signing", adapter: signed, file: "zh.txt",
-			signBody: strings.Replace(mustFixture(t, "zh.txt"), "Body=%E7%8A%B6%E6%80%81", "Body=STOP", 1),
+			signBody: strings.Replace(wiretest.Fixture(t, "sms/twilio/"+"zh.txt"), "Body=%E7%8A%B6%E6%80%81", "Body=STOP", 1),
 			status:   403, wantBody: "bad signature"},
 		// Authentication comes before validation: an unsigned bad request
 		// learns nothing about what else is wrong with it.
@@ -189,7 +146,7 @@ func TestSMS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			body := tc.body
 			if tc.file != "" {
-				body = mustFixture(t, tc.file)
+				body = wiretest.Fixture(t, "sms/twilio/"+tc.file)
 			}
 			target := tc.target
 			if target == "" {
@@ -226,7 +183,7 @@ func TestSMS(t *testing.T) {
 			case "-":
 				reply = ""
 			}
-			app, got := mustApp(t, tc.adapter, reply)
+			app, got := wiretest.SMSApp(t, tc.adapter, reply)
 			resp, err := app.Test(req, -1)
 			if err != nil {
 				t.Fatal(err)
