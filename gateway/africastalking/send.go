@@ -50,16 +50,7 @@ type Sender struct {
 
 // Check reports configuration that cannot work, for start-up.
 func (s Sender) Check() error {
-	var missing []string
-	for _, f := range []struct{ name, v string }{{"BaseURL", s.BaseURL}, {"Username", s.Username}, {"APIKey", s.APIKey}} {
-		if f.v == "" {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("africastalking: sender: no %s", strings.Join(missing, ", "))
-	}
-	return nil
+	return sender.Required("africastalking: sender", sender.Field{Name: "BaseURL", Value: s.BaseURL}, sender.Field{Name: "Username", Value: s.Username}, sender.Field{Name: "APIKey", Value: s.APIKey})
 }
 
 // Per-recipient status codes of the send API.

@@ -58,14 +58,8 @@ type Sender struct {
 // Check reports configuration that cannot work, for start-up. A DLRURL
 // without {id} would give reports no message could be matched to.
 func (s Sender) Check() error {
-	var missing []string
-	for _, f := range []struct{ name, v string }{{"BaseURL", s.BaseURL}, {"Username", s.Username}, {"Password", s.Password}} {
-		if f.v == "" {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("kannel: sender: no %s", strings.Join(missing, ", "))
+	if err := sender.Required("kannel: sender", sender.Field{Name: "BaseURL", Value: s.BaseURL}, sender.Field{Name: "Username", Value: s.Username}, sender.Field{Name: "Password", Value: s.Password}); err != nil {
+		return err
 	}
 	if s.DLRURL != "" && !strings.Contains(s.DLRURL, IDPlaceholder) {
 		return fmt.Errorf("kannel: sender: DLRURL has no %s", IDPlaceholder)

@@ -102,3 +102,21 @@ func Snippet(s string) string {
 	}
 	return digitsRE.ReplaceAllStringFunc(s, phone.Mask)
 }
+
+// Field is a named setting of a send client, for Required.
+type Field struct{ Name, Value string }
+
+// Required reports the settings left empty, for a client's start-up
+// check: "<who>: no Name, Name".
+func Required(who string, fields ...Field) error {
+	var missing []string
+	for _, f := range fields {
+		if f.Value == "" {
+			missing = append(missing, f.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s: no %s", who, strings.Join(missing, ", "))
+	}
+	return nil
+}

@@ -48,16 +48,7 @@ type Sender struct {
 
 // Check reports configuration that cannot work, for start-up.
 func (s Sender) Check() error {
-	var missing []string
-	for _, f := range []struct{ name, v string }{{"BaseURL", s.BaseURL}, {"AccountSID", s.AccountSID}, {"AuthToken", s.AuthToken}, {"From", s.From}} {
-		if f.v == "" {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("twilio: sender: no %s", strings.Join(missing, ", "))
-	}
-	return nil
+	return sender.Required("twilio: sender", sender.Field{Name: "BaseURL", Value: s.BaseURL}, sender.Field{Name: "AccountSID", Value: s.AccountSID}, sender.Field{Name: "AuthToken", Value: s.AuthToken}, sender.Field{Name: "From", Value: s.From})
 }
 
 // Twilio error codes a send may answer with, by whether to try again.

@@ -76,4 +76,3 @@ func Fixture(tb testing.TB, path string) string {
 	}
 	return string(bytes.TrimSuffix(b, []byte("\n")))
 }
-
