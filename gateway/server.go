@@ -104,6 +104,8 @@ type Config struct {
 	SMS    []SMSAdapter
 	Inbox  Inbox
 	Routes []Route
+	// Mounts add route groups of their own, such as the admin API.
+	Mounts []func(*fiber.App)
 	Checks []Check
 	// Metrics is served at /metrics when set.
 	Metrics prometheus.Gatherer
@@ -154,6 +156,9 @@ func New(cfg Config) *fiber.App {
 	}
 	for _, r := range cfg.Routes {
 		app.Add(r.Method, r.Path, r.Handler)
+	}
+	for _, m := range cfg.Mounts {
+		m(app)
 	}
 	return app
 }

@@ -16,15 +16,7 @@ import (
 )
 
 // StoredTree is one version of a menu tree's source.
-type StoredTree struct {
-	Name        string
-	Version     int
-	Format      string // "yaml" or "json"
-	Source      []byte
-	Checksum    string // hex SHA-256 of Source
-	CreatedAt   time.Time
-	PublishedAt *time.Time // nil until published
-}
+type StoredTree = menus.TreeVersion
 
 type treeRow struct {
 	Name        string       `db:"name"`
@@ -65,6 +57,12 @@ const saveTreeAttempts = 10
 // Unlike report text, a tree's source is refused rather than repaired when it
 // is not UTF-8 text: silently altering a menu would be worse than an error.
 func (db *DB) SaveTreeVersion(ctx context.Context, name, format string, source []byte) (StoredTree, error) {
+	return db.SaveTreeVersionAs(ctx, menus.User{Username: "system"}, name, format, source)
+}
+
+// SaveTreeVersionAs is SaveTreeVersion by actor: a new version is recorded
+// in the audit log with its source.
+func (db *DB) SaveTreeVersionAs(ctx context.Context, actor menus.User, name, format string, source []byte) (StoredTree, error) {
 	if name == "" {
 		return StoredTree{}, errors.New("save tree: empty name")
 	}
@@ -93,7 +91,15 @@ RETURNING name, version, format, source, checksum, created_at, published_at`
 			if ok {
 				next = latest.Version + 1
 			}
-			return tx.GetContext(ctx, &saved, q, name, next, format, string(source), checksum)
+			if err := tx.GetContext(ctx, &saved, q, name, next, format, string(source), checksum); err != nil {
+				return err
+			}
+			var before any
+			if ok {
+				before = map[string]any{"version": latest.Version, "source": latest.Source}
+			}
+			return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "menu.save", ObjectType: "menu_tree", ObjectID: name,
+				Before: before, After: map[string]any{"version": next, "format": format, "source": string(source)}})
 		})
 		if err == nil {
 			return saved.toStored(), nil
@@ -128,8 +134,25 @@ LIMIT 1`
 // a tree is the one published last, so publishing an older version again
 // rolls back. An unknown version is an error wrapping menus.ErrNotFound.
 func (db *DB) PublishTree(ctx context.Context, name string, version int) error {
+	return db.PublishTreeAs(ctx, menus.User{Username: "system"}, name, version)
+}
+
+// MenusChannel is the Postgres notification channel a publish signals on,
+// so every gateway process loads the new version at once.
+const MenusChannel = "barefoot_menus"
+
+// PublishTreeAs is PublishTree by actor, audited, and announced to every
+// gateway process with a notification that is delivered when it commits.
+func (db *DB) PublishTreeAs(ctx context.Context, actor menus.User, name string, version int) error {
 	const q = `UPDATE menu_trees SET published_at = now() WHERE name = $1 AND version = $2`
+	const qBefore = `
+SELECT COALESCE((SELECT version FROM menu_trees WHERE name = $1 AND published_at IS NOT NULL
+                 ORDER BY published_at DESC, version DESC LIMIT 1), 0)`
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var was int
+		if err := tx.GetContext(ctx, &was, qBefore, name); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, q, name, version)
 		if err != nil {
 			return err
@@ -141,7 +164,11 @@ func (db *DB) PublishTree(ctx context.Context, name string, version int) error {
 		if n == 0 {
 			return menus.ErrNotFound
 		}
-		return nil
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, MenusChannel, name); err != nil {
+			return err
+		}
+		return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "menu.publish", ObjectType: "menu_tree", ObjectID: name,
+			Before: map[string]any{"published": was}, After: map[string]any{"published": version}})
 	})
 	if err != nil {
 		return fmt.Errorf("publish tree %q version %d: %w", clean(name), version, err)
@@ -186,4 +213,21 @@ WHERE name = $1 AND version = $2`
 		return StoredTree{}, fmt.Errorf("tree %q version %d: %w", clean(name), version, err)
 	}
 	return row.toStored(), nil
+}
+
+// TreeVersions lists every version of every tree, newest first within a
+// tree, without their sources.
+func (db *DB) TreeVersions(ctx context.Context) ([]StoredTree, error) {
+	const q = `
+SELECT name, version, format, '' AS source, checksum, created_at, published_at
+FROM menu_trees ORDER BY name, version DESC`
+	var rows []treeRow
+	if err := db.db.SelectContext(ctx, &rows, q); err != nil {
+		return nil, fmt.Errorf("tree versions: %w", err)
+	}
+	out := make([]StoredTree, len(rows))
+	for i, r := range rows {
+		out[i] = r.toStored()
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@
 //	barefoot seed       load the demo registry and menu trees
 //	barefoot simulate   a terminal phone that talks to a running gateway
 //	barefoot menus check FILE...  validate menu trees
+//	barefoot admin create-user    create a console user
 //
 // Configuration comes from BAREFOOT_* environment variables (see README).
 package main
@@ -27,6 +28,8 @@ commands:
   seed                load the demo registry and menu trees
   simulate            talk to a running gateway from the terminal
   menus check FILE... validate menu tree files
+  admin create-user --username NAME [--role admin|editor|viewer]
+                      create a console user (password read from stdin)
 `
 
 func main() {
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return seed(ctx, cfg, stdout)
 	case "simulate":
 		return simulate(ctx, cfg, args[1:], stdin, stdout)
+	case "admin":
+		return adminCommand(ctx, cfg, args[1:], stdin, stdout)
 	case "menus":
 		if len(args) < 3 || args[1] != "check" {
 			return usageError{}

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
@@ -128,5 +131,54 @@ func TestMenusCheck(t *testing.T) {
 	err := run(context.Background(), []string{"menus", "check", "../../fixtures/menus/director.yaml", bad}, nil, &out)
 	if err == nil || !strings.Contains(out.String(), "director.yaml: ok") || !strings.Contains(out.String(), `node "b": unreachable`) {
 		t.Fatalf("menus check: %v\n%s", err, out.String())
+	}
+}
+
+// TestPublishReachesOtherProcesses: a publish made through one process's
+// database connection wakes every other process's listener at once.
+func TestPublishReachesOtherProcesses(t *testing.T) {
+	db := storagetest.MustDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	heard := make(chan struct{}, 4)
+	cfg := config{DatabaseURL: storagetest.DSNFor(db.Name())}
+	go listenForPublishes(ctx, cfg, slog.New(slog.DiscardHandler), func() { heard <- struct{}{} })
+	src, _ := fs.ReadFile(fixtures.Menus(), "director.yaml")
+	st, err := db.SaveTreeVersion(ctx, "director", "yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The listener may not be listening yet: publish until it hears, with
+	// a deadline, rather than sleep.
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := db.PublishTree(ctx, st.Name, st.Version); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-heard:
+			return
+		case <-deadline:
+			t.Fatal("the listener never heard the publish")
+		case <-tick.C:
+		}
+	}
+}
+
+func TestAdminCreateUser(t *testing.T) {
+	name := storagetest.RandomName("barefoot_cmd")
+	storagetest.MustDropDatabase(t, name)
+	t.Setenv("BAREFOOT_DATABASE_URL", storagetest.DSNFor(name))
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"admin", "create-user", "--username", "county1", "--role", "editor"}, strings.NewReader("a long enough password\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "user county1 (editor) created") || !strings.Contains(out.String(), "API token (shown once): bft_") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	if err := run(context.Background(), []string{"admin", "create-user", "--username", "county2"}, strings.NewReader("short\n"), io.Discard); err == nil {
+		t.Fatal("a short password was accepted")
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/fixtures/demo"
 	"github.com/barefoot-ussd/barefoot/gateway"
+	"github.com/barefoot-ussd/barefoot/gateway/admin"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
 	"github.com/barefoot-ussd/barefoot/gateway/generic"
@@ -29,6 +30,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
+	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
@@ -106,11 +108,15 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 		Limiter: sessions.NewLimiter(rdb, prefix, limit, 10*time.Minute), Log: log, RequireSecret: opts.StatusSecret,
 	}
 	app := gateway.New(gateway.Config{
-		Dialog:    svc,
-		Phones:    &phone.Cache{Normalizer: phone.Normalizer{Region: "CN"}},
-		USSD:      adapters,
-		SMS:       []gateway.SMSAdapter{africastalking.SMS{}, twilio.SMS{AuthToken: opts.TwilioToken, PublicURL: base}, kannel.SMS{}},
-		Inbox:     box,
+		Dialog: svc,
+		Phones: &phone.Cache{Normalizer: phone.Normalizer{Region: "CN"}},
+		USSD:   adapters,
+		SMS:    []gateway.SMSAdapter{africastalking.SMS{}, twilio.SMS{AuthToken: opts.TwilioToken, PublicURL: base}, kannel.SMS{}},
+		Inbox:  box,
+		Mounts: []func(*fiber.App){(&admin.API{Store: db, Options: mopts, Log: log, Refresh: func(ctx context.Context) error {
+			_, err := db.RefreshCatalog(ctx, catalog, mopts)
+			return err
+		}}).Mount},
 		Metrics:   metrics,
 		Checks:    []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
 		Log:       log,

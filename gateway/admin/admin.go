@@ -1,0 +1,325 @@
+// Package admin is the JSON API county administrators use, directly or
+// through the console: sign in, read and edit menu trees version by
+// version, publish and roll back, and read the audit log. Every change is
+// written to the audit log in the transaction that makes it.
+//
+// Errors have one shape, documented in the OpenAPI file served at
+// /api/v1/openapi.json:
+//
+//	{"error": {"status": 422, "code": "invalid", "message": "...", "problems": [{"node": "...", "field": "...", "message": "..."}]}}
+package admin
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/gofiber/fiber/v2"
+	"github.com/pmezard/go-difflib/difflib"
+)
+
+// Store is what the API needs of the database (storage.DB).
+type Store interface {
+	Authenticate(ctx context.Context, username, password string) (menus.User, error)
+	CreateToken(ctx context.Context, actor menus.User, userID int64, name string) (string, error)
+	UserByToken(ctx context.Context, token string) (menus.User, error)
+	TreeVersions(ctx context.Context) ([]menus.TreeVersion, error)
+	TreeVersion(ctx context.Context, name string, version int) (menus.TreeVersion, error)
+	SaveTreeVersionAs(ctx context.Context, actor menus.User, name, format string, source []byte) (menus.TreeVersion, error)
+	PublishTreeAs(ctx context.Context, actor menus.User, name string, version int) error
+	AuditLog(ctx context.Context, limit int) ([]menus.AuditRecord, error)
+}
+
+// Refresher loads newly published trees into this process at once (other
+// processes hear of it by notification).
+type Refresher func(ctx context.Context) error
+
+// API serves /api/v1.
+type API struct {
+	Store Store
+	// Options are what trees are compiled with: a draft is validated
+	// exactly as the gateway will load it, screen budgets included.
+	Options menus.Options
+	Refresh Refresher
+	Log     *slog.Logger
+}
+
+//go:embed openapi.json
+var openapi []byte
+
+// Mount adds the API's routes to app.
+func (a *API) Mount(app *fiber.App) {
+	r := app.Group("/api/v1")
+	r.Get("/openapi.json", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+		return c.Send(openapi)
+	})
+	r.Post("/login", a.login)
+	auth := r.Group("", a.authenticate)
+	auth.Get("/me", func(c *fiber.Ctx) error { return c.JSON(userJSON(user(c))) })
+	auth.Get("/menus", need(menus.RoleEditor), a.listTrees)
+	auth.Get("/menus/:name/versions/:version", need(menus.RoleEditor), a.getTree)
+	auth.Get("/menus/:name/diff", need(menus.RoleEditor), a.diff)
+	auth.Post("/menus/:name/validate", need(menus.RoleEditor), a.validate)
+	auth.Post("/menus/:name/versions", need(menus.RoleEditor), a.saveDraft)
+	auth.Post("/menus/:name/versions/:version/publish", need(menus.RoleEditor), a.publish)
+	auth.Get("/audit", need(menus.RoleAdmin), a.audit)
+}
+
+// Problem is one field-level validation message.
+type Problem struct {
+	Node    string `json:"node,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// Error is the API's error body.
+type Error struct {
+	Status   int       `json:"status"`
+	Code     string    `json:"code"`
+	Message  string    `json:"message"`
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func fail(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// write sends an error in the documented shape; a non-API error is a 500
+// whose detail stays in the log.
+func (a *API) write(c *fiber.Ctx, err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		a.Log.Error("admin api failed", "path", c.Path(), "err", err)
+		e = fail(http.StatusInternalServerError, "internal", "internal error")
+	}
+	return c.Status(e.Status).JSON(fiber.Map{"error": e})
+}
+
+type userView struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Role     string `json:"role"`
+}
+
+func userJSON(u menus.User) userView { return userView{ID: u.ID, Username: u.Username, Role: u.Role} }
+
+func (a *API) login(c *fiber.Ctx) error {
+	var body struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := c.BodyParser(&body); err != nil || body.Username == "" || body.Password == "" {
+		e := fail(http.StatusBadRequest, "invalid", "username and password are required")
+		e.Problems = []Problem{{Field: "username", Message: "required"}, {Field: "password", Message: "required"}}
+		return a.write(c, e)
+	}
+	u, err := a.Store.Authenticate(c.UserContext(), body.Username, body.Password)
+	if errors.Is(err, menus.ErrNotFound) {
+		return a.write(c, fail(http.StatusUnauthorized, "unauthorized", "wrong username or password"))
+	}
+	if err != nil {
+		return a.write(c, err)
+	}
+	token, err := a.Store.CreateToken(c.UserContext(), u, u.ID, "console")
+	if err != nil {
+		return a.write(c, err)
+	}
+	return c.JSON(fiber.Map{"token": token, "user": userJSON(u)})
+}
+
+// authenticate requires a bearer token.
+func (a *API) authenticate(c *fiber.Ctx) error {
+	token, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	if !ok || token == "" {
+		return a.write(c, fail(http.StatusUnauthorized, "unauthorized", "a bearer token is required"))
+	}
+	u, err := a.Store.UserByToken(c.UserContext(), strings.TrimSpace(token))
+	if errors.Is(err, menus.ErrNotFound) {
+		return a.write(c, fail(http.StatusUnauthorized, "unauthorized", "unknown or revoked token"))
+	}
+	if err != nil {
+		return a.write(c, err)
+	}
+	c.Locals("user", u)
+	return c.Next()
+}
+
+func user(c *fiber.Ctx) menus.User {
+	u, _ := c.Locals("user").(menus.User)
+	return u
+}
+
+// need refuses a user whose role does not allow role.
+func need(role string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if !user(c).Allows(role) {
+			return c.Status(http.StatusForbidden).JSON(fiber.Map{"error": fail(http.StatusForbidden, "forbidden", "this needs the %s role", role)})
+		}
+		return c.Next()
+	}
+}
+
+type treeView struct {
+	Name        string `json:"name"`
+	Version     int    `json:"version"`
+	Format      string `json:"format"`
+	Checksum    string `json:"checksum"`
+	CreatedAt   string `json:"created_at"`
+	PublishedAt string `json:"published_at,omitempty"`
+	Source      string `json:"source,omitempty"`
+}
+
+func treeJSON(t menus.TreeVersion) treeView {
+	v := treeView{Name: t.Name, Version: t.Version, Format: t.Format, Checksum: t.Checksum, CreatedAt: t.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), Source: string(t.Source)}
+	if t.PublishedAt != nil {
+		v.PublishedAt = t.PublishedAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return v
+}
+
+func (a *API) listTrees(c *fiber.Ctx) error {
+	trees, err := a.Store.TreeVersions(c.UserContext())
+	if err != nil {
+		return a.write(c, err)
+	}
+	out := make([]treeView, len(trees))
+	for i, t := range trees {
+		out[i] = treeJSON(t)
+	}
+	return c.JSON(fiber.Map{"versions": out})
+}
+
+func (a *API) version(c *fiber.Ctx, param string) (menus.TreeVersion, error) {
+	v, err := strconv.Atoi(param)
+	if err != nil || v < 1 {
+		return menus.TreeVersion{}, fail(http.StatusBadRequest, "invalid", "version must be a whole number from 1")
+	}
+	t, err := a.Store.TreeVersion(c.UserContext(), c.Params("name"), v)
+	if errors.Is(err, menus.ErrNotFound) {
+		return t, fail(http.StatusNotFound, "not_found", "no version %d of tree %q", v, c.Params("name"))
+	}
+	return t, err
+}
+
+// getTree returns a version as JSON, or its source as a file with
+// ?download=1 (export).
+func (a *API) getTree(c *fiber.Ctx) error {
+	t, err := a.version(c, c.Params("version"))
+	if err != nil {
+		return a.write(c, err)
+	}
+	if c.Query("download") != "" {
+		ct := "application/yaml; charset=utf-8"
+		if t.Format == menus.FormatJSON {
+			ct = fiber.MIMEApplicationJSONCharsetUTF8
+		}
+		c.Set(fiber.HeaderContentType, ct)
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-v%d.%s"`, t.Name, t.Version, t.Format))
+		return c.Send(t.Source)
+	}
+	return c.JSON(treeJSON(t))
+}
+
+func (a *API) diff(c *fiber.Ctx) error {
+	from, err := a.version(c, c.Query("from"))
+	if err != nil {
+		return a.write(c, err)
+	}
+	to, err := a.version(c, c.Query("to"))
+	if err != nil {
+		return a.write(c, err)
+	}
+	text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(string(from.Source)), B: difflib.SplitLines(string(to.Source)),
+		FromFile: fmt.Sprintf("%s v%d", from.Name, from.Version), ToFile: fmt.Sprintf("%s v%d", to.Name, to.Version), Context: 3,
+	})
+	if err != nil {
+		return a.write(c, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+	return c.SendString(text)
+}
+
+// draft reads a tree from the request body and checks it as the gateway
+// would load it: the format from the content type, the name from the path.
+func (a *API) draft(c *fiber.Ctx) (string, []byte, error) {
+	format := menus.FormatYAML
+	if strings.Contains(c.Get(fiber.HeaderContentType), "json") {
+		format = menus.FormatJSON
+	}
+	src := append([]byte(nil), c.Body()...)
+	tree, err := menus.Parse(src, format)
+	if err == nil {
+		if tree.Name != c.Params("name") {
+			err = &menus.ValidationError{Tree: tree.Name, Problems: []menus.Problem{{Field: "name", Message: fmt.Sprintf("is %q, the path names %q", tree.Name, c.Params("name"))}}}
+		} else {
+			_, err = menus.Compile(tree, 1, a.Options)
+		}
+	}
+	var verr *menus.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		e := fail(http.StatusUnprocessableEntity, "invalid", "the tree has %d problems", len(verr.Problems))
+		for _, p := range verr.Problems {
+			e.Problems = append(e.Problems, Problem{Node: p.Node, Field: p.Field, Message: p.Message})
+		}
+		return "", nil, e
+	case err != nil:
+		return "", nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: err.Error()}
+	}
+	return format, src, nil
+}
+
+func (a *API) validate(c *fiber.Ctx) error {
+	if _, _, err := a.draft(c); err != nil {
+		return a.write(c, err)
+	}
+	return c.JSON(fiber.Map{"valid": true})
+}
+
+func (a *API) saveDraft(c *fiber.Ctx) error {
+	format, src, err := a.draft(c)
+	if err != nil {
+		return a.write(c, err)
+	}
+	t, err := a.Store.SaveTreeVersionAs(c.UserContext(), user(c), c.Params("name"), format, src)
+	if err != nil {
+		return a.write(c, err)
+	}
+	return c.Status(http.StatusCreated).JSON(treeJSON(t))
+}
+
+// publish makes a version the live one; publishing an older version is the
+// rollback. Running sessions keep the version they started on.
+func (a *API) publish(c *fiber.Ctx) error {
+	t, err := a.version(c, c.Params("version"))
+	if err != nil {
+		return a.write(c, err)
+	}
+	if err := a.Store.PublishTreeAs(c.UserContext(), user(c), t.Name, t.Version); err != nil {
+		return a.write(c, err)
+	}
+	if a.Refresh != nil {
+		if err := a.Refresh(c.UserContext()); err != nil {
+			a.Log.Error("published tree not loaded here yet", "tree", t.Name, "err", err)
+		}
+	}
+	return c.JSON(fiber.Map{"published": treeJSON(menus.TreeVersion{Name: t.Name, Version: t.Version, Format: t.Format, Checksum: t.Checksum, CreatedAt: t.CreatedAt})})
+}
+
+func (a *API) audit(c *fiber.Ctx) error {
+	rows, err := a.Store.AuditLog(c.UserContext(), 200)
+	if err != nil {
+		return a.write(c, err)
+	}
+	return c.JSON(fiber.Map{"entries": rows})
+}

@@ -1,0 +1,195 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/jmoiron/sqlx"
+)
+
+// Users, API tokens and the audit log of the admin console and API.
+
+type userRow struct {
+	ID       int64  `db:"id"`
+	Username string `db:"username"`
+	Role     string `db:"role"`
+	Active   bool   `db:"active"`
+	Hash     string `db:"password_hash"`
+}
+
+func (r userRow) user() menus.User {
+	return menus.User{ID: r.ID, Username: r.Username, Role: r.Role, Active: r.Active}
+}
+
+// CreateUser adds a user with an argon2id password hash. A taken username
+// is an error wrapping menus.ErrConflict. actor is who did it (the zero
+// user for the command line), recorded in the audit log.
+func (db *DB) CreateUser(ctx context.Context, actor menus.User, username, password, role string) (menus.User, error) {
+	if len(password) < 10 {
+		return menus.User{}, errors.New("create user: a password needs at least 10 characters")
+	}
+	hash, err := argon2id.CreateHash(password, argon2id.DefaultParams)
+	if err != nil {
+		return menus.User{}, fmt.Errorf("create user: %w", err)
+	}
+	const q = `INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) RETURNING id, username, role, active, password_hash`
+	var r userRow
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &r, q, clean(username), hash, role); err != nil {
+			return err
+		}
+		return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "user.create", ObjectType: "user", ObjectID: r.Username,
+			After: map[string]any{"username": r.Username, "role": r.Role}})
+	})
+	if isUnique(err, "users_username_key") {
+		return menus.User{}, fmt.Errorf("create user %s: %w", clean(username), menus.ErrConflict)
+	}
+	if err != nil {
+		return menus.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return r.user(), nil
+}
+
+// Authenticate checks a username and password. Any mismatch is an error
+// wrapping menus.ErrNotFound, the same whichever part was wrong.
+func (db *DB) Authenticate(ctx context.Context, username, password string) (menus.User, error) {
+	const q = `SELECT id, username, role, active, password_hash FROM users WHERE username = $1 AND active`
+	var r userRow
+	err := db.db.GetContext(ctx, &r, q, clean(username))
+	if errors.Is(err, sql.ErrNoRows) {
+		// Hash anyway, so a missing user takes as long as a wrong password.
+		_, _ = argon2id.CreateHash(password, argon2id.DefaultParams)
+		return menus.User{}, fmt.Errorf("authenticate: %w", menus.ErrNotFound)
+	}
+	if err != nil {
+		return menus.User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	ok, err := argon2id.ComparePasswordAndHash(password, r.Hash)
+	if err != nil || !ok {
+		return menus.User{}, fmt.Errorf("authenticate: %w", menus.ErrNotFound)
+	}
+	return r.user(), nil
+}
+
+// CreateToken issues an API token for a user and returns it; only its hash
+// is stored, so this is the one time it can be seen.
+func (db *DB) CreateToken(ctx context.Context, actor menus.User, userID int64, name string) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	token := "bft_" + base64.RawURLEncoding.EncodeToString(b)
+	const q = `INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3) RETURNING id`
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		if err := tx.GetContext(ctx, &id, q, userID, clean(name), tokenHash(token)); err != nil {
+			return err
+		}
+		return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "token.create", ObjectType: "api_token", ObjectID: fmt.Sprint(id),
+			After: map[string]any{"user_id": userID, "name": clean(name)}})
+	})
+	if err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	return token, nil
+}
+
+// UserByToken returns the active user an unrevoked token belongs to, or an
+// error wrapping menus.ErrNotFound.
+func (db *DB) UserByToken(ctx context.Context, token string) (menus.User, error) {
+	const q = `
+UPDATE api_tokens t SET last_used_at = now()
+FROM users u
+WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.id = t.user_id AND u.active
+RETURNING u.id, u.username, u.role, u.active, u.password_hash`
+	var r userRow
+	err := db.db.GetContext(ctx, &r, q, tokenHash(token))
+	if errors.Is(err, sql.ErrNoRows) {
+		return menus.User{}, fmt.Errorf("token: %w", menus.ErrNotFound)
+	}
+	if err != nil {
+		return menus.User{}, fmt.Errorf("token: %w", err)
+	}
+	return r.user(), nil
+}
+
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// audit writes one audit entry in the transaction of the change it
+// records, so there is no change without its entry and no entry without
+// its change.
+func audit(ctx context.Context, tx *sqlx.Tx, e menus.AuditEntry) error {
+	const q = `INSERT INTO audit_log (actor_id, actor, action, object_type, object_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	var actorID *int64
+	actor := e.Actor.Username
+	if e.Actor.ID != 0 {
+		actorID = &e.Actor.ID
+	}
+	if actor == "" {
+		actor = "system"
+	}
+	before, err := jsonOrNull(e.Before)
+	if err != nil {
+		return err
+	}
+	after, err := jsonOrNull(e.After)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, q, actorID, actor, e.Action, e.ObjectType, e.ObjectID, before, after); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+func jsonOrNull(v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	s := string(b)
+	return &s, nil
+}
+
+type auditRow struct {
+	ID         int64           `db:"id"`
+	At         string          `db:"at"`
+	Actor      string          `db:"actor"`
+	Action     string          `db:"action"`
+	ObjectType string          `db:"object_type"`
+	ObjectID   string          `db:"object_id"`
+	Before     json.RawMessage `db:"before"`
+	After      json.RawMessage `db:"after"`
+}
+
+// AuditLog returns the newest entries, at most limit.
+func (db *DB) AuditLog(ctx context.Context, limit int) ([]menus.AuditRecord, error) {
+	const q = `
+SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS at, actor, action, object_type, object_id,
+       COALESCE(before, 'null'::jsonb) AS before, COALESCE(after, 'null'::jsonb) AS after
+FROM audit_log ORDER BY id DESC LIMIT $1`
+	var rows []auditRow
+	if err := db.db.SelectContext(ctx, &rows, q, limit); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	out := make([]menus.AuditRecord, len(rows))
+	for i, r := range rows {
+		out[i] = menus.AuditRecord(r)
+	}
+	return out, nil
+}
