@@ -111,7 +111,7 @@ func serve(ctx context.Context, cfg config) error {
 			kannel.SMS{},
 		},
 		Inbox: box,
-		Mounts: []func(*fiber.App){(&admin.API{Store: db, Options: mopts, Log: log, Refresh: func(ctx context.Context) error {
+		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, Options: mopts, Log: log, Refresh: func(ctx context.Context) error {
 			_, err := db.RefreshCatalog(ctx, catalog, mopts)
 			return err
 		}}).Mount},

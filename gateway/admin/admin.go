@@ -43,6 +43,10 @@ type Refresher func(ctx context.Context) error
 // API serves /api/v1.
 type API struct {
 	Store Store
+	// Registry and Reports are the stores of the registry and reports
+	// endpoints (storage.DB implements both).
+	Registry RegistryStore
+	Reports  ReportStore
 	// Options are what trees are compiled with: a draft is validated
 	// exactly as the gateway will load it, screen budgets included.
 	Options menus.Options
@@ -70,6 +74,8 @@ func (a *API) Mount(app *fiber.App) {
 	auth.Post("/menus/:name/versions", need(menus.RoleEditor), a.saveDraft)
 	auth.Post("/menus/:name/versions/:version/publish", need(menus.RoleEditor), a.publish)
 	auth.Get("/audit", need(menus.RoleAdmin), a.audit)
+	a.mountRegistry(auth)
+	a.mountReports(auth)
 }
 
 // Problem is one field-level validation message.

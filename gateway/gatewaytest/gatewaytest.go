@@ -113,7 +113,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 		USSD:   adapters,
 		SMS:    []gateway.SMSAdapter{africastalking.SMS{}, twilio.SMS{AuthToken: opts.TwilioToken, PublicURL: base}, kannel.SMS{}},
 		Inbox:  box,
-		Mounts: []func(*fiber.App){(&admin.API{Store: db, Options: mopts, Log: log, Refresh: func(ctx context.Context) error {
+		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, Options: mopts, Log: log, Refresh: func(ctx context.Context) error {
 			_, err := db.RefreshCatalog(ctx, catalog, mopts)
 			return err
 		}}).Mount},
