@@ -13,6 +13,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/admin"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
+	"github.com/barefoot-ussd/barefoot/gateway/console"
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
 	"github.com/barefoot-ussd/barefoot/gateway/generic"
 	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
@@ -111,10 +112,10 @@ func serve(ctx context.Context, cfg config) error {
 			kannel.SMS{},
 		},
 		Inbox: box,
-		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, Options: mopts, Log: log, Refresh: func(ctx context.Context) error {
+		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Log: log, Refresh: func(ctx context.Context) error {
 			_, err := db.RefreshCatalog(ctx, catalog, mopts)
 			return err
-		}}).Mount},
+		}}).Mount, console.Mount},
 		Routes: []gateway.Route{
 			{Method: http.MethodPost, Path: "/sms/africastalking/dlr", Handler: africastalking.DLR(db)},
 			{Method: http.MethodPost, Path: "/sms/twilio/status", Handler: twilio.Status(db, twilio.Verifier(cfg.Twilio.Secret, cfg.PublicURL))},

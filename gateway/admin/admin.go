@@ -47,6 +47,8 @@ type API struct {
 	// endpoints (storage.DB implements both).
 	Registry RegistryStore
 	Reports  ReportStore
+	// People looks up the phone a draft is simulated as.
+	People People
 	// Options are what trees are compiled with: a draft is validated
 	// exactly as the gateway will load it, screen budgets included.
 	Options menus.Options
@@ -74,6 +76,7 @@ func (a *API) Mount(app *fiber.App) {
 	auth.Post("/menus/:name/versions", need(menus.RoleEditor), a.saveDraft)
 	auth.Post("/menus/:name/versions/:version/publish", need(menus.RoleEditor), a.publish)
 	auth.Get("/audit", need(menus.RoleAdmin), a.audit)
+	a.mountEditor(auth)
 	a.mountRegistry(auth)
 	a.mountReports(auth)
 }
@@ -222,6 +225,14 @@ func (a *API) getTree(c *fiber.Ctx) error {
 	t, err := a.version(c, c.Params("version"))
 	if err != nil {
 		return a.write(c, err)
+	}
+	if c.Query("as") == "json" {
+		// The console's editor works on the tree as JSON.
+		tree, err := menus.Parse(t.Source, t.Format)
+		if err != nil {
+			return a.write(c, fail(http.StatusUnprocessableEntity, "invalid", "stored version does not load: %v", err))
+		}
+		return c.JSON(fiber.Map{"name": t.Name, "version": t.Version, "tree": tree})
 	}
 	if c.Query("download") != "" {
 		ct := "application/yaml; charset=utf-8"

@@ -1,9 +1,647 @@
 package admin
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
 
-// ReportStore is what the report endpoints need of the database.
-type ReportStore interface{}
+	"github.com/barefoot-ussd/barefoot/gateway/export"
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/gofiber/fiber/v2"
+)
 
-// mountReports adds the report endpoints.
-func (a *API) mountReports(r fiber.Router) {}
+// The report endpoints: visits and needs listed with filters and paging,
+// one report with its follow-up history, the status workflow of needs, CSV
+// and XLSX exports, and the console's dashboard.
+//
+// Dates are calendar days in UTC: from=2026-11-01&to=2026-11-30 selects
+// reports whose reported_at is from 2026-11-01T00:00:00Z up to but not
+// including 2026-12-01T00:00:00Z, months of the dashboard likewise, and
+// times in responses and exports are UTC. (A deployment time zone would be
+// a field of API; there is none yet.)
+//
+// Places (village, county) are those of the child the report is about.
+//
+// Viewers may read everything here but see directors' phones masked
+// (+86*******01); editors and admins see them whole, because they are the
+// ones who call a director back about a need. Only editors and admins
+// change a need's status.
+
+// ReportStore is what the report endpoints need of the database
+// (storage.DB). Its types are declared in storage too, as the same
+// unnamed struct types, so that this package need not import storage.
+type ReportStore interface {
+	// Reports returns a page of the reports q selects, newest first, and
+	// how many it selects in all.
+	Reports(ctx context.Context, q ReportQuery) ([]ReportItem, int, error)
+	// ReportWithHistory returns one report, a need with its status history;
+	// an unknown reference is an error wrapping menus.ErrNotFound.
+	ReportWithHistory(ctx context.Context, ref string) (ReportItem, error)
+	// SetNeedStatus changes a need's status, audited; a change the workflow
+	// does not allow is an error wrapping menus.ErrConflict, returned with
+	// the need as it is.
+	SetNeedStatus(ctx context.Context, actor menus.User, ref, status, note string) (ReportItem, error)
+	// RecordExport writes the audit entry of an export.
+	RecordExport(ctx context.Context, actor menus.User, kind menus.ReportKind, format string, params map[string]string, rows int) error
+	// ReportDashboard counts reports per village in [from, before) and the
+	// open urgent needs.
+	ReportDashboard(ctx context.Context, from, before time.Time, refLimit int) (ReportDashboard, error)
+}
+
+// ReportQuery selects reports; see storage.ReportQuery.
+type ReportQuery = struct {
+	Kind menus.ReportKind
+	// From (inclusive) and Before (exclusive) bound reported_at.
+	From, Before    time.Time
+	Village, County string
+	Director        string
+	Child           string
+	Detail          string
+	Urgency         string
+	Status          string
+	Channel         string
+	Limit, Offset   int
+}
+
+// ReportItem is a report as staff read it; see storage.ReportItem.
+type ReportItem = struct {
+	Ref                         string
+	Kind                        menus.ReportKind
+	ChildCode, ChildName        string
+	Village, County             string
+	DirectorPhone, DirectorName string
+	// Detail is the situation of a visit or the category of a need.
+	Detail          string
+	Urgency         string
+	Status          string
+	StatusChangedAt time.Time
+	Channel         string
+	Carrier         string
+	Tree            string
+	Version         int
+	Answers         map[string]string
+	StartedAt       time.Time
+	ReportedAt      time.Time
+	History         []StatusChange
+}
+
+// StatusChange is one step of a need's follow-up; see storage.StatusChange.
+type StatusChange = struct {
+	From, To string
+	Note     string
+	Actor    string
+	At       time.Time
+}
+
+// ReportDashboard is a month at a glance; see storage.ReportDashboard.
+type ReportDashboard = struct {
+	Villages []VillageCount
+	// OpenUrgent counts every open urgent need, whenever reported;
+	// OpenUrgentRefs lists the longest waiting of them.
+	OpenUrgent     int
+	OpenUrgentRefs []string
+}
+
+// VillageCount is the reports on a village's children; see
+// storage.VillageCount.
+type VillageCount = struct {
+	County, Village string
+	Visits, Needs   int
+}
+
+// Limits of the report endpoints.
+const (
+	defaultPerPage = 50
+	maxPerPage     = 200
+	maxPage        = 100000
+	// maxExportRows bounds one export: past it the filters should be
+	// narrowed, rather than the gateway building a huge file in memory.
+	maxExportRows = 50000
+	// dashboardRefs is how many open urgent needs the dashboard lists.
+	dashboardRefs = 100
+	maxNote       = 1000 // characters
+	maxPlace      = 100  // characters of a village or county filter
+)
+
+// Need statuses.
+const (
+	statusOpen     = "open"
+	statusReferred = "referred"
+	statusResolved = "resolved"
+)
+
+var (
+	urgencies = []string{menus.UrgencyRoutine, menus.UrgencyUrgent}
+	statuses  = []string{statusOpen, statusReferred, statusResolved}
+	channels  = []string{menus.ChannelUSSD, menus.ChannelSMS}
+	langs     = []string{menus.LangZH, menus.LangEN}
+	// A situation or category is a choice value of a tree (needs_support,
+	// registration ...); trees change, so only the form is checked.
+	choiceValue = regexp.MustCompile(`^[a-z0-9_]{1,40}$`)
+)
+
+// filters are the query parameters that select reports of each kind.
+var filters = map[menus.ReportKind][]string{
+	menus.ReportVisit: {"from", "to", "village", "county", "director", "child", "situation", "urgency", "channel"},
+	menus.ReportNeed:  {"from", "to", "village", "county", "director", "child", "category", "urgency", "status", "channel"},
+}
+
+// mountReports adds the report endpoints. Fixed paths come before
+// /reports/:ref, which would otherwise take them for references.
+func (a *API) mountReports(r fiber.Router) {
+	view := need(menus.RoleViewer)
+	r.Get("/reports/dashboard", view, a.dashboard)
+	for _, kind := range []menus.ReportKind{menus.ReportVisit, menus.ReportNeed} {
+		base := "/reports/" + string(kind) + "s"
+		r.Get(base, view, a.listReports(kind))
+		r.Get(base+".csv", view, a.exportReports(kind, "csv"))
+		r.Get(base+".xlsx", view, a.exportReports(kind, "xlsx"))
+	}
+	r.Post("/reports/needs/:ref/status", need(menus.RoleEditor), a.setNeedStatus)
+	r.Get("/reports/:ref", view, a.getReport)
+}
+
+// invalid is the 422 of bad query parameters or body fields.
+func invalid(problems []Problem) *Error {
+	e := fail(http.StatusUnprocessableEntity, "invalid", "%d invalid parameters", len(problems))
+	if len(problems) == 1 {
+		e.Message = "1 invalid parameter"
+	}
+	e.Problems = problems
+	return e
+}
+
+// reportQuery reads the filters of kind from the query string, with the
+// other parameters in extra allowed. It returns the query, every parameter
+// as read (copied out of Fiber's buffers, normalised where that applies:
+// for the audit entry of an export), or a 422 naming every bad parameter.
+func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) (ReportQuery, map[string]string, error) {
+	allowed := append(slices.Clone(filters[kind]), extra...)
+	params := map[string]string{}
+	var problems []Problem
+	problem := func(field, format string, args ...any) {
+		problems = append(problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		key := string(k)
+		switch _, seen := params[key]; {
+		case !slices.Contains(allowed, key):
+			if other := otherKind(kind); slices.Contains(filters[other], key) {
+				problem(key, "is not a filter of %ss", kind)
+			} else {
+				problem(key, "unknown parameter")
+			}
+		case seen:
+			problem(key, "given more than once")
+		default:
+			params[key] = strings.TrimSpace(string(v))
+		}
+	})
+
+	q := ReportQuery{Kind: kind}
+	var from, to time.Time
+	for key, v := range params {
+		if v == "" {
+			delete(params, key)
+			continue
+		}
+		switch key {
+		case "from", "to":
+			d, err := time.Parse(time.DateOnly, v)
+			if err != nil {
+				problem(key, "must be a date, YYYY-MM-DD")
+				continue
+			}
+			if key == "from" {
+				from, q.From = d, d
+			} else {
+				to, q.Before = d, d.AddDate(0, 0, 1)
+			}
+		case "village", "county":
+			if utf8.RuneCountInString(v) > maxPlace {
+				problem(key, "longer than %d characters", maxPlace)
+				continue
+			}
+			if key == "village" {
+				q.Village = v
+			} else {
+				q.County = v
+			}
+		case "director":
+			e164, err := phone.Normalizer{Region: a.Options.Region}.Normalize(v)
+			if err != nil {
+				problem(key, "is not a phone number")
+				continue
+			}
+			q.Director, params[key] = e164, e164
+		case "child":
+			code, ok := menus.ChildCode(v)
+			if !ok {
+				problem(key, "is not a child ID such as C0001")
+				continue
+			}
+			q.Child, params[key] = code, code
+		case "situation", "category":
+			if !choiceValue.MatchString(v) {
+				problem(key, "is not a %s value such as %s", key, map[string]string{"situation": "needs_support", "category": "school"}[key])
+				continue
+			}
+			q.Detail = v
+		case "urgency":
+			if !slices.Contains(urgencies, v) {
+				problem(key, "must be one of %s", strings.Join(urgencies, ", "))
+			}
+			q.Urgency = v
+		case "status":
+			if !slices.Contains(statuses, v) {
+				problem(key, "must be one of %s", strings.Join(statuses, ", "))
+			}
+			q.Status = v
+		case "channel":
+			if !slices.Contains(channels, v) {
+				problem(key, "must be one of %s", strings.Join(channels, ", "))
+			}
+			q.Channel = v
+		case "lang":
+			if !slices.Contains(langs, v) {
+				problem(key, "must be one of %s", strings.Join(langs, ", "))
+			}
+		case "page":
+			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > maxPage {
+				problem(key, "must be a whole number from 1 to %d", maxPage)
+			}
+		case "per_page":
+			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > maxPerPage {
+				problem(key, "must be a whole number from 1 to %d", maxPerPage)
+			}
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		problem("to", "is before from")
+	}
+	if len(problems) > 0 {
+		// Map order must not decide the order of the problems.
+		slices.SortStableFunc(problems, func(x, y Problem) int { return strings.Compare(x.Field, y.Field) })
+		return ReportQuery{}, nil, invalid(problems)
+	}
+	return q, params, nil
+}
+
+func otherKind(k menus.ReportKind) menus.ReportKind {
+	if k == menus.ReportVisit {
+		return menus.ReportNeed
+	}
+	return menus.ReportVisit
+}
+
+// intParam is a validated whole-number parameter, or def when absent.
+func intParam(params map[string]string, key string, def int) int {
+	if n, err := strconv.Atoi(params[key]); err == nil {
+		return n
+	}
+	return def
+}
+
+type statusView struct {
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Note  string `json:"note"`
+	Actor string `json:"actor"`
+	At    string `json:"at"`
+}
+
+type reportView struct {
+	Ref             string            `json:"ref"`
+	Kind            string            `json:"kind"`
+	ChildCode       string            `json:"child_code"`
+	ChildName       string            `json:"child_name"`
+	Village         string            `json:"village"`
+	County          string            `json:"county"`
+	DirectorPhone   string            `json:"director_phone"`
+	DirectorName    string            `json:"director_name"`
+	Situation       string            `json:"situation,omitempty"`
+	Category        string            `json:"category,omitempty"`
+	Urgency         string            `json:"urgency"`
+	Status          string            `json:"status,omitempty"`
+	StatusChangedAt string            `json:"status_changed_at,omitempty"`
+	Channel         string            `json:"channel"`
+	Carrier         string            `json:"carrier"`
+	MenuTree        string            `json:"menu_tree"`
+	MenuVersion     int               `json:"menu_version"`
+	StartedAt       string            `json:"started_at,omitempty"`
+	ReportedAt      string            `json:"reported_at"`
+	Answers         map[string]string `json:"answers"`
+	// History is present, possibly empty, on a need read alone.
+	History []statusView `json:"history,omitzero"`
+}
+
+func timeJSON(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+// directorPhone is what the user may see of a director's phone.
+func directorPhone(u menus.User, e164 string) string {
+	if u.Allows(menus.RoleEditor) {
+		return e164
+	}
+	return phone.Mask(e164)
+}
+
+func reportJSON(u menus.User, it ReportItem, withHistory bool) reportView {
+	v := reportView{
+		Ref: it.Ref, Kind: string(it.Kind), ChildCode: it.ChildCode, ChildName: it.ChildName,
+		Village: it.Village, County: it.County,
+		DirectorPhone: directorPhone(u, it.DirectorPhone), DirectorName: it.DirectorName,
+		Urgency: it.Urgency, Status: it.Status, StatusChangedAt: timeJSON(it.StatusChangedAt),
+		Channel: it.Channel, Carrier: it.Carrier, MenuTree: it.Tree, MenuVersion: it.Version,
+		StartedAt: timeJSON(it.StartedAt), ReportedAt: timeJSON(it.ReportedAt), Answers: it.Answers,
+	}
+	if v.Answers == nil {
+		v.Answers = map[string]string{}
+	}
+	if it.Kind == menus.ReportVisit {
+		v.Situation = it.Detail
+	} else {
+		v.Category = it.Detail
+		if withHistory {
+			v.History = make([]statusView, len(it.History))
+			for i, h := range it.History {
+				v.History[i] = statusView{From: h.From, To: h.To, Note: h.Note, Actor: h.Actor, At: timeJSON(h.At)}
+			}
+		}
+	}
+	return v
+}
+
+func (a *API) listReports(kind menus.ReportKind) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		q, params, err := a.reportQuery(c, kind, "page", "per_page")
+		if err != nil {
+			return a.write(c, err)
+		}
+		page, perPage := intParam(params, "page", 1), intParam(params, "per_page", defaultPerPage)
+		q.Limit, q.Offset = perPage, (page-1)*perPage
+		items, total, err := a.Reports.Reports(c.UserContext(), q)
+		if err != nil {
+			return a.write(c, err)
+		}
+		out := make([]reportView, len(items))
+		for i, it := range items {
+			out[i] = reportJSON(user(c), it, false)
+		}
+		return c.JSON(fiber.Map{"items": out, "page": page, "per_page": perPage, "total": total})
+	}
+}
+
+func (a *API) getReport(c *fiber.Ctx) error {
+	ref := strings.Clone(c.Params("ref"))
+	it, err := a.Reports.ReportWithHistory(c.UserContext(), ref)
+	if errors.Is(err, menus.ErrNotFound) {
+		return a.write(c, fail(http.StatusNotFound, "not_found", "no report %q", ref))
+	}
+	if err != nil {
+		return a.write(c, err)
+	}
+	return c.JSON(reportJSON(user(c), it, true))
+}
+
+// setNeedStatus moves a need through the workflow: open -> referred ->
+// resolved, open -> resolved, and back to open from either.
+func (a *API) setNeedStatus(c *fiber.Ctx) error {
+	ref := strings.Clone(c.Params("ref"))
+	var body struct {
+		Status *string `json:"status"`
+		Note   string  `json:"note"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || dec.More() {
+		return a.write(c, fail(http.StatusBadRequest, "invalid", `the body must be a JSON object {"status": "...", "note": "..."}`))
+	}
+	var problems []Problem
+	switch {
+	case body.Status == nil || *body.Status == "":
+		problems = append(problems, Problem{Field: "status", Message: "required"})
+	case !slices.Contains(statuses, *body.Status):
+		problems = append(problems, Problem{Field: "status", Message: "must be one of " + strings.Join(statuses, ", ")})
+	}
+	if utf8.RuneCountInString(body.Note) > maxNote {
+		problems = append(problems, Problem{Field: "note", Message: fmt.Sprintf("longer than %d characters", maxNote)})
+	}
+	if len(problems) > 0 {
+		return a.write(c, invalid(problems))
+	}
+	it, err := a.Reports.SetNeedStatus(c.UserContext(), user(c), ref, *body.Status, body.Note)
+	switch {
+	case errors.Is(err, menus.ErrNotFound):
+		return a.write(c, fail(http.StatusNotFound, "not_found", "no need %q", ref))
+	case errors.Is(err, menus.ErrConflict):
+		return a.write(c, fail(http.StatusConflict, "conflict", "need %s is %s and cannot become %s", it.Ref, it.Status, *body.Status))
+	case err != nil:
+		return a.write(c, err)
+	}
+	return c.JSON(reportJSON(user(c), it, true))
+}
+
+// exportReports sends every report the filters select as a CSV or XLSX
+// file, headers in ?lang (zh by default). The export is audited before a
+// byte of it is sent.
+func (a *API) exportReports(kind menus.ReportKind, format string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		// page and per_page are accepted so that a console can pass a
+		// list's query string as it is; an export holds every page.
+		q, params, err := a.reportQuery(c, kind, "lang", "page", "per_page")
+		if err != nil {
+			return a.write(c, err)
+		}
+		delete(params, "page")
+		delete(params, "per_page")
+		lang := params["lang"]
+		if lang == "" {
+			lang = menus.LangZH
+		}
+		q.Limit = maxExportRows + 1
+		items, _, err := a.Reports.Reports(c.UserContext(), q)
+		if err != nil {
+			return a.write(c, err)
+		}
+		if len(items) > maxExportRows {
+			return a.write(c, invalid([]Problem{{Field: "from", Message: fmt.Sprintf("more than %d reports match; narrow the dates or other filters", maxExportRows)}}))
+		}
+		table := reportTable(user(c), kind, items)
+		var buf bytes.Buffer
+		var ctype string
+		switch format {
+		case "csv":
+			ctype = "text/csv; charset=utf-8"
+			err = export.CSV(&buf, table, lang, time.UTC)
+		default:
+			ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+			err = export.XLSX(&buf, table, sheetNames[kind][lang], lang, time.UTC)
+		}
+		if err != nil {
+			return a.write(c, fmt.Errorf("export %ss: %w", kind, err))
+		}
+		if err := a.Reports.RecordExport(c.UserContext(), user(c), kind, format, params, len(items)); err != nil {
+			return a.write(c, err)
+		}
+		c.Set(fiber.HeaderContentType, ctype)
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, exportName(kind, format, params, time.Now())))
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Send(buf.Bytes())
+	}
+}
+
+var sheetNames = map[menus.ReportKind]map[string]string{
+	menus.ReportVisit: {menus.LangZH: "家访", menus.LangEN: "Visits"},
+	menus.ReportNeed:  {menus.LangZH: "需求", menus.LangEN: "Needs"},
+}
+
+// exportName names the file after its kind and dates: the filter's when
+// given (barefoot-needs-2026-11-01_2026-11-30.csv), else the day of export.
+func exportName(kind menus.ReportKind, format string, params map[string]string, now time.Time) string {
+	span := now.UTC().Format(time.DateOnly)
+	if from, to := params["from"], params["to"]; from != "" || to != "" {
+		if from == "" {
+			from = "start"
+		}
+		if to == "" {
+			to = span
+		}
+		span = from + "_" + to
+	}
+	return fmt.Sprintf("barefoot-%ss-%s.%s", kind, span, format)
+}
+
+func col(key string, kind export.Kind, zh, en string) export.Column {
+	return export.Column{Key: key, Kind: kind, Header: map[string]string{menus.LangZH: zh, menus.LangEN: en}}
+}
+
+// reportTable lays reports out for export: fixed columns, then one column
+// per answer key found in any of them, in key order.
+func reportTable(u menus.User, kind menus.ReportKind, items []ReportItem) export.Table {
+	cols := []export.Column{
+		col("ref", export.Text, "编号", "Reference"),
+		col("reported_at", export.DateTime, "上报时间 (UTC)", "Reported at (UTC)"),
+		col("child_code", export.Text, "儿童编号", "Child ID"),
+		col("child_name", export.Text, "儿童姓名", "Child name"),
+		col("village", export.Text, "村", "Village"),
+		col("county", export.Text, "县", "County"),
+		col("director_name", export.Text, "主任姓名", "Director"),
+		col("director_phone", export.Text, "主任电话", "Director phone"),
+	}
+	if kind == menus.ReportVisit {
+		cols = append(cols, col("detail", export.Text, "情况", "Situation"))
+	} else {
+		cols = append(cols, col("detail", export.Text, "需求类别", "Category"))
+	}
+	cols = append(cols, col("urgency", export.Text, "紧急程度", "Urgency"))
+	if kind == menus.ReportNeed {
+		cols = append(cols,
+			col("status", export.Text, "状态", "Status"),
+			col("status_changed_at", export.DateTime, "状态更新时间 (UTC)", "Status changed at (UTC)"))
+	}
+	cols = append(cols,
+		col("channel", export.Text, "渠道", "Channel"),
+		col("carrier", export.Text, "运营商", "Carrier"),
+		col("menu_version", export.Number, "菜单版本", "Menu version"))
+	var keys []string
+	for _, it := range items {
+		for k := range it.Answers {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		cols = append(cols, col("answer:"+k, export.Text, "回答："+k, "Answer: "+k))
+	}
+	rows := make([]map[string]any, len(items))
+	for i, it := range items {
+		row := map[string]any{
+			"ref": it.Ref, "reported_at": it.ReportedAt, "child_code": it.ChildCode, "child_name": it.ChildName,
+			"village": it.Village, "county": it.County, "director_name": it.DirectorName,
+			"director_phone": directorPhone(u, it.DirectorPhone), "detail": it.Detail, "urgency": it.Urgency,
+			"status": it.Status, "status_changed_at": it.StatusChangedAt,
+			"channel": it.Channel, "carrier": it.Carrier, "menu_version": it.Version,
+		}
+		for k, v := range it.Answers {
+			row["answer:"+k] = v
+		}
+		rows[i] = row
+	}
+	return export.Table{Columns: cols, Rows: rows}
+}
+
+type villageView struct {
+	County  string `json:"county"`
+	Village string `json:"village"`
+	Visits  int    `json:"visits"`
+	Needs   int    `json:"needs"`
+}
+
+// dashboard is the console's month at a glance: ?month=2026-11 (this
+// month in UTC when absent).
+func (a *API) dashboard(c *fiber.Ctx) error {
+	var problems []Problem
+	month := ""
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		switch key := string(k); {
+		case key != "month":
+			problems = append(problems, Problem{Field: key, Message: "unknown parameter"})
+		case month != "":
+			problems = append(problems, Problem{Field: key, Message: "given more than once"})
+		default:
+			month = strings.TrimSpace(string(v))
+		}
+	})
+	from := time.Now().UTC()
+	from = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if month != "" {
+		m, err := time.Parse("2006-01", month)
+		if err != nil {
+			problems = append(problems, Problem{Field: "month", Message: "must be a month, YYYY-MM"})
+		}
+		from = m
+	}
+	if len(problems) > 0 {
+		return a.write(c, invalid(problems))
+	}
+	before := from.AddDate(0, 1, 0)
+	d, err := a.Reports.ReportDashboard(c.UserContext(), from, before, dashboardRefs)
+	if err != nil {
+		return a.write(c, err)
+	}
+	villages := make([]villageView, len(d.Villages))
+	var visits, needs int
+	for i, v := range d.Villages {
+		villages[i] = villageView(v)
+		visits += v.Visits
+		needs += v.Needs
+	}
+	return c.JSON(fiber.Map{
+		"month":    from.Format("2006-01"),
+		"from":     from.Format(time.DateOnly),
+		"to":       before.AddDate(0, 0, -1).Format(time.DateOnly),
+		"villages": villages,
+		"totals":   fiber.Map{"visits": visits, "needs": needs},
+		"open_urgent_needs": fiber.Map{
+			"count": d.OpenUrgent,
+			"refs":  d.OpenUrgentRefs,
+		},
+	})
+}

@@ -41,7 +41,7 @@ func CSV(w io.Writer, t Table, lang string, loc *time.Location) error {
 	for j, c := range t.Columns {
 		record[j] = cellText(c.header(lang))
 	}
-	if err := cw.Write(record); err != nil {
+	if err := writeRecord(cw, bw, record); err != nil {
 		return fmt.Errorf("export: write csv: %w", err)
 	}
 	var num []byte
@@ -66,7 +66,7 @@ func CSV(w io.Writer, t Table, lang string, loc *time.Location) error {
 				record[j] = v.t.Format(time.RFC3339)
 			}
 		}
-		if err := cw.Write(record); err != nil {
+		if err := writeRecord(cw, bw, record); err != nil {
 			return fmt.Errorf("export: write csv: %w", err)
 		}
 	}
@@ -74,7 +74,28 @@ func CSV(w io.Writer, t Table, lang string, loc *time.Location) error {
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("export: write csv: %w", err)
 	}
+	// csv.NewWriter reuses bw rather than buffering twice, so this is
+	// normally a no-op; it keeps the flush explicit.
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("export: write csv: %w", err)
+	}
 	return nil
+}
+
+// writeRecord writes record through cw, except a record of one empty field:
+// encoding/csv writes that as an empty line, which readers (encoding/csv
+// among them) skip, so a one-column export would lose its empty rows. It is
+// written as "" instead, which RFC 4180 reads as one empty field.
+func writeRecord(cw *csv.Writer, bw *bufio.Writer, record []string) error {
+	if len(record) != 1 || record[0] != "" {
+		return cw.Write(record)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	_, err := bw.WriteString("\"\"\r\n")
+	return err
 }
 
 func appendNumber(b []byte, v cell) []byte {

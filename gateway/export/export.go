@@ -7,12 +7,14 @@
 // injection). Both writers therefore pass every text cell through the same
 // steps, in this order:
 //
-//  1. cleanText: invalid UTF-8 becomes U+FFFD; NUL and the other C0 controls
-//     are dropped except TAB and LF; CR and CRLF become LF; U+FFFE and U+FFFF
-//     are dropped. XML 1.0, and so XLSX, cannot carry those controls at all, a
-//     bare CR is both a formula trigger and lost by CSV readers, and Excel
-//     breaks lines inside a cell with LF. Doing the same in CSV keeps both
-//     formats identical cell for cell.
+//  1. cleanText: invalid UTF-8 becomes U+FFFD; CR and CRLF become LF; the
+//     other control characters (NUL, the rest of C0, DEL, C1) are dropped
+//     except TAB and LF, and so are U+FFFE and U+FFFF. XML 1.0, and so XLSX,
+//     cannot carry C0 controls or U+FFFE/U+FFFF at all; the others are
+//     invisible, and no one types them in an answer. A bare CR is a formula
+//     trigger and is lost by CSV readers (encoding/csv with CRLF drops it),
+//     and Excel breaks lines inside a cell with LF. Doing the same in CSV
+//     keeps both formats identical cell for cell.
 //  2. Neutralize: a value that could be read as a formula gets a leading "'".
 //  3. Truncation to 32,767 UTF-16 units, Excel's limit for one cell, never
 //     splitting a character. Excel would cut the cell anyway; doing it here
@@ -115,9 +117,9 @@ func (c Column) header(lang string) string {
 //
 // s is quoted when
 //   - it starts with one of OWASP's triggers "=", "+", "-", "@", TAB or CR;
-//   - its first character after a run of leading white space and invisible
-//     format characters (spaces, LF, NBSP, U+3000 ideographic space,
-//     zero-width space, BOM ...) is "=", "+", "-" or "@": Google Sheets,
+//   - its first character after a run of leading white space, control and
+//     invisible format characters (spaces, LF, NBSP, U+3000 ideographic
+//     space, zero-width space, BOM ...) is "=", "+", "-" or "@": Google Sheets,
 //     LibreOffice and some CSV importers trim leading white space before they
 //     decide whether a cell is a formula, so " =1+1" is as dangerous as "=1+1";
 //   - the character found that way is the full-width form of a trigger
@@ -147,7 +149,7 @@ func needsQuote(s string) bool {
 		return true
 	case c == '\'':
 		return false
-	case c > ' ' && c < utf8.RuneSelf:
+	case c > ' ' && c < 0x7f:
 		// Any other printable ASCII character decides at once: the common case.
 		return false
 	}
@@ -155,7 +157,7 @@ func needsQuote(s string) bool {
 		switch {
 		case isTrigger(r):
 			return true
-		case unicode.IsSpace(r) || unicode.Is(unicode.Cf, r):
+		case unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
 			continue
 		default:
 			return false
@@ -185,7 +187,7 @@ func cellText(s string) string {
 func cleanText(s string) string {
 	clean := true
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= utf8.RuneSelf || (c < ' ' && c != '\t' && c != '\n') {
+		if c := s[i]; c >= 0x7f || (c < ' ' && c != '\t' && c != '\n') {
 			clean = false
 			break
 		}
@@ -205,7 +207,7 @@ func cleanText(s string) string {
 			return '\n'
 		case r == '\t' || r == '\n':
 			return r
-		case r < ' ', r == 0xFFFE, r == 0xFFFF:
+		case unicode.IsControl(r), r == 0xFFFE, r == 0xFFFF:
 			return -1
 		}
 		return r

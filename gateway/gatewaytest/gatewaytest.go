@@ -18,6 +18,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/admin"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
+	"github.com/barefoot-ussd/barefoot/gateway/console"
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
 	"github.com/barefoot-ussd/barefoot/gateway/generic"
 	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
@@ -113,10 +114,10 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 		USSD:   adapters,
 		SMS:    []gateway.SMSAdapter{africastalking.SMS{}, twilio.SMS{AuthToken: opts.TwilioToken, PublicURL: base}, kannel.SMS{}},
 		Inbox:  box,
-		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, Options: mopts, Log: log, Refresh: func(ctx context.Context) error {
+		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Log: log, Refresh: func(ctx context.Context) error {
 			_, err := db.RefreshCatalog(ctx, catalog, mopts)
 			return err
-		}}).Mount},
+		}}).Mount, console.Mount},
 		Metrics:   metrics,
 		Checks:    []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
 		Log:       log,

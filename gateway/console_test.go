@@ -1,0 +1,160 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts headless Chromium for a test. make test installs it; a
+// missing browser fails the test rather than skip it, so a broken machine
+// cannot pass CI by accident.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium not found (make test installs it): %v", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	// The first action starts the browser, which lives as long as the
+	// context of that action: it gets no timeout of its own; each later
+	// step does.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// artefact is where screenshots go: artifacts/ at the repository root.
+func artefact(t *testing.T, name string, png []byte) {
+	t.Helper()
+	dir := filepath.Join("..", "artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConsoleEditPublishSimulate drives the console as an administrator
+// would: log in, edit a label, see a validation error next to its node,
+// save and publish, and walk the new label in the phone simulator (and on
+// the real USSD endpoint).
+func TestConsoleEditPublishSimulate(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	if _, err := g.DB.CreateUser(context.Background(), menus.User{}, "county", "correct horse battery", menus.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	label := `input[data-id="main.option1.en"]`
+	prompt := `input[data-id="visit_child.text.en"]`
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		for i, s := range steps {
+			sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			err := chromedp.Do(sctx, s)
+			cancel()
+			if err != nil {
+				if png, serr := chromedp.Run(ctx, chromedp.FullScreenshot(100)); serr == nil {
+					artefact(t, "console-failure.png", png)
+				}
+				t.Fatalf("%s, step %d: %v", what, i+1, err)
+			}
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	waitFor := func(what, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("%s: %v (screen %q)", what, err, text("#sim-screen"))
+		}
+	}
+	// set types into a field as a user would, firing its input event.
+	set := func(sel, value string) {
+		t.Helper()
+		js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event("input", {bubbles: true})); return true })()`, sel, value)
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil {
+			t.Fatalf("set %s: %v", sel, err)
+		}
+	}
+	shot := func() []byte {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return png
+	}
+	step("log in",
+		chromedp.Navigate(g.URL+"/admin"),
+		chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "county"),
+		chromedp.SendKeys("#password", "correct horse battery"),
+		chromedp.Click("#login"),
+		chromedp.WaitVisible(label))
+	// A validation error shows next to its node.
+	set(prompt, " ")
+	step("validate", chromedp.Click("#validate"), chromedp.WaitVisible(`[data-node="visit_child"] .problem`))
+	problem := text(`[data-node="visit_child"] .problem`)
+	// Mend it, edit a label, save a draft, publish it.
+	set(prompt, "Enter the child ID (e.g. C0001)")
+	set(label, "Log a visit")
+	step("save", chromedp.Click("#save"), chromedp.WaitVisible(`button[data-publish="2"]`))
+	step("publish",
+		chromedp.Click(`button[data-publish="2"]`),
+		chromedp.WaitNotPresent(`button[data-publish="2"]`))
+	saved := text("#versions")
+	// The simulator plays the tree as the English director sees it.
+	waitFor("simulator shows the new label", `document.querySelector("#sim-screen").textContent.includes("1. Log a visit")`)
+	step("answer 1 in the simulator", chromedp.SendKeys("#sim-input", "1"), chromedp.Click("#sim-send"))
+	waitFor("simulator moves on", `document.querySelector("#sim-screen").textContent.includes("Enter the child ID")`)
+	afterInput := text("#sim-screen")
+	editorPNG := shot()
+	step("dashboard", chromedp.Navigate(g.URL+"/admin#dashboard"), chromedp.WaitVisible("#main section"))
+	dashboardPNG := shot()
+	if !strings.Contains(problem, "missing en translation") {
+		t.Errorf("validation error next to the node = %q", problem)
+	}
+	if !strings.Contains(saved, "v2") || !strings.Contains(saved, "● ") {
+		t.Errorf("versions after publishing = %q", saved)
+	}
+	if !strings.Contains(afterInput, "Enter the child ID") {
+		t.Errorf("simulator after 1 = %q", afterInput)
+	}
+	if body := g.AT(t, "ATUid_console", enDirector, ""); !strings.Contains(body, "1. Log a visit") {
+		t.Errorf("published label not live on USSD: %q", body)
+	}
+	artefact(t, "console-editor.png", editorPNG)
+	artefact(t, "console-dashboard.png", dashboardPNG)
+}

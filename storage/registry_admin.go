@@ -1,0 +1,946 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// The registry as county administrators edit it through the admin API:
+// lists with search and paging, creates and updates audited in the
+// transaction that makes them, deactivation rather than deletion (reports
+// point at directors and children), and CSV imports that write every row or
+// none.
+//
+// Errors: an unknown id wraps menus.ErrNotFound; a phone, code, or child and
+// scheme that another record holds wraps menus.ErrConflict; a director or
+// child that a record names but that does not exist is a
+// *menus.ValidationError naming the field. None of them quotes a phone or a
+// name.
+//
+// A write that would change nothing writes nothing: no updated_at bump and
+// no audit entry. Imports upsert by phone, code, or child and scheme; they
+// create records active and leave the active flag of existing ones alone,
+// so re-importing a roster does not bring back someone who was deactivated.
+
+// ChildRecord is a child with every director assigned to it: the
+// responsible director first, the others by phone.
+//
+// ChildRecord and AllowanceRecord alias unnamed struct types so that the
+// admin API can spell the identical types without importing this package:
+// menus.Child has room for one director only, and menus.Allowance for no id
+// or state.
+type ChildRecord = struct {
+	menus.Child
+	Directors []string
+}
+
+// AllowanceRecord is an allowance with its id and state.
+type AllowanceRecord = struct {
+	menus.Allowance
+	ID     int64
+	Active bool
+}
+
+// errDryRun rolls back an import that was only a rehearsal.
+var errDryRun = errors.New("storage: dry run")
+
+// likeEscaper makes a search text match itself only under ILIKE, whose
+// default escape character is the backslash.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// regRow is what the generic operations ask of a registry row type.
+type regRow[R any] interface {
+	ident() int64
+	// objectID names the record in the audit log: its phone or code.
+	objectID() string
+	isActive() bool
+	// same reports whether writing w over the record would change nothing;
+	// w's id and active flag do not count.
+	same(w R) bool
+}
+
+// regKind is one kind of registry record, R being its row type. The SQL
+// fragments are constants; the row alias is always r.
+type regKind[R regRow[R]] struct {
+	noun  string // audit object type and action prefix: "director"
+	table string
+	cols  string // the select list
+	from  string
+	// search is a condition on $2, the ILIKE pattern of the search text.
+	search string
+	order  string
+	// key selects the record with the natural key that keyArgs gives.
+	key     string
+	keyArgs func(R) []any
+	insert  func(ctx context.Context, tx *sqlx.Tx, w R) (int64, error)
+	update  func(ctx context.Context, tx *sqlx.Tx, before, w R) error
+	// diff, when set, turns a change into what the audit log records.
+	diff func(before, after R) (any, any)
+}
+
+func (k regKind[R]) list(ctx context.Context, db *DB, q string, limit, offset int) ([]R, int, error) {
+	q = strings.TrimSpace(clean(q))
+	pattern := "%" + likeEscaper.Replace(q) + "%"
+	where := ` WHERE ($1 = '' OR ` + k.search + `)`
+	var total int
+	if err := db.db.GetContext(ctx, &total, `SELECT count(*) FROM `+k.from+where, q, pattern); err != nil {
+		return nil, 0, fmt.Errorf("count %s records: %w", k.noun, err)
+	}
+	rows := []R{}
+	query := `SELECT ` + k.cols + ` FROM ` + k.from + where + ` ORDER BY ` + k.order + ` LIMIT $3 OFFSET $4`
+	if err := db.db.SelectContext(ctx, &rows, query, q, pattern, limit, offset); err != nil {
+		return nil, 0, fmt.Errorf("list %s records: %w", k.noun, err)
+	}
+	return rows, total, nil
+}
+
+// byID reads a record, locked for an update when lock is set.
+func (k regKind[R]) byID(ctx context.Context, q sqlx.QueryerContext, id int64, lock bool) (R, error) {
+	query := `SELECT ` + k.cols + ` FROM ` + k.from + ` WHERE r.id = $1`
+	if lock {
+		query += ` FOR UPDATE OF r`
+	}
+	var r R
+	err := sqlx.GetContext(ctx, q, &r, query, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("%s %d: %w", k.noun, id, menus.ErrNotFound)
+	}
+	return r, err
+}
+
+// byKey reads and locks the record with w's natural key.
+func (k regKind[R]) byKey(ctx context.Context, tx *sqlx.Tx, w R) (R, bool, error) {
+	var r R
+	err := tx.GetContext(ctx, &r, `SELECT `+k.cols+` FROM `+k.from+` WHERE `+k.key+` FOR UPDATE OF r`, k.keyArgs(w)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
+func (k regKind[R]) get(ctx context.Context, db *DB, id int64) (R, error) {
+	r, err := k.byID(ctx, db.db, id, false)
+	if err != nil {
+		return r, fmt.Errorf("get %w", err)
+	}
+	return r, nil
+}
+
+// record writes the audit entry of a change; before is nil for a create.
+func (k regKind[R]) record(ctx context.Context, tx *sqlx.Tx, actor menus.User, verb string, before *R, after R) error {
+	e := menus.AuditEntry{Actor: actor, Action: k.noun + "." + verb, ObjectType: k.noun, ObjectID: after.objectID(), After: after}
+	if before != nil {
+		e.Before = *before
+		if k.diff != nil {
+			e.Before, e.After = k.diff(*before, after)
+		}
+	}
+	return audit(ctx, tx, e)
+}
+
+func (k regKind[R]) create(ctx context.Context, db *DB, actor menus.User, w R) (R, error) {
+	var after R
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		id, err := k.insert(ctx, tx, w)
+		if err != nil {
+			return err
+		}
+		if after, err = k.byID(ctx, tx, id, false); err != nil {
+			return err
+		}
+		return k.record(ctx, tx, actor, "create", nil, after)
+	})
+	if err != nil {
+		return after, fmt.Errorf("create %s: %w", k.noun, err)
+	}
+	return after, nil
+}
+
+func (k regKind[R]) change(ctx context.Context, db *DB, actor menus.User, id int64, w R) (R, error) {
+	var after R
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		before, err := k.byID(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if after = before; before.same(w) {
+			return nil
+		}
+		if err := k.update(ctx, tx, before, w); err != nil {
+			return err
+		}
+		if after, err = k.byID(ctx, tx, id, false); err != nil {
+			return err
+		}
+		return k.record(ctx, tx, actor, "update", &before, after)
+	})
+	if err != nil {
+		return after, fmt.Errorf("update %s: %w", k.noun, err)
+	}
+	return after, nil
+}
+
+func (k regKind[R]) setActive(ctx context.Context, db *DB, actor menus.User, id int64, active bool) (R, error) {
+	verb := "deactivate"
+	if active {
+		verb = "activate"
+	}
+	var after R
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		before, err := k.byID(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if after = before; before.isActive() == active {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE `+k.table+` SET active = $2, updated_at = now() WHERE id = $1`, id, active); err != nil {
+			return err
+		}
+		if after, err = k.byID(ctx, tx, id, false); err != nil {
+			return err
+		}
+		return k.record(ctx, tx, actor, verb, &before, after)
+	})
+	if err != nil {
+		return after, fmt.Errorf("%s %s: %w", verb, k.noun, err)
+	}
+	return after, nil
+}
+
+// load upserts rows by their natural key in one transaction, audited row
+// by row, and counts what it created and updated; rows that would change
+// nothing are left alone. A dry run does the same and rolls back.
+func (k regKind[R]) load(ctx context.Context, db *DB, actor menus.User, rows []R, dryRun bool) (created, updated int, err error) {
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		for i, w := range rows {
+			before, found, err := k.byKey(ctx, tx, w)
+			if err != nil {
+				return fmt.Errorf("row %d: %w", i+1, err)
+			}
+			switch {
+			case !found:
+				id, err := k.insert(ctx, tx, w)
+				if err != nil {
+					return fmt.Errorf("row %d: %w", i+1, err)
+				}
+				after, err := k.byID(ctx, tx, id, false)
+				if err != nil {
+					return err
+				}
+				if err := k.record(ctx, tx, actor, "create", nil, after); err != nil {
+					return err
+				}
+				created++
+			case !before.same(w):
+				if err := k.update(ctx, tx, before, w); err != nil {
+					return fmt.Errorf("row %d: %w", i+1, err)
+				}
+				after, err := k.byID(ctx, tx, before.ident(), false)
+				if err != nil {
+					return err
+				}
+				if err := k.record(ctx, tx, actor, "update", &before, after); err != nil {
+					return err
+				}
+				updated++
+			}
+		}
+		if dryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("import %s records: %w", k.noun, err)
+	}
+	return created, updated, nil
+}
+
+// uniqueOr turns a unique violation of constraint into menus.ErrConflict.
+func uniqueOr(err error, constraint, what string) error {
+	if isUnique(err, constraint) {
+		return fmt.Errorf("%s is taken: %w", what, menus.ErrConflict)
+	}
+	return err
+}
+
+func invalid(field, message string) error {
+	return &menus.ValidationError{Problems: []menus.Problem{{Field: field, Message: message}}}
+}
+
+// missingKeys returns the positions in keys of those that no row of table
+// holds in column.
+func missingKeys(ctx context.Context, q sqlx.QueryerContext, table, column string, keys []string) ([]int, error) {
+	query := `
+SELECT u.n - 1 FROM unnest($1::text[]) WITH ORDINALITY AS u(k, n)
+WHERE NOT EXISTS (SELECT 1 FROM ` + table + ` t WHERE t.` + column + ` = u.k)
+ORDER BY u.n`
+	var at []int
+	if err := sqlx.SelectContext(ctx, q, &at, query, pq.Array(keys)); err != nil {
+		return nil, fmt.Errorf("check %s: %w", table, err)
+	}
+	return at, nil
+}
+
+func unknown(ctx context.Context, q sqlx.QueryerContext, table, column string, keys []string) ([]string, error) {
+	at, err := missingKeys(ctx, q, table, column, keys)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, i := range at {
+		if !slices.Contains(out, keys[i]) {
+			out = append(out, keys[i])
+		}
+	}
+	return out, nil
+}
+
+// UnknownDirectors returns those of phones that no director, active or
+// not, has.
+func (db *DB) UnknownDirectors(ctx context.Context, phones []string) ([]string, error) {
+	return unknown(ctx, db.db, "directors", "phone", phones)
+}
+
+// UnknownChildren returns those of codes that no child, active or not, has.
+func (db *DB) UnknownChildren(ctx context.Context, codes []string) ([]string, error) {
+	return unknown(ctx, db.db, "children", "code", codes)
+}
+
+// convert maps a slice.
+func convert[R, T any](rows []R, f func(R) T) []T {
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
+	}
+	return out
+}
+
+// dateText is a calendar date as YYYY-MM-DD, or "" for the zero time.
+func dateText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+// dateOf reads a date written by dateText or to_char.
+func dateOf(s string) time.Time {
+	t, _ := time.Parse(time.DateOnly, s)
+	return t
+}
+
+// Directors.
+
+type regDirector struct {
+	ID       int64  `db:"id" json:"id"`
+	Phone    string `db:"phone" json:"phone"`
+	Name     string `db:"name" json:"name"`
+	Language string `db:"language" json:"language"`
+	Village  string `db:"village" json:"village"`
+	County   string `db:"county" json:"county"`
+	Active   bool   `db:"active" json:"active"`
+}
+
+func (r regDirector) ident() int64               { return r.ID }
+func (r regDirector) objectID() string           { return r.Phone }
+func (r regDirector) isActive() bool             { return r.Active }
+func (r regDirector) director() menus.Director   { return menus.Director(r) }
+func (r regDirector) same(w regDirector) bool    { w.ID, w.Active = r.ID, r.Active; return r == w }
+func newRegDirector(d menus.Director) regDirector {
+	return regDirector{Phone: clean(d.Phone), Name: clean(d.Name), Language: clean(d.Language), Village: clean(d.Village), County: clean(d.County)}
+}
+
+var directorKind = regKind[regDirector]{
+	noun: "director", table: "directors",
+	cols:   `r.id, r.phone, r.name, r.language, r.village, r.county, r.active`,
+	from:   `directors r`,
+	search: `r.name ILIKE $2 OR r.phone ILIKE $2`,
+	order:  `r.name, r.id`,
+	key:    `r.phone = $1`, keyArgs: func(w regDirector) []any { return []any{w.Phone} },
+	insert: func(ctx context.Context, tx *sqlx.Tx, w regDirector) (int64, error) {
+		const q = `INSERT INTO directors (phone, name, language, village, county) VALUES ($1, $2, $3, $4, $5) RETURNING id`
+		var id int64
+		err := tx.GetContext(ctx, &id, q, w.Phone, w.Name, w.Language, w.Village, w.County)
+		return id, uniqueOr(err, "directors_phone_key", "phone")
+	},
+	update: func(ctx context.Context, tx *sqlx.Tx, before, w regDirector) error {
+		const q = `UPDATE directors SET phone = $2, name = $3, language = $4, village = $5, county = $6, updated_at = now() WHERE id = $1`
+		_, err := tx.ExecContext(ctx, q, before.ID, w.Phone, w.Name, w.Language, w.Village, w.County)
+		return uniqueOr(err, "directors_phone_key", "phone")
+	},
+}
+
+// ListDirectors returns a page of directors, active or not, whose name or
+// phone contains q (any case; every director when q is empty), by name,
+// and how many match in all.
+func (db *DB) ListDirectors(ctx context.Context, q string, limit, offset int) ([]menus.Director, int, error) {
+	rows, total, err := directorKind.list(ctx, db, q, limit, offset)
+	return convert(rows, regDirector.director), total, err
+}
+
+// DirectorByID returns a director, active or not.
+func (db *DB) DirectorByID(ctx context.Context, id int64) (menus.Director, error) {
+	r, err := directorKind.get(ctx, db, id)
+	return r.director(), err
+}
+
+// CreateDirector adds an active director. d.ID and d.Active are ignored.
+func (db *DB) CreateDirector(ctx context.Context, actor menus.User, d menus.Director) (menus.Director, error) {
+	r, err := directorKind.create(ctx, db, actor, newRegDirector(d))
+	return r.director(), err
+}
+
+// UpdateDirector rewrites the director with d.ID; d.Active is ignored.
+func (db *DB) UpdateDirector(ctx context.Context, actor menus.User, d menus.Director) (menus.Director, error) {
+	r, err := directorKind.change(ctx, db, actor, d.ID, newRegDirector(d))
+	return r.director(), err
+}
+
+// SetDirectorActive activates or deactivates a director. An inactive
+// director cannot dial in; their reports and children stay.
+func (db *DB) SetDirectorActive(ctx context.Context, actor menus.User, id int64, active bool) (menus.Director, error) {
+	r, err := directorKind.setActive(ctx, db, actor, id, active)
+	return r.director(), err
+}
+
+// ImportDirectors upserts directors by phone in one transaction (rolled
+// back when dryRun) and returns how many it created and updated.
+func (db *DB) ImportDirectors(ctx context.Context, actor menus.User, ds []menus.Director, dryRun bool) (created, updated int, err error) {
+	return directorKind.load(ctx, db, actor, convert(ds, newRegDirector), dryRun)
+}
+
+// Children.
+
+type regChild struct {
+	ID        int64          `db:"id" json:"id"`
+	Code      string         `db:"code" json:"code"`
+	Name      string         `db:"name" json:"name"`
+	BirthDate string         `db:"birth_date" json:"birth_date"` // "" when unknown
+	Village   string         `db:"village" json:"village"`
+	County    string         `db:"county" json:"county"`
+	Directors pq.StringArray `db:"directors" json:"directors"`
+	Active    bool           `db:"active" json:"active"`
+}
+
+func (r regChild) ident() int64     { return r.ID }
+func (r regChild) objectID() string { return r.Code }
+func (r regChild) isActive() bool   { return r.Active }
+func (r regChild) same(w regChild) bool {
+	return r.Code == w.Code && r.Name == w.Name && r.BirthDate == w.BirthDate && r.Village == w.Village &&
+		r.County == w.County && slices.Equal(r.Directors, w.Directors)
+}
+
+func (r regChild) record() ChildRecord {
+	c := ChildRecord{
+		Child:     menus.Child{ID: r.ID, Code: r.Code, Name: r.Name, BirthDate: dateOf(r.BirthDate), Village: r.Village, County: r.County, Active: r.Active},
+		Directors: []string(r.Directors),
+	}
+	if len(c.Directors) > 0 {
+		c.DirectorPhone = c.Directors[0]
+	}
+	return c
+}
+
+// newRegChild orders the directors as they are read back: the responsible
+// one first, the others by phone, each once. Without Directors, the child's
+// DirectorPhone is its only director.
+func newRegChild(c ChildRecord) regChild {
+	phones := c.Directors
+	if len(phones) == 0 && c.DirectorPhone != "" {
+		phones = []string{c.DirectorPhone}
+	}
+	var directors pq.StringArray
+	for i, p := range phones {
+		if p = clean(p); i == 0 || !slices.Contains(directors, p) {
+			directors = append(directors, p)
+		}
+	}
+	if len(directors) > 1 {
+		rest := slices.Compact(slices.Sorted(slices.Values(directors[1:])))
+		directors = append(directors[:1], rest...)
+	}
+	return regChild{Code: clean(c.Code), Name: clean(c.Name), BirthDate: dateText(c.BirthDate), Village: clean(c.Village), County: clean(c.County), Directors: directors}
+}
+
+var childKind = regKind[regChild]{
+	noun: "child", table: "children",
+	cols: `r.id, r.code, r.name, COALESCE(to_char(r.birth_date, 'YYYY-MM-DD'), '') AS birth_date, r.village, r.county, r.active,
+       ARRAY(SELECT d.phone FROM child_directors cd JOIN directors d ON d.id = cd.director_id
+             WHERE cd.child_id = r.id ORDER BY d.id <> r.director_id, d.phone COLLATE "C") AS directors`,
+	from: `children r`,
+	search: `r.name ILIKE $2 OR r.code ILIKE $2 OR EXISTS (
+    SELECT 1 FROM child_directors cd JOIN directors d ON d.id = cd.director_id WHERE cd.child_id = r.id AND d.phone ILIKE $2)`,
+	order: `r.code COLLATE "C"`,
+	key:   `r.code = $1`, keyArgs: func(w regChild) []any { return []any{w.Code} },
+	insert: func(ctx context.Context, tx *sqlx.Tx, w regChild) (int64, error) {
+		ids, err := directorIDs(ctx, tx, w.Directors)
+		if err != nil {
+			return 0, err
+		}
+		const q = `
+INSERT INTO children (code, name, birth_date, village, county, director_id)
+VALUES ($1, $2, CAST(NULLIF($3, '') AS date), $4, $5, $6) RETURNING id`
+		var id int64
+		if err := tx.GetContext(ctx, &id, q, w.Code, w.Name, w.BirthDate, w.Village, w.County, ids[0]); err != nil {
+			return 0, uniqueOr(err, "children_code_key", "code")
+		}
+		return id, assignTx(ctx, tx, id, ids)
+	},
+	update: func(ctx context.Context, tx *sqlx.Tx, before, w regChild) error {
+		ids, err := directorIDs(ctx, tx, w.Directors)
+		if err != nil {
+			return err
+		}
+		const q = `
+UPDATE children SET code = $2, name = $3, birth_date = CAST(NULLIF($4, '') AS date), village = $5, county = $6,
+    director_id = $7, updated_at = now()
+WHERE id = $1`
+		if _, err := tx.ExecContext(ctx, q, before.ID, w.Code, w.Name, w.BirthDate, w.Village, w.County, ids[0]); err != nil {
+			return uniqueOr(err, "children_code_key", "code")
+		}
+		return assignTx(ctx, tx, before.ID, ids)
+	},
+}
+
+// directorIDs resolves phones to director ids, in order. A phone no
+// director has is a validation error pointing at it.
+func directorIDs(ctx context.Context, tx *sqlx.Tx, phones []string) ([]int64, error) {
+	if len(phones) == 0 {
+		return nil, invalid("directors", "a child needs at least one director")
+	}
+	const q = `
+SELECT d.id FROM unnest($1::text[]) WITH ORDINALITY AS u(phone, n)
+LEFT JOIN directors d ON d.phone = u.phone
+ORDER BY u.n`
+	var ids []sql.NullInt64
+	if err := tx.SelectContext(ctx, &ids, q, pq.Array(phones)); err != nil {
+		return nil, fmt.Errorf("directors: %w", err)
+	}
+	out := make([]int64, len(ids))
+	var problems []menus.Problem
+	for i, id := range ids {
+		if !id.Valid {
+			problems = append(problems, menus.Problem{Field: fmt.Sprintf("directors[%d]", i), Message: "no director has this phone"})
+		}
+		out[i] = id.Int64
+	}
+	if problems != nil {
+		return nil, &menus.ValidationError{Problems: problems}
+	}
+	return out, nil
+}
+
+// assignTx makes ids exactly the directors assigned to a child. It is
+// AssignChild's work inside the caller's transaction.
+func assignTx(ctx context.Context, tx *sqlx.Tx, childID int64, ids []int64) error {
+	const qDelete = `DELETE FROM child_directors WHERE child_id = $1 AND NOT director_id = ANY ($2::bigint[])`
+	if _, err := tx.ExecContext(ctx, qDelete, childID, pq.Array(ids)); err != nil {
+		return fmt.Errorf("unassign directors: %w", err)
+	}
+	const qInsert = `INSERT INTO child_directors (child_id, director_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`
+	if _, err := tx.ExecContext(ctx, qInsert, childID, pq.Array(ids)); err != nil {
+		return fmt.Errorf("assign directors: %w", err)
+	}
+	return nil
+}
+
+// ListChildren returns a page of children, active or not, whose name or
+// code or one of whose directors' phones contains q, by code.
+func (db *DB) ListChildren(ctx context.Context, q string, limit, offset int) ([]ChildRecord, int, error) {
+	rows, total, err := childKind.list(ctx, db, q, limit, offset)
+	return convert(rows, regChild.record), total, err
+}
+
+// ChildByID returns a child, active or not, with its directors.
+func (db *DB) ChildByID(ctx context.Context, id int64) (ChildRecord, error) {
+	r, err := childKind.get(ctx, db, id)
+	return r.record(), err
+}
+
+// CreateChild adds an active child assigned to c.Directors, the first
+// responsible for it.
+func (db *DB) CreateChild(ctx context.Context, actor menus.User, c ChildRecord) (ChildRecord, error) {
+	r, err := childKind.create(ctx, db, actor, newRegChild(c))
+	return r.record(), err
+}
+
+// UpdateChild rewrites the child with c.ID and makes c.Directors exactly
+// its directors; c.Active is ignored.
+func (db *DB) UpdateChild(ctx context.Context, actor menus.User, c ChildRecord) (ChildRecord, error) {
+	r, err := childKind.change(ctx, db, actor, c.ID, newRegChild(c))
+	return r.record(), err
+}
+
+// SetChildActive activates or deactivates a child. Directors no longer see
+// an inactive child in their menus; its reports stay.
+func (db *DB) SetChildActive(ctx context.Context, actor menus.User, id int64, active bool) (ChildRecord, error) {
+	r, err := childKind.setActive(ctx, db, actor, id, active)
+	return r.record(), err
+}
+
+// ImportChildren upserts children by code, with their directors, in one
+// transaction (rolled back when dryRun).
+func (db *DB) ImportChildren(ctx context.Context, actor menus.User, cs []ChildRecord, dryRun bool) (created, updated int, err error) {
+	return childKind.load(ctx, db, actor, convert(cs, newRegChild), dryRun)
+}
+
+// Guardians.
+
+type regGuardian struct {
+	ID         int64          `db:"id" json:"id"`
+	Phone      string         `db:"phone" json:"phone"`
+	Name       string         `db:"name" json:"name"`
+	Language   string         `db:"language" json:"language"`
+	Children   pq.StringArray `db:"children" json:"children"`
+	Active     bool           `db:"active" json:"active"`
+	SecretSet  bool           `db:"secret_set" json:"status_secret_set"`
+	SecretHash sql.NullString `db:"status_secret_hash" json:"-"`
+	// Secret is a new status secret to store; it is never read back.
+	Secret string `db:"-" json:"-"`
+}
+
+func (r regGuardian) ident() int64     { return r.ID }
+func (r regGuardian) objectID() string { return r.Phone }
+func (r regGuardian) isActive() bool   { return r.Active }
+func (r regGuardian) same(w regGuardian) bool {
+	return r.Phone == w.Phone && r.Name == w.Name && r.Language == w.Language && slices.Equal(r.Children, w.Children) &&
+		(w.Secret == "" || r.SecretHash.Valid && r.SecretHash.String == secretHash(w.Phone, w.Secret))
+}
+
+func (r regGuardian) guardian() menus.Guardian {
+	return menus.Guardian{ID: r.ID, Phone: r.Phone, Name: r.Name, Language: r.Language, Children: []string(r.Children), Active: r.Active}
+}
+
+func newRegGuardian(g menus.Guardian) regGuardian {
+	var codes pq.StringArray
+	for _, c := range g.Children {
+		codes = append(codes, clean(c))
+	}
+	slices.Sort(codes)
+	return regGuardian{Phone: clean(g.Phone), Name: clean(g.Name), Language: clean(g.Language), Children: slices.Compact(codes), Secret: clean(g.StatusSecret)}
+}
+
+// newHash is the hash to store for w's secret, or nil to keep the stored one.
+func (w regGuardian) newHash() *string {
+	if w.Secret == "" {
+		return nil
+	}
+	h := secretHash(w.Phone, w.Secret)
+	return &h
+}
+
+var guardianKind = regKind[regGuardian]{
+	noun: "guardian", table: "guardians",
+	cols: `r.id, r.phone, r.name, r.language, r.active, r.status_secret_hash, r.status_secret_hash IS NOT NULL AS secret_set,
+       ARRAY(SELECT c.code FROM child_guardians cg JOIN children c ON c.id = cg.child_id
+             WHERE cg.guardian_id = r.id ORDER BY c.code COLLATE "C") AS children`,
+	from: `guardians r`,
+	search: `r.name ILIKE $2 OR r.phone ILIKE $2 OR EXISTS (
+    SELECT 1 FROM child_guardians cg JOIN children c ON c.id = cg.child_id WHERE cg.guardian_id = r.id AND c.code ILIKE $2)`,
+	order: `r.name, r.id`,
+	key:   `r.phone = $1`, keyArgs: func(w regGuardian) []any { return []any{w.Phone} },
+	insert: func(ctx context.Context, tx *sqlx.Tx, w regGuardian) (int64, error) {
+		if err := knownChildren(ctx, tx, w.Children); err != nil {
+			return 0, err
+		}
+		const q = `INSERT INTO guardians (phone, name, language, status_secret_hash) VALUES ($1, $2, $3, $4) RETURNING id`
+		var id int64
+		if err := tx.GetContext(ctx, &id, q, w.Phone, w.Name, w.Language, w.newHash()); err != nil {
+			return 0, uniqueOr(err, "guardians_phone_key", "phone")
+		}
+		return id, replaceGuardianChildren(ctx, tx, id, w.Children)
+	},
+	update: func(ctx context.Context, tx *sqlx.Tx, before, w regGuardian) error {
+		// The stored hash binds the secret to the phone (secretHash): a new
+		// number needs the secret again, or STATUS would stop working.
+		if w.Phone != before.Phone && before.SecretHash.Valid && w.Secret == "" {
+			return invalid("status_secret", "the secret is bound to the phone number: give it again with a new phone")
+		}
+		if err := knownChildren(ctx, tx, w.Children); err != nil {
+			return err
+		}
+		const q = `
+UPDATE guardians SET phone = $2, name = $3, language = $4, status_secret_hash = COALESCE($5, status_secret_hash), updated_at = now()
+WHERE id = $1`
+		if _, err := tx.ExecContext(ctx, q, before.ID, w.Phone, w.Name, w.Language, w.newHash()); err != nil {
+			return uniqueOr(err, "guardians_phone_key", "phone")
+		}
+		return replaceGuardianChildren(ctx, tx, before.ID, w.Children)
+	},
+	// The audit log holds no secret nor its hash (a few digits are quickly
+	// found from a hash), only that it changed.
+	diff: func(before, after regGuardian) (any, any) {
+		if before.SecretHash.Valid && after.SecretHash != before.SecretHash {
+			return before, struct {
+				regGuardian
+				Changed bool `json:"status_secret_changed"`
+			}{after, true}
+		}
+		return before, after
+	},
+}
+
+// knownChildren is a validation error pointing at each code no child has.
+func knownChildren(ctx context.Context, tx *sqlx.Tx, codes []string) error {
+	at, err := missingKeys(ctx, tx, "children", "code", codes)
+	if err != nil || len(at) == 0 {
+		return err
+	}
+	v := &menus.ValidationError{}
+	for _, i := range at {
+		v.Problems = append(v.Problems, menus.Problem{Field: fmt.Sprintf("children[%d]", i), Message: "no child has this code"})
+	}
+	return v
+}
+
+// ListGuardians returns a page of guardians, active or not, whose name or
+// phone or one of whose children's codes contains q, by name.
+func (db *DB) ListGuardians(ctx context.Context, q string, limit, offset int) ([]menus.Guardian, int, error) {
+	rows, total, err := guardianKind.list(ctx, db, q, limit, offset)
+	return convert(rows, regGuardian.guardian), total, err
+}
+
+// GuardianByID returns a guardian, active or not, with their children's
+// codes. The status secret is never returned.
+func (db *DB) GuardianByID(ctx context.Context, id int64) (menus.Guardian, error) {
+	r, err := guardianKind.get(ctx, db, id)
+	return r.guardian(), err
+}
+
+// CreateGuardian adds an active guardian of g.Children, with g.StatusSecret
+// when set.
+func (db *DB) CreateGuardian(ctx context.Context, actor menus.User, g menus.Guardian) (menus.Guardian, error) {
+	r, err := guardianKind.create(ctx, db, actor, newRegGuardian(g))
+	return r.guardian(), err
+}
+
+// UpdateGuardian rewrites the guardian with g.ID and makes g.Children
+// exactly their children. An empty g.StatusSecret keeps the stored one,
+// which a new phone number invalidates: changing the phone of a guardian
+// with a secret needs the secret again.
+func (db *DB) UpdateGuardian(ctx context.Context, actor menus.User, g menus.Guardian) (menus.Guardian, error) {
+	r, err := guardianKind.change(ctx, db, actor, g.ID, newRegGuardian(g))
+	return r.guardian(), err
+}
+
+// SetGuardianActive activates or deactivates a guardian.
+func (db *DB) SetGuardianActive(ctx context.Context, actor menus.User, id int64, active bool) (menus.Guardian, error) {
+	r, err := guardianKind.setActive(ctx, db, actor, id, active)
+	return r.guardian(), err
+}
+
+// ImportGuardians upserts guardians by phone, with their children, in one
+// transaction (rolled back when dryRun).
+func (db *DB) ImportGuardians(ctx context.Context, actor menus.User, gs []menus.Guardian, dryRun bool) (created, updated int, err error) {
+	return guardianKind.load(ctx, db, actor, convert(gs, newRegGuardian), dryRun)
+}
+
+// Allowances.
+
+type regAllowance struct {
+	ID          int64  `db:"id" json:"id"`
+	ChildCode   string `db:"child_code" json:"child"`
+	ChildName   string `db:"child_name" json:"-"`
+	Scheme      string `db:"scheme" json:"scheme"`
+	Status      string `db:"status" json:"status"`
+	MonthlyYuan int    `db:"monthly_yuan" json:"monthly_yuan"`
+	LastPaid    string `db:"last_paid" json:"last_paid"`
+	NextPayment string `db:"next_payment" json:"next_payment"`
+	Active      bool   `db:"active" json:"active"`
+}
+
+func (r regAllowance) ident() int64     { return r.ID }
+func (r regAllowance) objectID() string { return r.ChildCode + ":" + r.Scheme }
+func (r regAllowance) isActive() bool   { return r.Active }
+func (r regAllowance) same(w regAllowance) bool {
+	w.ID, w.Active, w.ChildName = r.ID, r.Active, r.ChildName
+	return r == w
+}
+
+func (r regAllowance) record() AllowanceRecord {
+	return AllowanceRecord{
+		Allowance: menus.Allowance{ChildCode: r.ChildCode, ChildName: r.ChildName, Scheme: r.Scheme, Status: r.Status,
+			MonthlyYuan: r.MonthlyYuan, LastPaid: dateOf(r.LastPaid), NextPayment: dateOf(r.NextPayment)},
+		ID: r.ID, Active: r.Active,
+	}
+}
+
+func newRegAllowance(a AllowanceRecord) regAllowance {
+	return regAllowance{ChildCode: clean(a.ChildCode), Scheme: clean(a.Scheme), Status: clean(a.Status), MonthlyYuan: a.MonthlyYuan,
+		LastPaid: dateText(a.LastPaid), NextPayment: dateText(a.NextPayment)}
+}
+
+// allowanceChild resolves the child an allowance is for.
+func allowanceChild(ctx context.Context, tx *sqlx.Tx, code string) (int64, error) {
+	var id int64
+	err := tx.GetContext(ctx, &id, `SELECT id FROM children WHERE code = $1`, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, invalid("child", "no child has this code")
+	}
+	return id, err
+}
+
+var allowanceKind = regKind[regAllowance]{
+	noun: "allowance", table: "allowances",
+	cols: `r.id, c.code AS child_code, c.name AS child_name, r.scheme, r.status, r.monthly_yuan,
+       COALESCE(to_char(r.last_paid, 'YYYY-MM-DD'), '') AS last_paid,
+       COALESCE(to_char(r.next_payment, 'YYYY-MM-DD'), '') AS next_payment, r.active`,
+	from:   `allowances r JOIN children c ON c.id = r.child_id`,
+	search: `c.code ILIKE $2 OR c.name ILIKE $2`,
+	order:  `c.code COLLATE "C", r.scheme`,
+	key:    `c.code = $1 AND r.scheme = $2`, keyArgs: func(w regAllowance) []any { return []any{w.ChildCode, w.Scheme} },
+	insert: func(ctx context.Context, tx *sqlx.Tx, w regAllowance) (int64, error) {
+		child, err := allowanceChild(ctx, tx, w.ChildCode)
+		if err != nil {
+			return 0, err
+		}
+		const q = `
+INSERT INTO allowances (child_id, scheme, status, monthly_yuan, last_paid, next_payment)
+VALUES ($1, $2, $3, $4, CAST(NULLIF($5, '') AS date), CAST(NULLIF($6, '') AS date)) RETURNING id`
+		var id int64
+		err = tx.GetContext(ctx, &id, q, child, w.Scheme, w.Status, w.MonthlyYuan, w.LastPaid, w.NextPayment)
+		return id, uniqueOr(err, "allowances_child_scheme_key", "the child's allowance under this scheme")
+	},
+	update: func(ctx context.Context, tx *sqlx.Tx, before, w regAllowance) error {
+		child, err := allowanceChild(ctx, tx, w.ChildCode)
+		if err != nil {
+			return err
+		}
+		const q = `
+UPDATE allowances SET child_id = $2, scheme = $3, status = $4, monthly_yuan = $5,
+    last_paid = CAST(NULLIF($6, '') AS date), next_payment = CAST(NULLIF($7, '') AS date), updated_at = now()
+WHERE id = $1`
+		_, err = tx.ExecContext(ctx, q, before.ID, child, w.Scheme, w.Status, w.MonthlyYuan, w.LastPaid, w.NextPayment)
+		return uniqueOr(err, "allowances_child_scheme_key", "the child's allowance under this scheme")
+	},
+}
+
+// ListAllowances returns a page of allowance records, active or not, whose
+// child's code or name contains q, by child code and scheme.
+func (db *DB) ListAllowances(ctx context.Context, q string, limit, offset int) ([]AllowanceRecord, int, error) {
+	rows, total, err := allowanceKind.list(ctx, db, q, limit, offset)
+	return convert(rows, regAllowance.record), total, err
+}
+
+// AllowanceByID returns an allowance record, active or not.
+func (db *DB) AllowanceByID(ctx context.Context, id int64) (AllowanceRecord, error) {
+	r, err := allowanceKind.get(ctx, db, id)
+	return r.record(), err
+}
+
+// CreateAllowance adds an active allowance record; a.ChildName, a.ID and
+// a.Active are ignored.
+func (db *DB) CreateAllowance(ctx context.Context, actor menus.User, a AllowanceRecord) (AllowanceRecord, error) {
+	r, err := allowanceKind.create(ctx, db, actor, newRegAllowance(a))
+	return r.record(), err
+}
+
+// UpdateAllowance rewrites the allowance record with a.ID.
+func (db *DB) UpdateAllowance(ctx context.Context, actor menus.User, a AllowanceRecord) (AllowanceRecord, error) {
+	r, err := allowanceKind.change(ctx, db, actor, a.ID, newRegAllowance(a))
+	return r.record(), err
+}
+
+// SetAllowanceActive activates or deactivates an allowance record.
+func (db *DB) SetAllowanceActive(ctx context.Context, actor menus.User, id int64, active bool) (AllowanceRecord, error) {
+	r, err := allowanceKind.setActive(ctx, db, actor, id, active)
+	return r.record(), err
+}
+
+// ImportAllowances upserts allowance records by child and scheme in one
+// transaction (rolled back when dryRun).
+func (db *DB) ImportAllowances(ctx context.Context, actor menus.User, as []AllowanceRecord, dryRun bool) (created, updated int, err error) {
+	return allowanceKind.load(ctx, db, actor, convert(as, newRegAllowance), dryRun)
+}
+
+// Supervisors.
+
+type regSupervisor struct {
+	ID       int64  `db:"id" json:"id"`
+	Phone    string `db:"phone" json:"phone"`
+	Name     string `db:"name" json:"name"`
+	Language string `db:"language" json:"language"`
+	County   string `db:"county" json:"county"`
+	Active   bool   `db:"active" json:"active"`
+}
+
+func (r regSupervisor) ident() int64                 { return r.ID }
+func (r regSupervisor) objectID() string             { return r.Phone }
+func (r regSupervisor) isActive() bool               { return r.Active }
+func (r regSupervisor) supervisor() menus.Supervisor { return menus.Supervisor(r) }
+func (r regSupervisor) same(w regSupervisor) bool    { w.ID, w.Active = r.ID, r.Active; return r == w }
+func newRegSupervisor(s menus.Supervisor) regSupervisor {
+	return regSupervisor{Phone: clean(s.Phone), Name: clean(s.Name), Language: clean(s.Language), County: clean(s.County)}
+}
+
+var supervisorKind = regKind[regSupervisor]{
+	noun: "supervisor", table: "supervisors",
+	cols:   `r.id, r.phone, r.name, r.language, r.county, r.active`,
+	from:   `supervisors r`,
+	search: `r.name ILIKE $2 OR r.phone ILIKE $2`,
+	order:  `r.name, r.id`,
+	key:    `r.phone = $1`, keyArgs: func(w regSupervisor) []any { return []any{w.Phone} },
+	insert: func(ctx context.Context, tx *sqlx.Tx, w regSupervisor) (int64, error) {
+		const q = `INSERT INTO supervisors (phone, name, language, county) VALUES ($1, $2, $3, $4) RETURNING id`
+		var id int64
+		err := tx.GetContext(ctx, &id, q, w.Phone, w.Name, w.Language, w.County)
+		return id, uniqueOr(err, "supervisors_phone_key", "phone")
+	},
+	update: func(ctx context.Context, tx *sqlx.Tx, before, w regSupervisor) error {
+		const q = `UPDATE supervisors SET phone = $2, name = $3, language = $4, county = $5, updated_at = now() WHERE id = $1`
+		_, err := tx.ExecContext(ctx, q, before.ID, w.Phone, w.Name, w.Language, w.County)
+		return uniqueOr(err, "supervisors_phone_key", "phone")
+	},
+}
+
+// ListSupervisors returns a page of supervisors, active or not, whose name
+// or phone contains q, by name.
+func (db *DB) ListSupervisors(ctx context.Context, q string, limit, offset int) ([]menus.Supervisor, int, error) {
+	rows, total, err := supervisorKind.list(ctx, db, q, limit, offset)
+	return convert(rows, regSupervisor.supervisor), total, err
+}
+
+// SupervisorByID returns a supervisor, active or not.
+func (db *DB) SupervisorByID(ctx context.Context, id int64) (menus.Supervisor, error) {
+	r, err := supervisorKind.get(ctx, db, id)
+	return r.supervisor(), err
+}
+
+// CreateSupervisor adds an active supervisor.
+func (db *DB) CreateSupervisor(ctx context.Context, actor menus.User, s menus.Supervisor) (menus.Supervisor, error) {
+	r, err := supervisorKind.create(ctx, db, actor, newRegSupervisor(s))
+	return r.supervisor(), err
+}
+
+// UpdateSupervisor rewrites the supervisor with s.ID.
+func (db *DB) UpdateSupervisor(ctx context.Context, actor menus.User, s menus.Supervisor) (menus.Supervisor, error) {
+	r, err := supervisorKind.change(ctx, db, actor, s.ID, newRegSupervisor(s))
+	return r.supervisor(), err
+}
+
+// SetSupervisorActive activates or deactivates a supervisor; inactive
+// supervisors get no alerts.
+func (db *DB) SetSupervisorActive(ctx context.Context, actor menus.User, id int64, active bool) (menus.Supervisor, error) {
+	r, err := supervisorKind.setActive(ctx, db, actor, id, active)
+	return r.supervisor(), err
+}
+
+// ImportSupervisors upserts supervisors by phone in one transaction (rolled
+// back when dryRun).
+func (db *DB) ImportSupervisors(ctx context.Context, actor menus.User, ss []menus.Supervisor, dryRun bool) (created, updated int, err error) {
+	return supervisorKind.load(ctx, db, actor, convert(ss, newRegSupervisor), dryRun)
+}

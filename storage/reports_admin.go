@@ -1,0 +1,524 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/jmoiron/sqlx"
+)
+
+// Reports as county staff read them: lists with filters and paging, one
+// report with its follow-up history, the status workflow of needs, the
+// audit trail of exports and the console's dashboard.
+//
+// The types below are aliases of unnamed struct types, not named types, so
+// that gateway/admin can declare the very same types without importing this
+// package (adapters do not import each other, STYLE.md). They belong in
+// package menus beside menus.Report; until they move there, a field changed
+// here must be changed in gateway/admin/reports.go too, and the compiler
+// says so where the two meet (admin.API{Reports: db}).
+
+// ReportQuery selects visits or needs. Empty strings and zero times do not
+// filter. Places are the child's village and county; Director is the E.164
+// phone of the director who reported; Detail is the situation of a visit or
+// the category of a need; Status applies to needs only. Limit 0 means every
+// matching report.
+type ReportQuery = struct {
+	Kind menus.ReportKind
+	// From (inclusive) and Before (exclusive) bound reported_at.
+	From, Before    time.Time
+	Village, County string
+	Director        string
+	Child           string
+	Detail          string
+	Urgency         string
+	Status          string
+	Channel         string
+	Limit, Offset   int
+}
+
+// ReportItem is a visit or need with what staff need to read it: the
+// child and their place, the director, and for needs the follow-up status
+// (empty on visits) with, from ReportWithHistory and SetNeedStatus, its
+// history oldest first.
+type ReportItem = struct {
+	Ref                         string
+	Kind                        menus.ReportKind
+	ChildCode, ChildName        string
+	Village, County             string
+	DirectorPhone, DirectorName string
+	// Detail is the situation of a visit or the category of a need.
+	Detail          string
+	Urgency         string
+	Status          string
+	StatusChangedAt time.Time
+	Channel         string
+	Carrier         string
+	Tree            string
+	Version         int
+	Answers         map[string]string
+	StartedAt       time.Time
+	ReportedAt      time.Time
+	History         []StatusChange
+}
+
+// StatusChange is one step of a need's follow-up: from which status to
+// which, the note written with it, who made it and when.
+type StatusChange = struct {
+	From, To string
+	Note     string
+	Actor    string
+	At       time.Time
+}
+
+// ReportDashboard is a month at a glance: reports per village, and the
+// urgent needs nobody has acted on yet.
+type ReportDashboard = struct {
+	Villages []VillageCount
+	// OpenUrgent counts every open urgent need, whenever reported;
+	// OpenUrgentRefs lists the longest waiting of them.
+	OpenUrgent     int
+	OpenUrgentRefs []string
+}
+
+// VillageCount is the number of visits and needs reported on a village's
+// children.
+type VillageCount = struct {
+	County, Village string
+	Visits, Needs   int
+}
+
+// Statuses of a need, as the needs table knows them.
+const (
+	needOpen     = "open"
+	needReferred = "referred"
+	needResolved = "resolved"
+)
+
+// needTransitions are the status changes staff may make: a need is referred
+// or resolved, a referred need is resolved, and either may be reopened when
+// the help did not arrive. A resolved need is not referred without being
+// reopened first, so its history says why it came back.
+var needTransitions = map[string][]string{
+	needOpen:     {needReferred, needResolved},
+	needReferred: {needResolved, needOpen},
+	needResolved: {needOpen},
+}
+
+// adminReportSQL holds the report queries of one kind. The filters are one
+// fixed WHERE clause in which an empty parameter matches everything, so
+// each query stays a constant string however the filters combine.
+type adminReportSQL struct {
+	list, count, one string
+}
+
+const (
+	visitColumns = `
+SELECT r.id, r.ref, c.code AS child_code, c.name AS child_name, c.village, c.county,
+       d.phone AS director_phone, d.name AS director_name, r.situation AS detail, r.urgency,
+       '' AS status, NULL::timestamptz AS status_changed_at, r.channel, r.carrier,
+       r.menu_tree, r.menu_version, r.answers, r.started_at, r.reported_at`
+	visitFrom = `
+FROM visits r
+JOIN children c ON c.id = r.child_id
+JOIN directors d ON d.id = r.director_id`
+	// $10 (status) is always empty for visits; the caller refuses it.
+	visitWhere = `
+WHERE ($1::timestamptz IS NULL OR r.reported_at >= $1)
+  AND ($2::timestamptz IS NULL OR r.reported_at < $2)
+  AND ($3 = '' OR c.village = $3)
+  AND ($4 = '' OR c.county = $4)
+  AND ($5 = '' OR d.phone = $5)
+  AND ($6 = '' OR c.code = $6)
+  AND ($7 = '' OR r.situation = $7)
+  AND ($8 = '' OR r.urgency = $8)
+  AND ($9 = '' OR r.channel = $9)
+  AND $10 = ''`
+
+	needColumns = `
+SELECT r.id, r.ref, c.code AS child_code, c.name AS child_name, c.village, c.county,
+       d.phone AS director_phone, d.name AS director_name, r.category AS detail, r.urgency,
+       r.status, r.status_changed_at, r.channel, r.carrier,
+       r.menu_tree, r.menu_version, r.answers, r.started_at, r.reported_at`
+	needFrom = `
+FROM needs r
+JOIN children c ON c.id = r.child_id
+JOIN directors d ON d.id = r.director_id`
+	needWhere = `
+WHERE ($1::timestamptz IS NULL OR r.reported_at >= $1)
+  AND ($2::timestamptz IS NULL OR r.reported_at < $2)
+  AND ($3 = '' OR c.village = $3)
+  AND ($4 = '' OR c.county = $4)
+  AND ($5 = '' OR d.phone = $5)
+  AND ($6 = '' OR c.code = $6)
+  AND ($7 = '' OR r.category = $7)
+  AND ($8 = '' OR r.urgency = $8)
+  AND ($9 = '' OR r.channel = $9)
+  AND ($10 = '' OR r.status = $10)`
+
+	// Newest first; the id breaks ties between reports of the same instant
+	// so that pages neither repeat nor skip a report.
+	reportOrder = `
+ORDER BY r.reported_at DESC, r.id DESC
+LIMIT $11 OFFSET $12`
+)
+
+var adminReportQueries = map[menus.ReportKind]adminReportSQL{
+	menus.ReportVisit: {
+		list:  visitColumns + visitFrom + visitWhere + reportOrder,
+		count: `SELECT count(*)` + visitFrom + visitWhere,
+		one:   visitColumns + visitFrom + "\nWHERE r.ref = $1",
+	},
+	menus.ReportNeed: {
+		list:  needColumns + needFrom + needWhere + reportOrder,
+		count: `SELECT count(*)` + needFrom + needWhere,
+		one:   needColumns + needFrom + "\nWHERE r.ref = $1",
+	},
+}
+
+// reportItemRow is one row of the report queries.
+type reportItemRow struct {
+	ID              int64        `db:"id"`
+	Ref             string       `db:"ref"`
+	ChildCode       string       `db:"child_code"`
+	ChildName       string       `db:"child_name"`
+	Village         string       `db:"village"`
+	County          string       `db:"county"`
+	DirectorPhone   string       `db:"director_phone"`
+	DirectorName    string       `db:"director_name"`
+	Detail          string       `db:"detail"`
+	Urgency         string       `db:"urgency"`
+	Status          string       `db:"status"`
+	StatusChangedAt sql.NullTime `db:"status_changed_at"`
+	Channel         string       `db:"channel"`
+	Carrier         string       `db:"carrier"`
+	Tree            string       `db:"menu_tree"`
+	Version         int          `db:"menu_version"`
+	Answers         []byte       `db:"answers"`
+	StartedAt       sql.NullTime `db:"started_at"`
+	ReportedAt      time.Time    `db:"reported_at"`
+}
+
+func (r reportItemRow) item(kind menus.ReportKind) (ReportItem, error) {
+	answers := map[string]string{}
+	if err := json.Unmarshal(r.Answers, &answers); err != nil {
+		return ReportItem{}, fmt.Errorf("report %s: decode answers: %w", r.Ref, err)
+	}
+	it := ReportItem{
+		Ref: r.Ref, Kind: kind,
+		ChildCode: r.ChildCode, ChildName: r.ChildName, Village: r.Village, County: r.County,
+		DirectorPhone: r.DirectorPhone, DirectorName: r.DirectorName,
+		Detail: r.Detail, Urgency: r.Urgency, Status: r.Status,
+		Channel: r.Channel, Carrier: r.Carrier, Tree: r.Tree, Version: r.Version,
+		Answers: answers, ReportedAt: r.ReportedAt.UTC(),
+	}
+	if r.StatusChangedAt.Valid {
+		it.StatusChangedAt = r.StatusChangedAt.Time.UTC()
+	}
+	if r.StartedAt.Valid {
+		it.StartedAt = r.StartedAt.Time.UTC()
+	}
+	return it, nil
+}
+
+// Reports returns one page of the reports q selects, newest first, and how
+// many reports it selects in all. The page and the total are read from one
+// snapshot, so they agree even while reports arrive.
+func (db *DB) Reports(ctx context.Context, q ReportQuery) ([]ReportItem, int, error) {
+	queries, ok := adminReportQueries[q.Kind]
+	if !ok {
+		return nil, 0, fmt.Errorf("reports: unknown kind %q", clean(string(q.Kind)))
+	}
+	if q.Kind == menus.ReportVisit && q.Status != "" {
+		return nil, 0, errors.New("reports: visits have no status to filter on")
+	}
+	if q.Limit < 0 || q.Offset < 0 {
+		return nil, 0, errors.New("reports: negative limit or offset")
+	}
+	args := []any{
+		timeOrNull(q.From), timeOrNull(q.Before),
+		clean(q.Village), clean(q.County), clean(q.Director), clean(q.Child),
+		clean(q.Detail), clean(q.Urgency), clean(q.Channel), clean(q.Status),
+	}
+	var limit *int // NULL: no limit
+	if q.Limit > 0 {
+		limit = &q.Limit
+	}
+	var (
+		rows  []reportItemRow
+		total int
+	)
+	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &total, queries.count, args...); err != nil {
+			return err
+		}
+		return tx.SelectContext(ctx, &rows, queries.list, append(args, limit, q.Offset)...)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list %ss: %w", q.Kind, err)
+	}
+	items := make([]ReportItem, len(rows))
+	for i, r := range rows {
+		if items[i], err = r.item(q.Kind); err != nil {
+			return nil, 0, fmt.Errorf("list %ss: %w", q.Kind, err)
+		}
+	}
+	return items, total, nil
+}
+
+// ReportWithHistory returns the visit or need with the given reference,
+// matched as ReportByRef matches it, with a need's status history. An
+// unknown reference is an error wrapping menus.ErrNotFound.
+func (db *DB) ReportWithHistory(ctx context.Context, ref string) (ReportItem, error) {
+	var it ReportItem
+	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		it, _, err = reportItem(ctx, tx, ref)
+		return err
+	})
+	if err != nil {
+		return ReportItem{}, fmt.Errorf("report %q: %w", clean(ref), err)
+	}
+	return it, nil
+}
+
+// reportItem reads one report and, for a need, its history; it also
+// returns the report's row id.
+func reportItem(ctx context.Context, q sqlx.QueryerContext, ref string) (ReportItem, int64, error) {
+	ref = strings.ToUpper(strings.TrimSpace(clean(ref)))
+	var kind menus.ReportKind
+	switch {
+	case strings.HasPrefix(ref, reportTables[menus.ReportVisit].prefix):
+		kind = menus.ReportVisit
+	case strings.HasPrefix(ref, reportTables[menus.ReportNeed].prefix):
+		kind = menus.ReportNeed
+	default:
+		return ReportItem{}, 0, menus.ErrNotFound
+	}
+	var row reportItemRow
+	err := sqlx.GetContext(ctx, q, &row, adminReportQueries[kind].one, ref)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ReportItem{}, 0, menus.ErrNotFound
+	}
+	if err != nil {
+		return ReportItem{}, 0, err
+	}
+	it, err := row.item(kind)
+	if err != nil {
+		return ReportItem{}, 0, err
+	}
+	if kind == menus.ReportNeed {
+		if it.History, err = needHistory(ctx, q, row.ID); err != nil {
+			return ReportItem{}, 0, err
+		}
+	}
+	return it, row.ID, nil
+}
+
+type statusChangeRow struct {
+	From  string    `db:"from_status"`
+	To    string    `db:"to_status"`
+	Note  string    `db:"note"`
+	Actor string    `db:"actor"`
+	At    time.Time `db:"at"`
+}
+
+func needHistory(ctx context.Context, q sqlx.QueryerContext, needID int64) ([]StatusChange, error) {
+	const query = `
+SELECT from_status, to_status, note, actor, at FROM need_status_history
+WHERE need_id = $1 ORDER BY at, id`
+	var rows []statusChangeRow
+	if err := sqlx.SelectContext(ctx, q, &rows, query, needID); err != nil {
+		return nil, fmt.Errorf("status history: %w", err)
+	}
+	out := make([]StatusChange, len(rows))
+	for i, r := range rows {
+		out[i] = StatusChange{From: r.From, To: r.To, Note: r.Note, Actor: r.Actor, At: r.At.UTC()}
+	}
+	return out, nil
+}
+
+// SetNeedStatus moves the need with reference ref to status, recording who
+// did it and the note they wrote in the need's history and the audit log,
+// in one transaction, and returns the need as it now is.
+//
+// An unknown need is an error wrapping menus.ErrNotFound. A change that
+// needTransitions does not allow, a change to the status the need already
+// has among them, is an error wrapping menus.ErrConflict, returned with the
+// need as it is so the caller can say why. The need's row is locked while it
+// changes, so of two people acting on one need at once the second sees what
+// the first did.
+func (db *DB) SetNeedStatus(ctx context.Context, actor menus.User, ref, status, note string) (ReportItem, error) {
+	status, note = clean(status), strings.TrimSpace(clean(note))
+	if _, ok := needTransitions[status]; !ok {
+		return ReportItem{}, fmt.Errorf("need %q status: unknown status %q", clean(ref), status)
+	}
+	var (
+		it       ReportItem
+		conflict bool
+	)
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		const lock = `SELECT id, status, status_changed_at FROM needs WHERE ref = $1 FOR UPDATE`
+		var cur struct {
+			ID        int64        `db:"id"`
+			Status    string       `db:"status"`
+			ChangedAt sql.NullTime `db:"status_changed_at"`
+		}
+		err := tx.GetContext(ctx, &cur, lock, strings.ToUpper(strings.TrimSpace(clean(ref))))
+		if errors.Is(err, sql.ErrNoRows) {
+			return menus.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(needTransitions[cur.Status], status) {
+			conflict = true
+			it, _, err = reportItem(ctx, tx, ref)
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("a %s need cannot become %s: %w", cur.Status, status, menus.ErrConflict)
+		}
+		const update = `UPDATE needs SET status = $2, status_changed_at = now() WHERE id = $1 RETURNING status_changed_at`
+		var at time.Time
+		if err := tx.GetContext(ctx, &at, update, cur.ID, status); err != nil {
+			return err
+		}
+		const history = `
+INSERT INTO need_status_history (need_id, from_status, to_status, note, user_id, actor, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`
+		var userID *int64
+		name := actor.Username
+		if actor.ID != 0 {
+			userID = &actor.ID
+		}
+		if name == "" {
+			name = "system" // as audit names it
+		}
+		if _, err := tx.ExecContext(ctx, history, cur.ID, cur.Status, status, note, userID, name, at); err != nil {
+			return err
+		}
+		before := map[string]any{"status": cur.Status, "status_changed_at": nil}
+		if cur.ChangedAt.Valid {
+			before["status_changed_at"] = cur.ChangedAt.Time.UTC()
+		}
+		if it, _, err = reportItem(ctx, tx, ref); err != nil {
+			return err
+		}
+		return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "need.status", ObjectType: "need", ObjectID: it.Ref,
+			Before: before, After: map[string]any{"status": status, "status_changed_at": at.UTC(), "note": note}})
+	})
+	if err != nil {
+		if conflict {
+			return it, fmt.Errorf("need %s: %w", it.Ref, err)
+		}
+		return ReportItem{}, fmt.Errorf("need %q status: %w", clean(ref), err)
+	}
+	return it, nil
+}
+
+// RecordExport writes the audit entry of an export: who took which reports
+// out of the system, selected how (params: the filters, the language), in
+// what format and how many. Exports are reads, but reads of children's
+// data in bulk, so they leave a trail; the caller records the export before
+// it sends the file, so a file never leaves without its entry.
+func (db *DB) RecordExport(ctx context.Context, actor menus.User, kind menus.ReportKind, format string, params map[string]string, rows int) error {
+	if _, ok := adminReportQueries[kind]; !ok {
+		return fmt.Errorf("record export: unknown kind %q", clean(string(kind)))
+	}
+	cleaned := make(map[string]string, len(params))
+	for k, v := range params {
+		cleaned[clean(k)] = clean(v)
+	}
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "report.export", ObjectType: "report", ObjectID: string(kind),
+			After: map[string]any{"format": clean(format), "filters": cleaned, "rows": rows}})
+	})
+	if err != nil {
+		return fmt.Errorf("record export: %w", err)
+	}
+	return nil
+}
+
+// ReportDashboard counts the visits and needs reported in [from, before)
+// per village of the child, listing every village that has an active child
+// (with zeros) or a report in the period, ordered by county and village.
+// It also counts every open urgent need, whenever reported, and lists the
+// references of the refLimit that have waited longest.
+func (db *DB) ReportDashboard(ctx context.Context, from, before time.Time, refLimit int) (ReportDashboard, error) {
+	const qVillages = `
+SELECT c.county, c.village,
+       count(r.kind) FILTER (WHERE r.kind = 'visit') AS visits,
+       count(r.kind) FILTER (WHERE r.kind = 'need') AS needs
+FROM children c
+LEFT JOIN (
+    SELECT child_id, 'visit' AS kind FROM visits WHERE reported_at >= $1 AND reported_at < $2
+    UNION ALL
+    SELECT child_id, 'need' AS kind FROM needs WHERE reported_at >= $1 AND reported_at < $2
+) r ON r.child_id = c.id
+GROUP BY c.county, c.village
+HAVING bool_or(c.active) OR count(r.kind) > 0
+ORDER BY c.county, c.village`
+	const qOpenCount = `SELECT count(*) FROM needs WHERE status = 'open' AND urgency = 'urgent'`
+	const qOpenRefs = `
+SELECT ref FROM needs WHERE status = 'open' AND urgency = 'urgent'
+ORDER BY reported_at, id LIMIT $1`
+	type villageRow struct {
+		County  string `db:"county"`
+		Village string `db:"village"`
+		Visits  int    `db:"visits"`
+		Needs   int    `db:"needs"`
+	}
+	var (
+		rows []villageRow
+		d    ReportDashboard
+	)
+	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.SelectContext(ctx, &rows, qVillages, from, before); err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &d.OpenUrgent, qOpenCount); err != nil {
+			return err
+		}
+		return tx.SelectContext(ctx, &d.OpenUrgentRefs, qOpenRefs, max(refLimit, 0))
+	})
+	if err != nil {
+		return ReportDashboard{}, fmt.Errorf("report dashboard: %w", err)
+	}
+	d.Villages = make([]VillageCount, len(rows))
+	for i, r := range rows {
+		d.Villages[i] = VillageCount(r)
+	}
+	if d.OpenUrgentRefs == nil {
+		d.OpenUrgentRefs = []string{}
+	}
+	return d, nil
+}
+
+// readTx runs fn in a read-only transaction that sees one snapshot, for
+// reads of several statements that must agree (a page and its total).
+func (db *DB) readTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func timeOrNull(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
