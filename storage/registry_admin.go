@@ -50,12 +50,12 @@ type AllowanceRecord = struct {
 	Active bool
 }
 
-// errDryRun rolls back an import that was only a rehearsal.
-var errDryRun = errors.New("storage: dry run")
+// errRegDryRun rolls back an import that was only a rehearsal.
+var errRegDryRun = errors.New("storage: dry run")
 
-// likeEscaper makes a search text match itself only under ILIKE, whose
+// regLikeEscaper makes a search text match itself only under ILIKE, whose
 // default escape character is the backslash.
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+var regLikeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // regRow is what the generic operations ask of a registry row type.
 type regRow[R any] interface {
@@ -89,7 +89,7 @@ type regKind[R regRow[R]] struct {
 
 func (k regKind[R]) list(ctx context.Context, db *DB, q string, limit, offset int) ([]R, int, error) {
 	q = strings.TrimSpace(clean(q))
-	pattern := "%" + likeEscaper.Replace(q) + "%"
+	pattern := "%" + regLikeEscaper.Replace(q) + "%"
 	where := ` WHERE ($1 = '' OR ` + k.search + `)`
 	var total int
 	if err := db.db.GetContext(ctx, &total, `SELECT count(*) FROM `+k.from+where, q, pattern); err != nil {
@@ -256,11 +256,11 @@ func (k regKind[R]) load(ctx context.Context, db *DB, actor menus.User, rows []R
 			}
 		}
 		if dryRun {
-			return errDryRun
+			return errRegDryRun
 		}
 		return nil
 	})
-	if errors.Is(err, errDryRun) {
+	if errors.Is(err, errRegDryRun) {
 		err = nil
 	}
 	if err != nil {
@@ -269,15 +269,16 @@ func (k regKind[R]) load(ctx context.Context, db *DB, actor menus.User, rows []R
 	return created, updated, nil
 }
 
-// uniqueOr turns a unique violation of constraint into menus.ErrConflict.
-func uniqueOr(err error, constraint, what string) error {
+// regUniqueOr turns a unique violation of constraint into menus.ErrConflict.
+func regUniqueOr(err error, constraint, what string) error {
 	if isUnique(err, constraint) {
 		return fmt.Errorf("%s is taken: %w", what, menus.ErrConflict)
 	}
 	return err
 }
 
-func invalid(field, message string) error {
+// fieldProblem is a validation error of one field.
+func fieldProblem(field, message string) error {
 	return &menus.ValidationError{Problems: []menus.Problem{{Field: field, Message: message}}}
 }
 
@@ -295,7 +296,9 @@ ORDER BY u.n`
 	return at, nil
 }
 
-func unknown(ctx context.Context, q sqlx.QueryerContext, table, column string, keys []string) ([]string, error) {
+// unknownKeys returns those of keys, once each, that no row of table holds
+// in column.
+func unknownKeys(ctx context.Context, q sqlx.QueryerContext, table, column string, keys []string) ([]string, error) {
 	at, err := missingKeys(ctx, q, table, column, keys)
 	if err != nil {
 		return nil, err
@@ -312,16 +315,16 @@ func unknown(ctx context.Context, q sqlx.QueryerContext, table, column string, k
 // UnknownDirectors returns those of phones that no director, active or
 // not, has.
 func (db *DB) UnknownDirectors(ctx context.Context, phones []string) ([]string, error) {
-	return unknown(ctx, db.db, "directors", "phone", phones)
+	return unknownKeys(ctx, db.db, "directors", "phone", phones)
 }
 
 // UnknownChildren returns those of codes that no child, active or not, has.
 func (db *DB) UnknownChildren(ctx context.Context, codes []string) ([]string, error) {
-	return unknown(ctx, db.db, "children", "code", codes)
+	return unknownKeys(ctx, db.db, "children", "code", codes)
 }
 
-// convert maps a slice.
-func convert[R, T any](rows []R, f func(R) T) []T {
+// convertRows maps a slice.
+func convertRows[R, T any](rows []R, f func(R) T) []T {
 	out := make([]T, len(rows))
 	for i, r := range rows {
 		out[i] = f(r)
@@ -329,16 +332,16 @@ func convert[R, T any](rows []R, f func(R) T) []T {
 	return out
 }
 
-// dateText is a calendar date as YYYY-MM-DD, or "" for the zero time.
-func dateText(t time.Time) string {
+// regDateText is a calendar date as YYYY-MM-DD, or "" for the zero time.
+func regDateText(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	return t.Format(time.DateOnly)
 }
 
-// dateOf reads a date written by dateText or to_char.
-func dateOf(s string) time.Time {
+// regDateOf reads a date written by regDateText or to_char.
+func regDateOf(s string) time.Time {
 	t, _ := time.Parse(time.DateOnly, s)
 	return t
 }
@@ -355,11 +358,11 @@ type regDirector struct {
 	Active   bool   `db:"active" json:"active"`
 }
 
-func (r regDirector) ident() int64               { return r.ID }
-func (r regDirector) objectID() string           { return r.Phone }
-func (r regDirector) isActive() bool             { return r.Active }
-func (r regDirector) director() menus.Director   { return menus.Director(r) }
-func (r regDirector) same(w regDirector) bool    { w.ID, w.Active = r.ID, r.Active; return r == w }
+func (r regDirector) ident() int64             { return r.ID }
+func (r regDirector) objectID() string         { return r.Phone }
+func (r regDirector) isActive() bool           { return r.Active }
+func (r regDirector) director() menus.Director { return menus.Director(r) }
+func (r regDirector) same(w regDirector) bool  { w.ID, w.Active = r.ID, r.Active; return r == w }
 func newRegDirector(d menus.Director) regDirector {
 	return regDirector{Phone: clean(d.Phone), Name: clean(d.Name), Language: clean(d.Language), Village: clean(d.Village), County: clean(d.County)}
 }
@@ -375,12 +378,12 @@ var directorKind = regKind[regDirector]{
 		const q = `INSERT INTO directors (phone, name, language, village, county) VALUES ($1, $2, $3, $4, $5) RETURNING id`
 		var id int64
 		err := tx.GetContext(ctx, &id, q, w.Phone, w.Name, w.Language, w.Village, w.County)
-		return id, uniqueOr(err, "directors_phone_key", "phone")
+		return id, regUniqueOr(err, "directors_phone_key", "phone")
 	},
 	update: func(ctx context.Context, tx *sqlx.Tx, before, w regDirector) error {
 		const q = `UPDATE directors SET phone = $2, name = $3, language = $4, village = $5, county = $6, updated_at = now() WHERE id = $1`
 		_, err := tx.ExecContext(ctx, q, before.ID, w.Phone, w.Name, w.Language, w.Village, w.County)
-		return uniqueOr(err, "directors_phone_key", "phone")
+		return regUniqueOr(err, "directors_phone_key", "phone")
 	},
 }
 
@@ -389,7 +392,7 @@ var directorKind = regKind[regDirector]{
 // and how many match in all.
 func (db *DB) ListDirectors(ctx context.Context, q string, limit, offset int) ([]menus.Director, int, error) {
 	rows, total, err := directorKind.list(ctx, db, q, limit, offset)
-	return convert(rows, regDirector.director), total, err
+	return convertRows(rows, regDirector.director), total, err
 }
 
 // DirectorByID returns a director, active or not.
@@ -420,7 +423,7 @@ func (db *DB) SetDirectorActive(ctx context.Context, actor menus.User, id int64,
 // ImportDirectors upserts directors by phone in one transaction (rolled
 // back when dryRun) and returns how many it created and updated.
 func (db *DB) ImportDirectors(ctx context.Context, actor menus.User, ds []menus.Director, dryRun bool) (created, updated int, err error) {
-	return directorKind.load(ctx, db, actor, convert(ds, newRegDirector), dryRun)
+	return directorKind.load(ctx, db, actor, convertRows(ds, newRegDirector), dryRun)
 }
 
 // Children.
@@ -446,7 +449,7 @@ func (r regChild) same(w regChild) bool {
 
 func (r regChild) record() ChildRecord {
 	c := ChildRecord{
-		Child:     menus.Child{ID: r.ID, Code: r.Code, Name: r.Name, BirthDate: dateOf(r.BirthDate), Village: r.Village, County: r.County, Active: r.Active},
+		Child:     menus.Child{ID: r.ID, Code: r.Code, Name: r.Name, BirthDate: regDateOf(r.BirthDate), Village: r.Village, County: r.County, Active: r.Active},
 		Directors: []string(r.Directors),
 	}
 	if len(c.Directors) > 0 {
@@ -473,7 +476,7 @@ func newRegChild(c ChildRecord) regChild {
 		rest := slices.Compact(slices.Sorted(slices.Values(directors[1:])))
 		directors = append(directors[:1], rest...)
 	}
-	return regChild{Code: clean(c.Code), Name: clean(c.Name), BirthDate: dateText(c.BirthDate), Village: clean(c.Village), County: clean(c.County), Directors: directors}
+	return regChild{Code: clean(c.Code), Name: clean(c.Name), BirthDate: regDateText(c.BirthDate), Village: clean(c.Village), County: clean(c.County), Directors: directors}
 }
 
 var childKind = regKind[regChild]{
@@ -496,7 +499,7 @@ INSERT INTO children (code, name, birth_date, village, county, director_id)
 VALUES ($1, $2, CAST(NULLIF($3, '') AS date), $4, $5, $6) RETURNING id`
 		var id int64
 		if err := tx.GetContext(ctx, &id, q, w.Code, w.Name, w.BirthDate, w.Village, w.County, ids[0]); err != nil {
-			return 0, uniqueOr(err, "children_code_key", "code")
+			return 0, regUniqueOr(err, "children_code_key", "code")
 		}
 		return id, assignTx(ctx, tx, id, ids)
 	},
@@ -510,7 +513,7 @@ UPDATE children SET code = $2, name = $3, birth_date = CAST(NULLIF($4, '') AS da
     director_id = $7, updated_at = now()
 WHERE id = $1`
 		if _, err := tx.ExecContext(ctx, q, before.ID, w.Code, w.Name, w.BirthDate, w.Village, w.County, ids[0]); err != nil {
-			return uniqueOr(err, "children_code_key", "code")
+			return regUniqueOr(err, "children_code_key", "code")
 		}
 		return assignTx(ctx, tx, before.ID, ids)
 	},
@@ -520,7 +523,7 @@ WHERE id = $1`
 // director has is a validation error pointing at it.
 func directorIDs(ctx context.Context, tx *sqlx.Tx, phones []string) ([]int64, error) {
 	if len(phones) == 0 {
-		return nil, invalid("directors", "a child needs at least one director")
+		return nil, fieldProblem("directors", "a child needs at least one director")
 	}
 	const q = `
 SELECT d.id FROM unnest($1::text[]) WITH ORDINALITY AS u(phone, n)
@@ -562,7 +565,7 @@ func assignTx(ctx context.Context, tx *sqlx.Tx, childID int64, ids []int64) erro
 // code or one of whose directors' phones contains q, by code.
 func (db *DB) ListChildren(ctx context.Context, q string, limit, offset int) ([]ChildRecord, int, error) {
 	rows, total, err := childKind.list(ctx, db, q, limit, offset)
-	return convert(rows, regChild.record), total, err
+	return convertRows(rows, regChild.record), total, err
 }
 
 // ChildByID returns a child, active or not, with its directors.
@@ -595,7 +598,7 @@ func (db *DB) SetChildActive(ctx context.Context, actor menus.User, id int64, ac
 // ImportChildren upserts children by code, with their directors, in one
 // transaction (rolled back when dryRun).
 func (db *DB) ImportChildren(ctx context.Context, actor menus.User, cs []ChildRecord, dryRun bool) (created, updated int, err error) {
-	return childKind.load(ctx, db, actor, convert(cs, newRegChild), dryRun)
+	return childKind.load(ctx, db, actor, convertRows(cs, newRegChild), dryRun)
 }
 
 // Guardians.
@@ -618,7 +621,7 @@ func (r regGuardian) objectID() string { return r.Phone }
 func (r regGuardian) isActive() bool   { return r.Active }
 func (r regGuardian) same(w regGuardian) bool {
 	return r.Phone == w.Phone && r.Name == w.Name && r.Language == w.Language && slices.Equal(r.Children, w.Children) &&
-		(w.Secret == "" || r.SecretHash.Valid && r.SecretHash.String == secretHash(w.Phone, w.Secret))
+		(w.Secret == "" || (r.SecretHash.Valid && r.SecretHash.String == secretHash(w.Phone, w.Secret)))
 }
 
 func (r regGuardian) guardian() menus.Guardian {
@@ -634,12 +637,12 @@ func newRegGuardian(g menus.Guardian) regGuardian {
 	return regGuardian{Phone: clean(g.Phone), Name: clean(g.Name), Language: clean(g.Language), Children: slices.Compact(codes), Secret: clean(g.StatusSecret)}
 }
 
-// newHash is the hash to store for w's secret, or nil to keep the stored one.
-func (w regGuardian) newHash() *string {
-	if w.Secret == "" {
+// newHash is the hash to store for r's secret, or nil to keep the stored one.
+func (r regGuardian) newHash() *string {
+	if r.Secret == "" {
 		return nil
 	}
-	h := secretHash(w.Phone, w.Secret)
+	h := secretHash(r.Phone, r.Secret)
 	return &h
 }
 
@@ -660,16 +663,11 @@ var guardianKind = regKind[regGuardian]{
 		const q = `INSERT INTO guardians (phone, name, language, status_secret_hash) VALUES ($1, $2, $3, $4) RETURNING id`
 		var id int64
 		if err := tx.GetContext(ctx, &id, q, w.Phone, w.Name, w.Language, w.newHash()); err != nil {
-			return 0, uniqueOr(err, "guardians_phone_key", "phone")
+			return 0, regUniqueOr(err, "guardians_phone_key", "phone")
 		}
 		return id, replaceGuardianChildren(ctx, tx, id, w.Children)
 	},
 	update: func(ctx context.Context, tx *sqlx.Tx, before, w regGuardian) error {
-		// The stored hash binds the secret to the phone (secretHash): a new
-		// number needs the secret again, or STATUS would stop working.
-		if w.Phone != before.Phone && before.SecretHash.Valid && w.Secret == "" {
-			return invalid("status_secret", "the secret is bound to the phone number: give it again with a new phone")
-		}
 		if err := knownChildren(ctx, tx, w.Children); err != nil {
 			return err
 		}
@@ -677,7 +675,13 @@ var guardianKind = regKind[regGuardian]{
 UPDATE guardians SET phone = $2, name = $3, language = $4, status_secret_hash = COALESCE($5, status_secret_hash), updated_at = now()
 WHERE id = $1`
 		if _, err := tx.ExecContext(ctx, q, before.ID, w.Phone, w.Name, w.Language, w.newHash()); err != nil {
-			return uniqueOr(err, "guardians_phone_key", "phone")
+			return regUniqueOr(err, "guardians_phone_key", "phone")
+		}
+		// The stored hash binds the secret to the phone (secretHash): a new
+		// number needs the secret again, or STATUS would stop working. (A
+		// taken phone is the conflict it is, whatever the secret.)
+		if w.Phone != before.Phone && before.SecretHash.Valid && w.Secret == "" {
+			return fieldProblem("status_secret", "the secret is bound to the phone number: give it again with a new phone")
 		}
 		return replaceGuardianChildren(ctx, tx, before.ID, w.Children)
 	},
@@ -711,7 +715,7 @@ func knownChildren(ctx context.Context, tx *sqlx.Tx, codes []string) error {
 // phone or one of whose children's codes contains q, by name.
 func (db *DB) ListGuardians(ctx context.Context, q string, limit, offset int) ([]menus.Guardian, int, error) {
 	rows, total, err := guardianKind.list(ctx, db, q, limit, offset)
-	return convert(rows, regGuardian.guardian), total, err
+	return convertRows(rows, regGuardian.guardian), total, err
 }
 
 // GuardianByID returns a guardian, active or not, with their children's
@@ -746,7 +750,7 @@ func (db *DB) SetGuardianActive(ctx context.Context, actor menus.User, id int64,
 // ImportGuardians upserts guardians by phone, with their children, in one
 // transaction (rolled back when dryRun).
 func (db *DB) ImportGuardians(ctx context.Context, actor menus.User, gs []menus.Guardian, dryRun bool) (created, updated int, err error) {
-	return guardianKind.load(ctx, db, actor, convert(gs, newRegGuardian), dryRun)
+	return guardianKind.load(ctx, db, actor, convertRows(gs, newRegGuardian), dryRun)
 }
 
 // Allowances.
@@ -774,14 +778,14 @@ func (r regAllowance) same(w regAllowance) bool {
 func (r regAllowance) record() AllowanceRecord {
 	return AllowanceRecord{
 		Allowance: menus.Allowance{ChildCode: r.ChildCode, ChildName: r.ChildName, Scheme: r.Scheme, Status: r.Status,
-			MonthlyYuan: r.MonthlyYuan, LastPaid: dateOf(r.LastPaid), NextPayment: dateOf(r.NextPayment)},
+			MonthlyYuan: r.MonthlyYuan, LastPaid: regDateOf(r.LastPaid), NextPayment: regDateOf(r.NextPayment)},
 		ID: r.ID, Active: r.Active,
 	}
 }
 
 func newRegAllowance(a AllowanceRecord) regAllowance {
 	return regAllowance{ChildCode: clean(a.ChildCode), Scheme: clean(a.Scheme), Status: clean(a.Status), MonthlyYuan: a.MonthlyYuan,
-		LastPaid: dateText(a.LastPaid), NextPayment: dateText(a.NextPayment)}
+		LastPaid: regDateText(a.LastPaid), NextPayment: regDateText(a.NextPayment)}
 }
 
 // allowanceChild resolves the child an allowance is for.
@@ -789,7 +793,7 @@ func allowanceChild(ctx context.Context, tx *sqlx.Tx, code string) (int64, error
 	var id int64
 	err := tx.GetContext(ctx, &id, `SELECT id FROM children WHERE code = $1`, code)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, invalid("child", "no child has this code")
+		return 0, fieldProblem("child", "no child has this code")
 	}
 	return id, err
 }
@@ -813,7 +817,7 @@ INSERT INTO allowances (child_id, scheme, status, monthly_yuan, last_paid, next_
 VALUES ($1, $2, $3, $4, CAST(NULLIF($5, '') AS date), CAST(NULLIF($6, '') AS date)) RETURNING id`
 		var id int64
 		err = tx.GetContext(ctx, &id, q, child, w.Scheme, w.Status, w.MonthlyYuan, w.LastPaid, w.NextPayment)
-		return id, uniqueOr(err, "allowances_child_scheme_key", "the child's allowance under this scheme")
+		return id, regUniqueOr(err, "allowances_child_scheme_key", "the child's allowance under this scheme")
 	},
 	update: func(ctx context.Context, tx *sqlx.Tx, before, w regAllowance) error {
 		child, err := allowanceChild(ctx, tx, w.ChildCode)
@@ -825,7 +829,7 @@ UPDATE allowances SET child_id = $2, scheme = $3, status = $4, monthly_yuan = $5
     last_paid = CAST(NULLIF($6, '') AS date), next_payment = CAST(NULLIF($7, '') AS date), updated_at = now()
 WHERE id = $1`
 		_, err = tx.ExecContext(ctx, q, before.ID, child, w.Scheme, w.Status, w.MonthlyYuan, w.LastPaid, w.NextPayment)
-		return uniqueOr(err, "allowances_child_scheme_key", "the child's allowance under this scheme")
+		return regUniqueOr(err, "allowances_child_scheme_key", "the child's allowance under this scheme")
 	},
 }
 
@@ -833,7 +837,7 @@ WHERE id = $1`
 // child's code or name contains q, by child code and scheme.
 func (db *DB) ListAllowances(ctx context.Context, q string, limit, offset int) ([]AllowanceRecord, int, error) {
 	rows, total, err := allowanceKind.list(ctx, db, q, limit, offset)
-	return convert(rows, regAllowance.record), total, err
+	return convertRows(rows, regAllowance.record), total, err
 }
 
 // AllowanceByID returns an allowance record, active or not.
@@ -864,7 +868,7 @@ func (db *DB) SetAllowanceActive(ctx context.Context, actor menus.User, id int64
 // ImportAllowances upserts allowance records by child and scheme in one
 // transaction (rolled back when dryRun).
 func (db *DB) ImportAllowances(ctx context.Context, actor menus.User, as []AllowanceRecord, dryRun bool) (created, updated int, err error) {
-	return allowanceKind.load(ctx, db, actor, convert(as, newRegAllowance), dryRun)
+	return allowanceKind.load(ctx, db, actor, convertRows(as, newRegAllowance), dryRun)
 }
 
 // Supervisors.
@@ -898,12 +902,12 @@ var supervisorKind = regKind[regSupervisor]{
 		const q = `INSERT INTO supervisors (phone, name, language, county) VALUES ($1, $2, $3, $4) RETURNING id`
 		var id int64
 		err := tx.GetContext(ctx, &id, q, w.Phone, w.Name, w.Language, w.County)
-		return id, uniqueOr(err, "supervisors_phone_key", "phone")
+		return id, regUniqueOr(err, "supervisors_phone_key", "phone")
 	},
 	update: func(ctx context.Context, tx *sqlx.Tx, before, w regSupervisor) error {
 		const q = `UPDATE supervisors SET phone = $2, name = $3, language = $4, county = $5, updated_at = now() WHERE id = $1`
 		_, err := tx.ExecContext(ctx, q, before.ID, w.Phone, w.Name, w.Language, w.County)
-		return uniqueOr(err, "supervisors_phone_key", "phone")
+		return regUniqueOr(err, "supervisors_phone_key", "phone")
 	},
 }
 
@@ -911,7 +915,7 @@ var supervisorKind = regKind[regSupervisor]{
 // or phone contains q, by name.
 func (db *DB) ListSupervisors(ctx context.Context, q string, limit, offset int) ([]menus.Supervisor, int, error) {
 	rows, total, err := supervisorKind.list(ctx, db, q, limit, offset)
-	return convert(rows, regSupervisor.supervisor), total, err
+	return convertRows(rows, regSupervisor.supervisor), total, err
 }
 
 // SupervisorByID returns a supervisor, active or not.
@@ -942,5 +946,5 @@ func (db *DB) SetSupervisorActive(ctx context.Context, actor menus.User, id int6
 // ImportSupervisors upserts supervisors by phone in one transaction (rolled
 // back when dryRun).
 func (db *DB) ImportSupervisors(ctx context.Context, actor menus.User, ss []menus.Supervisor, dryRun bool) (created, updated int, err error) {
-	return supervisorKind.load(ctx, db, actor, convert(ss, newRegSupervisor), dryRun)
+	return supervisorKind.load(ctx, db, actor, convertRows(ss, newRegSupervisor), dryRun)
 }

@@ -121,9 +121,9 @@ type VillageCount = struct {
 
 // Limits of the report endpoints.
 const (
-	defaultPerPage = 50
-	maxPerPage     = 200
-	maxPage        = 100000
+	reportPerPage    = 50
+	reportMaxPerPage = 200
+	reportMaxPage    = 100000
 	// maxExportRows bounds one export: past it the filters should be
 	// narrowed, rather than the gateway building a huge file in memory.
 	maxExportRows = 50000
@@ -141,17 +141,17 @@ const (
 )
 
 var (
-	urgencies = []string{menus.UrgencyRoutine, menus.UrgencyUrgent}
-	statuses  = []string{statusOpen, statusReferred, statusResolved}
-	channels  = []string{menus.ChannelUSSD, menus.ChannelSMS}
-	langs     = []string{menus.LangZH, menus.LangEN}
+	reportUrgencies = []string{menus.UrgencyRoutine, menus.UrgencyUrgent}
+	needStatuses    = []string{statusOpen, statusReferred, statusResolved}
+	reportChannels  = []string{menus.ChannelUSSD, menus.ChannelSMS}
+	exportLangs     = []string{menus.LangZH, menus.LangEN}
 	// A situation or category is a choice value of a tree (needs_support,
 	// registration ...); trees change, so only the form is checked.
-	choiceValue = regexp.MustCompile(`^[a-z0-9_]{1,40}$`)
+	choiceValueRE = regexp.MustCompile(`^[a-z0-9_]{1,40}$`)
 )
 
-// filters are the query parameters that select reports of each kind.
-var filters = map[menus.ReportKind][]string{
+// reportFilters are the query parameters that select reports of each kind.
+var reportFilters = map[menus.ReportKind][]string{
 	menus.ReportVisit: {"from", "to", "village", "county", "director", "child", "situation", "urgency", "channel"},
 	menus.ReportNeed:  {"from", "to", "village", "county", "director", "child", "category", "urgency", "status", "channel"},
 }
@@ -171,8 +171,8 @@ func (a *API) mountReports(r fiber.Router) {
 	r.Get("/reports/:ref", view, a.getReport)
 }
 
-// invalid is the 422 of bad query parameters or body fields.
-func invalid(problems []Problem) *Error {
+// invalidParams is the 422 of bad query parameters or body fields.
+func invalidParams(problems []Problem) *Error {
 	e := fail(http.StatusUnprocessableEntity, "invalid", "%d invalid parameters", len(problems))
 	if len(problems) == 1 {
 		e.Message = "1 invalid parameter"
@@ -186,7 +186,7 @@ func invalid(problems []Problem) *Error {
 // as read (copied out of Fiber's buffers, normalised where that applies:
 // for the audit entry of an export), or a 422 naming every bad parameter.
 func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) (ReportQuery, map[string]string, error) {
-	allowed := append(slices.Clone(filters[kind]), extra...)
+	allowed := append(slices.Clone(reportFilters[kind]), extra...)
 	params := map[string]string{}
 	var problems []Problem
 	problem := func(field, format string, args ...any) {
@@ -196,7 +196,7 @@ func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) 
 		key := string(k)
 		switch _, seen := params[key]; {
 		case !slices.Contains(allowed, key):
-			if other := otherKind(kind); slices.Contains(filters[other], key) {
+			if other := otherKind(kind); slices.Contains(reportFilters[other], key) {
 				problem(key, "is not a filter of %ss", kind)
 			} else {
 				problem(key, "unknown parameter")
@@ -252,37 +252,37 @@ func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) 
 			}
 			q.Child, params[key] = code, code
 		case "situation", "category":
-			if !choiceValue.MatchString(v) {
-				problem(key, "is not a %s value such as %s", key, map[string]string{"situation": "needs_support", "category": "school"}[key])
+			if !choiceValueRE.MatchString(v) {
+				problem(key, "is not a choice value (lower-case letters, digits and _, e.g. needs_support)")
 				continue
 			}
 			q.Detail = v
 		case "urgency":
-			if !slices.Contains(urgencies, v) {
-				problem(key, "must be one of %s", strings.Join(urgencies, ", "))
+			if !slices.Contains(reportUrgencies, v) {
+				problem(key, "must be one of %s", strings.Join(reportUrgencies, ", "))
 			}
 			q.Urgency = v
 		case "status":
-			if !slices.Contains(statuses, v) {
-				problem(key, "must be one of %s", strings.Join(statuses, ", "))
+			if !slices.Contains(needStatuses, v) {
+				problem(key, "must be one of %s", strings.Join(needStatuses, ", "))
 			}
 			q.Status = v
 		case "channel":
-			if !slices.Contains(channels, v) {
-				problem(key, "must be one of %s", strings.Join(channels, ", "))
+			if !slices.Contains(reportChannels, v) {
+				problem(key, "must be one of %s", strings.Join(reportChannels, ", "))
 			}
 			q.Channel = v
 		case "lang":
-			if !slices.Contains(langs, v) {
-				problem(key, "must be one of %s", strings.Join(langs, ", "))
+			if !slices.Contains(exportLangs, v) {
+				problem(key, "must be one of %s", strings.Join(exportLangs, ", "))
 			}
 		case "page":
-			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > maxPage {
-				problem(key, "must be a whole number from 1 to %d", maxPage)
+			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > reportMaxPage {
+				problem(key, "must be a whole number from 1 to %d", reportMaxPage)
 			}
 		case "per_page":
-			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > maxPerPage {
-				problem(key, "must be a whole number from 1 to %d", maxPerPage)
+			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > reportMaxPerPage {
+				problem(key, "must be a whole number from 1 to %d", reportMaxPerPage)
 			}
 		}
 	}
@@ -292,7 +292,7 @@ func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) 
 	if len(problems) > 0 {
 		// Map order must not decide the order of the problems.
 		slices.SortStableFunc(problems, func(x, y Problem) int { return strings.Compare(x.Field, y.Field) })
-		return ReportQuery{}, nil, invalid(problems)
+		return ReportQuery{}, nil, invalidParams(problems)
 	}
 	return q, params, nil
 }
@@ -304,8 +304,8 @@ func otherKind(k menus.ReportKind) menus.ReportKind {
 	return menus.ReportVisit
 }
 
-// intParam is a validated whole-number parameter, or def when absent.
-func intParam(params map[string]string, key string, def int) int {
+// queryInt is a validated whole-number parameter, or def when absent.
+func queryInt(params map[string]string, key string, def int) int {
 	if n, err := strconv.Atoi(params[key]); err == nil {
 		return n
 	}
@@ -392,7 +392,7 @@ func (a *API) listReports(kind menus.ReportKind) fiber.Handler {
 		if err != nil {
 			return a.write(c, err)
 		}
-		page, perPage := intParam(params, "page", 1), intParam(params, "per_page", defaultPerPage)
+		page, perPage := queryInt(params, "page", 1), queryInt(params, "per_page", reportPerPage)
 		q.Limit, q.Offset = perPage, (page-1)*perPage
 		items, total, err := a.Reports.Reports(c.UserContext(), q)
 		if err != nil {
@@ -435,14 +435,14 @@ func (a *API) setNeedStatus(c *fiber.Ctx) error {
 	switch {
 	case body.Status == nil || *body.Status == "":
 		problems = append(problems, Problem{Field: "status", Message: "required"})
-	case !slices.Contains(statuses, *body.Status):
-		problems = append(problems, Problem{Field: "status", Message: "must be one of " + strings.Join(statuses, ", ")})
+	case !slices.Contains(needStatuses, *body.Status):
+		problems = append(problems, Problem{Field: "status", Message: "must be one of " + strings.Join(needStatuses, ", ")})
 	}
 	if utf8.RuneCountInString(body.Note) > maxNote {
 		problems = append(problems, Problem{Field: "note", Message: fmt.Sprintf("longer than %d characters", maxNote)})
 	}
 	if len(problems) > 0 {
-		return a.write(c, invalid(problems))
+		return a.write(c, invalidParams(problems))
 	}
 	it, err := a.Reports.SetNeedStatus(c.UserContext(), user(c), ref, *body.Status, body.Note)
 	switch {
@@ -479,7 +479,7 @@ func (a *API) exportReports(kind menus.ReportKind, format string) fiber.Handler 
 			return a.write(c, err)
 		}
 		if len(items) > maxExportRows {
-			return a.write(c, invalid([]Problem{{Field: "from", Message: fmt.Sprintf("more than %d reports match; narrow the dates or other filters", maxExportRows)}}))
+			return a.write(c, invalidParams([]Problem{{Field: "from", Message: fmt.Sprintf("more than %d reports match; narrow the dates or other filters", maxExportRows)}}))
 		}
 		table := reportTable(user(c), kind, items)
 		var buf bytes.Buffer
@@ -526,7 +526,7 @@ func exportName(kind menus.ReportKind, format string, params map[string]string, 
 	return fmt.Sprintf("barefoot-%ss-%s.%s", kind, span, format)
 }
 
-func col(key string, kind export.Kind, zh, en string) export.Column {
+func exportCol(key string, kind export.Kind, zh, en string) export.Column {
 	return export.Column{Key: key, Kind: kind, Header: map[string]string{menus.LangZH: zh, menus.LangEN: en}}
 }
 
@@ -534,30 +534,30 @@ func col(key string, kind export.Kind, zh, en string) export.Column {
 // per answer key found in any of them, in key order.
 func reportTable(u menus.User, kind menus.ReportKind, items []ReportItem) export.Table {
 	cols := []export.Column{
-		col("ref", export.Text, "编号", "Reference"),
-		col("reported_at", export.DateTime, "上报时间 (UTC)", "Reported at (UTC)"),
-		col("child_code", export.Text, "儿童编号", "Child ID"),
-		col("child_name", export.Text, "儿童姓名", "Child name"),
-		col("village", export.Text, "村", "Village"),
-		col("county", export.Text, "县", "County"),
-		col("director_name", export.Text, "主任姓名", "Director"),
-		col("director_phone", export.Text, "主任电话", "Director phone"),
+		exportCol("ref", export.Text, "编号", "Reference"),
+		exportCol("reported_at", export.DateTime, "上报时间 (UTC)", "Reported at (UTC)"),
+		exportCol("child_code", export.Text, "儿童编号", "Child ID"),
+		exportCol("child_name", export.Text, "儿童姓名", "Child name"),
+		exportCol("village", export.Text, "村", "Village"),
+		exportCol("county", export.Text, "县", "County"),
+		exportCol("director_name", export.Text, "主任姓名", "Director"),
+		exportCol("director_phone", export.Text, "主任电话", "Director phone"),
 	}
 	if kind == menus.ReportVisit {
-		cols = append(cols, col("detail", export.Text, "情况", "Situation"))
+		cols = append(cols, exportCol("detail", export.Text, "情况", "Situation"))
 	} else {
-		cols = append(cols, col("detail", export.Text, "需求类别", "Category"))
+		cols = append(cols, exportCol("detail", export.Text, "需求类别", "Category"))
 	}
-	cols = append(cols, col("urgency", export.Text, "紧急程度", "Urgency"))
+	cols = append(cols, exportCol("urgency", export.Text, "紧急程度", "Urgency"))
 	if kind == menus.ReportNeed {
 		cols = append(cols,
-			col("status", export.Text, "状态", "Status"),
-			col("status_changed_at", export.DateTime, "状态更新时间 (UTC)", "Status changed at (UTC)"))
+			exportCol("status", export.Text, "状态", "Status"),
+			exportCol("status_changed_at", export.DateTime, "状态更新时间 (UTC)", "Status changed at (UTC)"))
 	}
 	cols = append(cols,
-		col("channel", export.Text, "渠道", "Channel"),
-		col("carrier", export.Text, "运营商", "Carrier"),
-		col("menu_version", export.Number, "菜单版本", "Menu version"))
+		exportCol("channel", export.Text, "渠道", "Channel"),
+		exportCol("carrier", export.Text, "运营商", "Carrier"),
+		exportCol("menu_version", export.Number, "菜单版本", "Menu version"))
 	var keys []string
 	for _, it := range items {
 		for k := range it.Answers {
@@ -568,7 +568,7 @@ func reportTable(u menus.User, kind menus.ReportKind, items []ReportItem) export
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		cols = append(cols, col("answer:"+k, export.Text, "回答："+k, "Answer: "+k))
+		cols = append(cols, exportCol("answer:"+k, export.Text, "回答："+k, "Answer: "+k))
 	}
 	rows := make([]map[string]any, len(items))
 	for i, it := range items {
@@ -619,7 +619,7 @@ func (a *API) dashboard(c *fiber.Ctx) error {
 		from = m
 	}
 	if len(problems) > 0 {
-		return a.write(c, invalid(problems))
+		return a.write(c, invalidParams(problems))
 	}
 	before := from.AddDate(0, 1, 0)
 	d, err := a.Reports.ReportDashboard(c.UserContext(), from, before, dashboardRefs)

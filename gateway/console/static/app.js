@@ -279,7 +279,7 @@ async function reportsView() {
   const field = (k, type) => el("label", {}, t(k) + " ", el("input", { type: type || "text", value: f[k], onchange: (e) => { f[k] = e.target.value; render(); } }));
   return el("section", {},
     el("div", { class: "row" },
-      el("select", { onchange: (e) => { f.kind = e.target.value; render(); } },
+      el("select", { onchange: (e) => { f.kind = e.target.value; if (f.kind !== "needs") f.status = ""; render(); } },
         ["visits", "needs"].map((k) => el("option", { value: k, selected: f.kind === k }, t(k)))),
       field("from", "date"), field("to", "date"), field("village"), field("urgency"), f.kind === "needs" ? field("status") : "",
       el("button", { onclick: () => download(`/reports/${f.kind}.csv?${query(f)}&lang=${lang}`, `${f.kind}.csv`) }, t("exportCsv")),
