@@ -118,10 +118,14 @@ type Config struct {
 // Limits from the bad-input catalogue: callbacks are small, and a slow
 // client must not hold a connection open.
 const (
-	bodyLimit    = 16 << 10
-	readTimeout  = 5 * time.Second
-	writeTimeout = 5 * time.Second
-	idleTimeout  = 30 * time.Second
+	// carrierBodyLimit bounds a carrier callback; apiBodyLimit the admin
+	// API, whose CSV imports are larger. Fiber's own limit is the larger,
+	// and carrier routes check theirs first thing.
+	carrierBodyLimit = 16 << 10
+	apiBodyLimit     = 4 << 20
+	readTimeout      = 5 * time.Second
+	writeTimeout     = 5 * time.Second
+	idleTimeout      = 30 * time.Second
 )
 
 // New returns the Fiber app.
@@ -134,7 +138,7 @@ func New(cfg Config) *fiber.App {
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "barefoot",
-		BodyLimit:             bodyLimit,
+		BodyLimit:             apiBodyLimit,
 		ReadTimeout:           readTimeout,
 		WriteTimeout:          writeTimeout,
 		IdleTimeout:           idleTimeout,
@@ -147,12 +151,13 @@ func New(cfg Config) *fiber.App {
 	if cfg.Metrics != nil {
 		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
 	}
+	small := limitBody(carrierBodyLimit)
 	for _, a := range cfg.USSD {
-		app.Post("/ussd/"+a.Route(), ussd(cfg, a))
+		app.Post("/ussd/"+a.Route(), small, ussd(cfg, a))
 	}
 	for _, a := range cfg.SMS {
-		app.Add(http.MethodPost, "/sms/"+a.Route(), sms(cfg, a))
-		app.Add(http.MethodGet, "/sms/"+a.Route(), sms(cfg, a))
+		app.Add(http.MethodPost, "/sms/"+a.Route(), small, sms(cfg, a))
+		app.Add(http.MethodGet, "/sms/"+a.Route(), small, sms(cfg, a))
 	}
 	for _, r := range cfg.Routes {
 		app.Add(r.Method, r.Path, r.Handler)
@@ -203,6 +208,17 @@ func ussd(cfg Config, a USSDAdapter) fiber.Handler {
 		ctx, cancel := context.WithTimeout(c.UserContext(), cfg.HopBudget)
 		defer cancel()
 		return a.Write(c, h, cfg.Dialog.Hop(ctx, h))
+	}
+}
+
+// limitBody refuses a body over n bytes with 413: carrier callbacks are
+// small, and nothing larger should be parsed on their routes.
+func limitBody(n int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if len(c.Request().Body()) > n {
+			return fiber.NewError(http.StatusRequestEntityTooLarge, "request body too large")
+		}
+		return c.Next()
 	}
 }
 

@@ -360,7 +360,7 @@ SELECT g.id AS guardian_id, g.phone, g.language, c.code AS child_code, c.name AS
 FROM guardians g
 LEFT JOIN child_guardians cg ON cg.guardian_id = g.id
 LEFT JOIN children c ON c.id = cg.child_id AND c.active
-LEFT JOIN allowances a ON a.child_id = c.id
+LEFT JOIN allowances a ON a.child_id = c.id AND a.active
 WHERE g.phone = $1 AND g.active
 ORDER BY c.code COLLATE "C", a.scheme`
 	var rows []guardianRow

@@ -25,7 +25,7 @@ import (
 
 // The registry endpoints: directors, children, guardians, allowance records
 // and supervisors under /registry/{resource}, each with the same shape:
-// list with search and registryPaging, get, create, update (a full replacement from
+// list with search and paging, get, create, update (a full replacement from
 // an explicit request type, so ids, active flags and timestamps cannot be
 // assigned), deactivate and activate (never a hard delete: reports point at
 // directors and children), and a CSV import that checks every row before it
