@@ -3,11 +3,13 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
@@ -182,5 +184,34 @@ func TestAdminMenuLifecycle(t *testing.T) {
 	}
 	if saves != 1 || publishes != 2 {
 		t.Fatalf("audit has %d saves and %d publishes by editor1, want 1 and 2:\n%s", saves, publishes, body)
+	}
+}
+
+// TestPublishReachesEveryGateway: two gateway processes share one
+// database; a publish through one's API is live on the other's USSD at
+// once, by notification (the periodic refresh is not running here).
+func TestPublishReachesEveryGateway(t *testing.T) {
+	t.Parallel()
+	g1 := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	g2 := gatewaytest.MustGateway(t, gatewaytest.Options{DB: g1.DB})
+	editor := mustUser(t, g1, "editor2", menus.RoleEditor)
+	src, _ := fs.ReadFile(fixtures.Menus(), "director.yaml")
+	edited := strings.Replace(string(src), "en: Record a home visit", "en: Visit a child", 1)
+	if status, body := api(t, g1, "POST", "/menus/director/versions", editor, "application/yaml", edited); status != 201 {
+		t.Fatalf("draft: %d %s", status, body)
+	}
+	if status, body := api(t, g1, "POST", "/menus/director/versions/2/publish", editor, "", ""); status != 200 {
+		t.Fatalf("publish: %d %s", status, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		body := g2.AT(t, fmt.Sprintf("ATUid_second_%d", i), enDirector, "")
+		if strings.Contains(body, "1. Visit a child") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second gateway still shows %q", body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -61,6 +61,8 @@ const (
 type DB struct {
 	db   *sqlx.DB
 	name string
+	// dsn is kept for the notification listener's own connection.
+	dsn string
 	// alertCarrier sends alerts about urgent reports (SetAlertCarrier).
 	alertCarrier string
 	// newRef draws the random part of a report reference. It is a field so
@@ -98,7 +100,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres at %s: %w", where, err)
 	}
-	return &DB{db: db, name: cfg.Database, newRef: randomRef}, nil
+	return &DB{db: db, name: cfg.Database, dsn: dsn, newRef: randomRef}, nil
 }
 
 // Name is the database's name, for diagnostics and tests.

@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
@@ -131,39 +128,6 @@ func TestMenusCheck(t *testing.T) {
 	err := run(context.Background(), []string{"menus", "check", "../../fixtures/menus/director.yaml", bad}, nil, &out)
 	if err == nil || !strings.Contains(out.String(), "director.yaml: ok") || !strings.Contains(out.String(), `node "b": unreachable`) {
 		t.Fatalf("menus check: %v\n%s", err, out.String())
-	}
-}
-
-// TestPublishReachesOtherProcesses: a publish made through one process's
-// database connection wakes every other process's listener at once.
-func TestPublishReachesOtherProcesses(t *testing.T) {
-	db := storagetest.MustDB(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	heard := make(chan struct{}, 4)
-	cfg := config{DatabaseURL: storagetest.DSNFor(db.Name())}
-	go listenForPublishes(ctx, cfg, slog.New(slog.DiscardHandler), func() { heard <- struct{}{} })
-	src, _ := fs.ReadFile(fixtures.Menus(), "director.yaml")
-	st, err := db.SaveTreeVersion(ctx, "director", "yaml", src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The listener may not be listening yet: publish until it hears, with
-	// a deadline, rather than sleep.
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if err := db.PublishTree(ctx, st.Name, st.Version); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-heard:
-			return
-		case <-deadline:
-			t.Fatal("the listener never heard the publish")
-		case <-tick.C:
-		}
 	}
 }
 

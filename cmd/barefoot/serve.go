@@ -24,9 +24,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/sessions"
-	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/gofiber/fiber/v2"
-	"github.com/lib/pq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -57,7 +55,7 @@ func serve(ctx context.Context, cfg config) error {
 	} else if n == 0 {
 		log.Warn("no menu tree is published; run `barefoot seed` to load the demo")
 	}
-	go listenForPublishes(ctx, cfg, log, func() {
+	go db.ListenForPublishes(ctx, log, func() {
 		if _, err := db.RefreshCatalog(ctx, catalog, mopts); err != nil {
 			log.Error("menu tree refresh failed", "err", err)
 		}
@@ -191,31 +189,4 @@ func migrate(ctx context.Context, cfg config, out io.Writer) error {
 	db.Close()
 	fmt.Fprintln(out, "migrations applied")
 	return nil
-}
-
-// listenForPublishes reloads the menu trees as soon as any gateway process
-// publishes one (Postgres NOTIFY), so new sessions everywhere use it at
-// once; the periodic refresh stays as the fallback if the listener drops.
-func listenForPublishes(ctx context.Context, cfg config, log *slog.Logger, refresh func()) {
-	l := pq.NewListener(cfg.DatabaseURL, time.Second, time.Minute, func(ev pq.ListenerEventType, err error) {
-		if err != nil {
-			log.Warn("menu publish listener", "event", ev, "err", err)
-		}
-	})
-	defer l.Close()
-	if err := l.Listen(storage.MenusChannel); err != nil {
-		log.Error("cannot listen for menu publishes; relying on the periodic refresh", "err", err)
-		return
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case n := <-l.Notify:
-			if n != nil { // nil after a reconnect: refresh anyway, something may have been missed
-				log.Info("menu tree published elsewhere", "tree", n.Extra)
-			}
-			refresh()
-		}
-	}
 }

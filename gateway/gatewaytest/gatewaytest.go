@@ -67,15 +67,21 @@ type Options struct {
 	ReplyLimit int
 	// StatusSecret requires a child code and secret with STATUS.
 	StatusSecret bool
+	// DB shares another gateway's database, as several gateway processes
+	// share one Postgres; a fresh seeded database when nil.
+	DB *storage.DB
 }
 
 // MustGateway starts a seeded gateway that is stopped when the test ends.
 func MustGateway(tb testing.TB, opts Options) *Gateway {
 	tb.Helper()
 	ctx := context.Background()
-	db := storagetest.MustDB(tb)
-	if err := demo.Seed(ctx, db, io.Discard); err != nil {
-		tb.Fatalf("gatewaytest: seed: %v", err)
+	db := opts.DB
+	if db == nil {
+		db = storagetest.MustDB(tb)
+		if err := demo.Seed(ctx, db, io.Discard); err != nil {
+			tb.Fatalf("gatewaytest: seed: %v", err)
+		}
 	}
 	rdb, prefix := opts.Redis, "bftest:down:"
 	if rdb == nil {
@@ -91,6 +97,11 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	if _, err := db.RefreshCatalog(ctx, catalog, mopts); err != nil {
 		tb.Fatalf("gatewaytest: load trees: %v", err)
 	}
+	// Publishes by any gateway on this database reach this one at once,
+	// as in serve.
+	listenCtx, stopListening := context.WithCancel(context.Background())
+	tb.Cleanup(stopListening)
+	go db.ListenForPublishes(listenCtx, log, func() { _, _ = db.RefreshCatalog(listenCtx, catalog, mopts) })
 	store := sessions.NewStore(rdb, prefix)
 	metrics := prometheus.NewRegistry()
 	svc := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 5 * time.Minute, Log: log, Metrics: dialog.NewMetrics(metrics)}
