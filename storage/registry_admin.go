@@ -31,24 +31,11 @@ import (
 // create records active and leave the active flag of existing ones alone,
 // so re-importing a roster does not bring back someone who was deactivated.
 
-// ChildRecord is a child with every director assigned to it: the
-// responsible director first, the others by phone.
-//
-// ChildRecord and AllowanceRecord alias unnamed struct types so that the
-// admin API can spell the identical types without importing this package:
-// menus.Child has room for one director only, and menus.Allowance for no id
-// or state.
-type ChildRecord = struct {
-	menus.Child
-	Directors []string
-}
+// ChildRecord is menus.ChildRecord.
+type ChildRecord = menus.ChildRecord
 
-// AllowanceRecord is an allowance with its id and state.
-type AllowanceRecord = struct {
-	menus.Allowance
-	ID     int64
-	Active bool
-}
+// AllowanceRecord is menus.AllowanceRecord.
+type AllowanceRecord = menus.AllowanceRecord
 
 // errRegDryRun rolls back an import that was only a rehearsal.
 var errRegDryRun = errors.New("storage: dry run")

@@ -25,75 +25,20 @@ import (
 // here must be changed in gateway/admin/reports.go too, and the compiler
 // says so where the two meet (admin.API{Reports: db}).
 
-// ReportQuery selects visits or needs. Empty strings and zero times do not
-// filter. Places are the child's village and county; Director is the E.164
-// phone of the director who reported; Detail is the situation of a visit or
-// the category of a need; Status applies to needs only. Limit 0 means every
-// matching report.
-type ReportQuery = struct {
-	Kind menus.ReportKind
-	// From (inclusive) and Before (exclusive) bound reported_at.
-	From, Before    time.Time
-	Village, County string
-	Director        string
-	Child           string
-	Detail          string
-	Urgency         string
-	Status          string
-	Channel         string
-	Limit, Offset   int
-}
+// ReportQuery is menus.ReportQuery.
+type ReportQuery = menus.ReportQuery
 
-// ReportItem is a visit or need with what staff need to read it: the
-// child and their place, the director, and for needs the follow-up status
-// (empty on visits) with, from ReportWithHistory and SetNeedStatus, its
-// history oldest first.
-type ReportItem = struct {
-	Ref                         string
-	Kind                        menus.ReportKind
-	ChildCode, ChildName        string
-	Village, County             string
-	DirectorPhone, DirectorName string
-	// Detail is the situation of a visit or the category of a need.
-	Detail          string
-	Urgency         string
-	Status          string
-	StatusChangedAt time.Time
-	Channel         string
-	Carrier         string
-	Tree            string
-	Version         int
-	Answers         map[string]string
-	StartedAt       time.Time
-	ReportedAt      time.Time
-	History         []StatusChange
-}
+// ReportItem is menus.ReportItem.
+type ReportItem = menus.ReportItem
 
-// StatusChange is one step of a need's follow-up: from which status to
-// which, the note written with it, who made it and when.
-type StatusChange = struct {
-	From, To string
-	Note     string
-	Actor    string
-	At       time.Time
-}
+// StatusChange is menus.StatusChange.
+type StatusChange = menus.StatusChange
 
-// ReportDashboard is a month at a glance: reports per village, and the
-// urgent needs nobody has acted on yet.
-type ReportDashboard = struct {
-	Villages []VillageCount
-	// OpenUrgent counts every open urgent need, whenever reported;
-	// OpenUrgentRefs lists the longest waiting of them.
-	OpenUrgent     int
-	OpenUrgentRefs []string
-}
+// ReportDashboard is menus.ReportDashboard.
+type ReportDashboard = menus.ReportDashboard
 
-// VillageCount is the number of visits and needs reported on a village's
-// children.
-type VillageCount = struct {
-	County, Village string
-	Visits, Needs   int
-}
+// VillageCount is menus.VillageCount.
+type VillageCount = menus.VillageCount
 
 // Statuses of a need, as the needs table knows them.
 const (

@@ -37,20 +37,11 @@ import (
 // and so out of access logs; the audit log names them by phone or code.
 // Nothing here logs a name or a phone.
 
-// ChildRecord is a child with every director assigned to it, the
-// responsible one first. Like AllowanceRecord it aliases an unnamed struct
-// type identical to storage's, so that neither package imports the other.
-type ChildRecord = struct {
-	menus.Child
-	Directors []string
-}
+// ChildRecord is menus.ChildRecord.
+type ChildRecord = menus.ChildRecord
 
-// AllowanceRecord is an allowance with its id and state.
-type AllowanceRecord = struct {
-	menus.Allowance
-	ID     int64
-	Active bool
-}
+// AllowanceRecord is menus.AllowanceRecord.
+type AllowanceRecord = menus.AllowanceRecord
 
 // RegistryStore is what the registry endpoints need of the database
 // (storage.DB). Lists return a page and the number of matches in all; an

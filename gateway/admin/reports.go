@@ -58,66 +58,20 @@ type ReportStore interface {
 	ReportDashboard(ctx context.Context, from, before time.Time, refLimit int) (ReportDashboard, error)
 }
 
-// ReportQuery selects reports; see storage.ReportQuery.
-type ReportQuery = struct {
-	Kind menus.ReportKind
-	// From (inclusive) and Before (exclusive) bound reported_at.
-	From, Before    time.Time
-	Village, County string
-	Director        string
-	Child           string
-	Detail          string
-	Urgency         string
-	Status          string
-	Channel         string
-	Limit, Offset   int
-}
+// ReportQuery is menus.ReportQuery.
+type ReportQuery = menus.ReportQuery
 
-// ReportItem is a report as staff read it; see storage.ReportItem.
-type ReportItem = struct {
-	Ref                         string
-	Kind                        menus.ReportKind
-	ChildCode, ChildName        string
-	Village, County             string
-	DirectorPhone, DirectorName string
-	// Detail is the situation of a visit or the category of a need.
-	Detail          string
-	Urgency         string
-	Status          string
-	StatusChangedAt time.Time
-	Channel         string
-	Carrier         string
-	Tree            string
-	Version         int
-	Answers         map[string]string
-	StartedAt       time.Time
-	ReportedAt      time.Time
-	History         []StatusChange
-}
+// ReportItem is menus.ReportItem.
+type ReportItem = menus.ReportItem
 
-// StatusChange is one step of a need's follow-up; see storage.StatusChange.
-type StatusChange = struct {
-	From, To string
-	Note     string
-	Actor    string
-	At       time.Time
-}
+// StatusChange is menus.StatusChange.
+type StatusChange = menus.StatusChange
 
-// ReportDashboard is a month at a glance; see storage.ReportDashboard.
-type ReportDashboard = struct {
-	Villages []VillageCount
-	// OpenUrgent counts every open urgent need, whenever reported;
-	// OpenUrgentRefs lists the longest waiting of them.
-	OpenUrgent     int
-	OpenUrgentRefs []string
-}
+// ReportDashboard is menus.ReportDashboard.
+type ReportDashboard = menus.ReportDashboard
 
-// VillageCount is the reports on a village's children; see
-// storage.VillageCount.
-type VillageCount = struct {
-	County, Village string
-	Visits, Needs   int
-}
+// VillageCount is menus.VillageCount.
+type VillageCount = menus.VillageCount
 
 // Limits of the report endpoints.
 const (

@@ -1,0 +1,91 @@
+package menus
+
+import "time"
+
+// Types the admin API and the store share: records and queries of the
+// registry and reports pages. They live in the core so that neither
+// adapter imports the other.
+
+// ChildRecord is a child with every director assigned to it: the
+// responsible director first, the others by phone.
+type ChildRecord struct {
+	Child
+	Directors []string
+}
+
+// AllowanceRecord is an allowance with its id and state.
+type AllowanceRecord struct {
+	Allowance
+	ID     int64
+	Active bool
+}
+
+// ReportQuery selects visits or needs. Empty strings and zero times do not
+// filter. Places are the child's village and county; Director is the E.164
+// phone of the director who reported; Detail is the situation of a visit or
+// the category of a need; Status applies to needs only. Limit 0 means every
+// matching report.
+type ReportQuery struct {
+	Kind ReportKind
+	// From (inclusive) and Before (exclusive) bound reported_at.
+	From, Before    time.Time
+	Village, County string
+	Director        string
+	Child           string
+	Detail          string
+	Urgency         string
+	Status          string
+	Channel         string
+	Limit, Offset   int
+}
+
+// ReportItem is a visit or need with what staff need to read it: the
+// child and their place, the director, and for needs the follow-up status
+// (empty on visits) with, from ReportWithHistory and SetNeedStatus, its
+// history oldest first.
+type ReportItem struct {
+	Ref                         string
+	Kind                        ReportKind
+	ChildCode, ChildName        string
+	Village, County             string
+	DirectorPhone, DirectorName string
+	// Detail is the situation of a visit or the category of a need.
+	Detail          string
+	Urgency         string
+	Status          string
+	StatusChangedAt time.Time
+	Channel         string
+	Carrier         string
+	Tree            string
+	Version         int
+	Answers         map[string]string
+	StartedAt       time.Time
+	ReportedAt      time.Time
+	History         []StatusChange
+}
+
+// StatusChange is one step of a need's follow-up: from which status to
+// which, the note written with it, who made it and when.
+type StatusChange struct {
+	From, To string
+	Note     string
+	Actor    string
+	At       time.Time
+}
+
+// ReportDashboard is a month at a glance: reports per village, and the
+// urgent needs nobody has acted on yet.
+type ReportDashboard struct {
+	Villages []VillageCount
+	// OpenUrgent counts every open urgent need, whenever reported;
+	// OpenUrgentRefs lists the longest waiting of them.
+	OpenUrgent     int
+	OpenUrgentRefs []string
+}
+
+// VillageCount is the number of visits and needs reported on a village's
+// children.
+type VillageCount struct {
+	County, Village string
+	Visits, Needs   int
+}
