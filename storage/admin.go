@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/alexedwards/argon2id"
 	"github.com/barefoot-ussd/barefoot/menus"
@@ -81,17 +82,28 @@ func (db *DB) Authenticate(ctx context.Context, username, password string) (menu
 }
 
 // CreateToken issues an API token for a user and returns it; only its hash
-// is stored, so this is the one time it can be seen.
+// is stored, so this is the one time it can be seen. It does not expire.
 func (db *DB) CreateToken(ctx context.Context, actor menus.User, userID int64, name string) (string, error) {
+	return db.CreateSessionToken(ctx, actor, userID, name, 0)
+}
+
+// CreateSessionToken is CreateToken for a token that stops working after
+// ttl (none when 0): a console sign-in should not outlive a working day.
+func (db *DB) CreateSessionToken(ctx context.Context, actor menus.User, userID int64, name string, ttl time.Duration) (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("create token: %w", err)
 	}
 	token := "bft_" + base64.RawURLEncoding.EncodeToString(b)
-	const q = `INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3) RETURNING id`
+	const q = `INSERT INTO api_tokens (user_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`
+	var expires *time.Time
+	if ttl > 0 {
+		at := time.Now().Add(ttl)
+		expires = &at
+	}
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		var id int64
-		if err := tx.GetContext(ctx, &id, q, userID, clean(name), tokenHash(token)); err != nil {
+		if err := tx.GetContext(ctx, &id, q, userID, clean(name), tokenHash(token), expires); err != nil {
 			return err
 		}
 		return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "token.create", ObjectType: "api_token", ObjectID: fmt.Sprint(id),
@@ -109,7 +121,8 @@ func (db *DB) UserByToken(ctx context.Context, token string) (menus.User, error)
 	const q = `
 UPDATE api_tokens t SET last_used_at = now()
 FROM users u
-WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.id = t.user_id AND u.active
+WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+  AND u.id = t.user_id AND u.active
 RETURNING u.id, u.username, u.role, u.active, u.password_hash`
 	var r userRow
 	err := db.db.GetContext(ctx, &r, q, tokenHash(token))

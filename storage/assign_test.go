@@ -6,6 +6,7 @@ import (
 	"io"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/barefoot-ussd/barefoot/fixtures/demo"
 	"github.com/barefoot-ussd/barefoot/menus"
@@ -142,5 +143,43 @@ func TestUrgentReportQueuesAlertsOnce(t *testing.T) {
 	want := "紧急：儿童C0001，保护问题。报告人+8613800138002，编号" + ref + "。"
 	if len(rows) != 1 || rows[0].Phone != "+8613700137001" || rows[0].Body != want || rows[0].Key != "alert:"+ref+":+8613700137001" {
 		t.Fatalf("alerts = %+v, want one to the supervisor: %q", rows, want)
+	}
+}
+
+// TestTokens: a token finds its user until it expires; its hash, not the
+// token, is stored.
+func TestTokens(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storagetest.MustDB(t)
+	u, err := db.CreateUser(ctx, menus.User{}, "tok", "a long enough password", menus.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forever, err := db.CreateToken(ctx, u, u.ID, "script")
+	if err != nil {
+		t.Fatal(err)
+	}
+	brief, err := db.CreateSessionToken(ctx, u, u.ID, "console", time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.UserByToken(ctx, forever); err != nil || got.Username != "tok" {
+		t.Fatalf("token: %+v, %v", got, err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		_, err := db.UserByToken(ctx, brief)
+		if errors.Is(err, menus.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("an expired token still works: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var stored int
+	if err := storage.SQL(db).GetContext(ctx, &stored, `SELECT count(*) FROM api_tokens WHERE token_hash = $1 OR token_hash = $2`, forever, brief); err != nil || stored != 0 {
+		t.Fatalf("a token is stored in clear (%d rows, %v)", stored, err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/gofiber/fiber/v2"
@@ -27,7 +28,7 @@ import (
 // Store is what the API needs of the database (storage.DB).
 type Store interface {
 	Authenticate(ctx context.Context, username, password string) (menus.User, error)
-	CreateToken(ctx context.Context, actor menus.User, userID int64, name string) (string, error)
+	CreateSessionToken(ctx context.Context, actor menus.User, userID int64, name string, ttl time.Duration) (string, error)
 	UserByToken(ctx context.Context, token string) (menus.User, error)
 	TreeVersions(ctx context.Context) ([]menus.TreeVersion, error)
 	TreeVersion(ctx context.Context, name string, version int) (menus.TreeVersion, error)
@@ -58,6 +59,9 @@ type API struct {
 
 //go:embed openapi.json
 var openapi []byte
+
+// consoleSession is how long a sign-in lasts: a working day.
+const consoleSession = 8 * time.Hour
 
 // Mount adds the API's routes to app.
 func (a *API) Mount(app *fiber.App) {
@@ -138,7 +142,7 @@ func (a *API) login(c *fiber.Ctx) error {
 	if err != nil {
 		return a.write(c, err)
 	}
-	token, err := a.Store.CreateToken(c.UserContext(), u, u.ID, "console")
+	token, err := a.Store.CreateSessionToken(c.UserContext(), u, u.ID, "console", consoleSession)
 	if err != nil {
 		return a.write(c, err)
 	}
