@@ -612,8 +612,8 @@ func TestAdminReportsExportCSV(t *testing.T) {
 		t.Fatalf("needs.csv: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 	records := mustCSV(t, body)
-	wantHeader := []string{"Reference", "Reported at (UTC)", "Child ID", "Child name", "Village", "County", "Director", "Director phone",
-		"Category", "Urgency", "Status", "Status changed at (UTC)", "Channel", "Carrier", "Menu version", "Answer: child", "Answer: note"}
+	wantHeader := []string{"Reference", "Reported at", "Child ID", "Child name", "Village", "County", "Director", "Director phone",
+		"Category", "Urgency", "Status", "Status changed at", "Channel", "Carrier", "Menu version", "Answer: child", "Answer: note"}
 	if len(records) != 3 || !slices.Equal(records[0], wantHeader) {
 		t.Fatalf("needs.csv: %q", records)
 	}
@@ -796,5 +796,37 @@ func TestAdminReportsDashboard(t *testing.T) {
 	}
 	if d, _ = get("?month=2000-01"); d.OpenUrgentNeeds.Count != 1 || !slices.Equal(d.OpenUrgentNeeds.Refs, []string{f.nUSSD}) || d.Totals.Visits != 0 {
 		t.Fatalf("after resolving %s: %+v", f.nC9, d)
+	}
+}
+
+// TestReportDatesInDeploymentZone: a report made at 01:00 on 1 November in
+// China (17:00 UTC on 31 October) belongs to 1 November there.
+func TestReportDatesInDeploymentZone(t *testing.T) {
+	t.Parallel()
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{Location: shanghai})
+	ctx := context.Background()
+	c, err := g.DB.CallerByPhone(ctx, enDirector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := g.DB.SaveReport(ctx, menus.Report{Kind: menus.ReportVisit, SessionKey: "tz:1", Channel: menus.ChannelUSSD, Carrier: "at",
+		DirectorID: c.DirectorID, ChildCode: "C0001", Situation: "well", Urgency: menus.UrgencyRoutine, Tree: "director", Version: 1,
+		ReportedAt: time.Date(2026, 10, 31, 17, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := mustUser(t, g, "tzviewer", menus.RoleViewer)
+	for _, tt := range []struct {
+		day  string
+		want bool
+	}{{"2026-11-01", true}, {"2026-10-31", false}} {
+		status, body := api(t, g, "GET", "/reports/visits?from="+tt.day+"&to="+tt.day, viewer, "", "")
+		if status != 200 || strings.Contains(body, ref) != tt.want {
+			t.Errorf("visits on %s: %d, contains %s: %v, want %v", tt.day, status, ref, strings.Contains(body, ref), tt.want)
+		}
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"os"
 	"strings"
 	"time"
+	// The zone database goes into the binary: a minimal container may
+	// have none, and report dates must not silently fall back to UTC.
+	_ "time/tzdata"
 
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/storage"
@@ -31,6 +34,8 @@ type config struct {
 	SMSSessionTTL  time.Duration
 	SMSReplyLimit  int
 	SMSReplyWindow time.Duration
+	// Location is the deployment's time zone, for report dates.
+	Location *time.Location
 	// StatusSecret requires a child code and a secret with STATUS.
 	StatusSecret bool
 	// AlertCarrier sends alerts about urgent reports: at, twilio or kannel.
@@ -85,6 +90,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("BAREFOOT_SMS_REPLY_LIMIT: want a whole number of replies, got %q", getenv("BAREFOOT_SMS_REPLY_LIMIT"))
 	}
 	c.PublicURL = strings.TrimRight(get("BAREFOOT_PUBLIC_URL", ""), "/")
+	loc, err := time.LoadLocation(get("BAREFOOT_TIMEZONE", "Asia/Shanghai"))
+	if err != nil {
+		return c, fmt.Errorf("BAREFOOT_TIMEZONE: want a zone such as Asia/Shanghai, got %q", getenv("BAREFOOT_TIMEZONE"))
+	}
+	c.Location = loc
 	switch v := get("BAREFOOT_STATUS_SECRET", "off"); v {
 	case "off":
 	case "required":

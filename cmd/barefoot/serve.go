@@ -110,7 +110,7 @@ func serve(ctx context.Context, cfg config) error {
 			kannel.SMS{},
 		},
 		Inbox: box,
-		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Log: log, Refresh: func(ctx context.Context) error {
+		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Location: cfg.Location, Log: log, Refresh: func(ctx context.Context) error {
 			_, err := db.RefreshCatalog(ctx, catalog, mopts)
 			return err
 		}}).Mount, console.Mount},

@@ -55,6 +55,16 @@ type API struct {
 	Options menus.Options
 	Refresh Refresher
 	Log     *slog.Logger
+	// Location is the deployment's time zone: report dates and months are
+	// its calendar days, and exports show its times. UTC when nil.
+	Location *time.Location
+}
+
+func (a *API) loc() *time.Location {
+	if a.Location == nil {
+		return time.UTC
+	}
+	return a.Location
 }
 
 //go:embed openapi.json

@@ -24,11 +24,12 @@ import (
 // one report with its follow-up history, the status workflow of needs, CSV
 // and XLSX exports, and the console's dashboard.
 //
-// Dates are calendar days in UTC: from=2026-11-01&to=2026-11-30 selects
-// reports whose reported_at is from 2026-11-01T00:00:00Z up to but not
-// including 2026-12-01T00:00:00Z, months of the dashboard likewise, and
-// times in responses and exports are UTC. (A deployment time zone would be
-// a field of API; there is none yet.)
+// Dates are calendar days in the deployment's time zone (API.Location,
+// China Standard Time by default): from=2026-11-01&to=2026-11-30 selects
+// reports whose reported_at is from 2026-11-01 00:00 up to but not
+// including 2026-12-01 00:00 there, months of the dashboard likewise, and
+// exports show times there. JSON responses carry times in UTC (RFC 3339
+// with Z), which no client can misread.
 //
 // Places (village, county) are those of the child the report is about.
 //
@@ -171,7 +172,7 @@ func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) 
 		}
 		switch key {
 		case "from", "to":
-			d, err := time.Parse(time.DateOnly, v)
+			d, err := time.ParseInLocation(time.DateOnly, v, a.loc())
 			if err != nil {
 				problem(key, "must be a date, YYYY-MM-DD")
 				continue
@@ -441,10 +442,10 @@ func (a *API) exportReports(kind menus.ReportKind, format string) fiber.Handler 
 		switch format {
 		case "csv":
 			ctype = "text/csv; charset=utf-8"
-			err = export.CSV(&buf, table, lang, time.UTC)
+			err = export.CSV(&buf, table, lang, a.loc())
 		default:
 			ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-			err = export.XLSX(&buf, table, sheetNames[kind][lang], lang, time.UTC)
+			err = export.XLSX(&buf, table, sheetNames[kind][lang], lang, a.loc())
 		}
 		if err != nil {
 			return a.write(c, fmt.Errorf("export %ss: %w", kind, err))
@@ -467,7 +468,7 @@ var sheetNames = map[menus.ReportKind]map[string]string{
 // exportName names the file after its kind and dates: the filter's when
 // given (barefoot-needs-2026-11-01_2026-11-30.csv), else the day of export.
 func exportName(kind menus.ReportKind, format string, params map[string]string, now time.Time) string {
-	span := now.UTC().Format(time.DateOnly)
+	span := now.Format(time.DateOnly)
 	if from, to := params["from"], params["to"]; from != "" || to != "" {
 		if from == "" {
 			from = "start"
@@ -489,7 +490,7 @@ func exportCol(key string, kind export.Kind, zh, en string) export.Column {
 func reportTable(u menus.User, kind menus.ReportKind, items []ReportItem) export.Table {
 	cols := []export.Column{
 		exportCol("ref", export.Text, "编号", "Reference"),
-		exportCol("reported_at", export.DateTime, "上报时间 (UTC)", "Reported at (UTC)"),
+		exportCol("reported_at", export.DateTime, "上报时间", "Reported at"),
 		exportCol("child_code", export.Text, "儿童编号", "Child ID"),
 		exportCol("child_name", export.Text, "儿童姓名", "Child name"),
 		exportCol("village", export.Text, "村", "Village"),
@@ -506,7 +507,7 @@ func reportTable(u menus.User, kind menus.ReportKind, items []ReportItem) export
 	if kind == menus.ReportNeed {
 		cols = append(cols,
 			exportCol("status", export.Text, "状态", "Status"),
-			exportCol("status_changed_at", export.DateTime, "状态更新时间 (UTC)", "Status changed at (UTC)"))
+			exportCol("status_changed_at", export.DateTime, "状态更新时间", "Status changed at"))
 	}
 	cols = append(cols,
 		exportCol("channel", export.Text, "渠道", "Channel"),
@@ -563,10 +564,10 @@ func (a *API) dashboard(c *fiber.Ctx) error {
 			month = strings.TrimSpace(string(v))
 		}
 	})
-	from := time.Now().UTC()
-	from = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+	from := time.Now().In(a.loc())
+	from = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, a.loc())
 	if month != "" {
-		m, err := time.Parse("2006-01", month)
+		m, err := time.ParseInLocation("2006-01", month, a.loc())
 		if err != nil {
 			problems = append(problems, Problem{Field: "month", Message: "must be a month, YYYY-MM"})
 		}

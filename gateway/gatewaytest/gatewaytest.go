@@ -67,6 +67,8 @@ type Options struct {
 	ReplyLimit int
 	// StatusSecret requires a child code and secret with STATUS.
 	StatusSecret bool
+	// Location is the admin API's time zone (UTC when nil).
+	Location *time.Location
 	// DB shares another gateway's database, as several gateway processes
 	// share one Postgres; a fresh seeded database when nil.
 	DB *storage.DB
@@ -125,7 +127,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 		USSD:   adapters,
 		SMS:    []gateway.SMSAdapter{africastalking.SMS{}, twilio.SMS{AuthToken: opts.TwilioToken, PublicURL: base}, kannel.SMS{}},
 		Inbox:  box,
-		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Log: log, Refresh: func(ctx context.Context) error {
+		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Location: opts.Location, Log: log, Refresh: func(ctx context.Context) error {
 			_, err := db.RefreshCatalog(ctx, catalog, mopts)
 			return err
 		}}).Mount, console.Mount},
