@@ -488,7 +488,15 @@ func (db *DB) UpdateDelivery(ctx context.Context, carrier, carrierID, status str
 	}
 	found := false
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		const lock = `SELECT id, status FROM messages WHERE direction = 'out' AND carrier = $1 AND carrier_id = $2 FOR UPDATE`
+		// Kannel's reports name our own message id (we put it in the
+		// dlr-url), and an SMSC reject can arrive before the sender has
+		// recorded the send: match the id too, or the failure is lost.
+		const lock = `
+SELECT id, status FROM messages
+WHERE direction = 'out' AND carrier = $1
+  AND (carrier_id = $2 OR ($1 = 'kannel' AND id::text = $2))
+ORDER BY id LIMIT 1
+FOR UPDATE`
 		var cur struct {
 			ID     int64  `db:"id"`
 			Status string `db:"status"`

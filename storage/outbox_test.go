@@ -647,3 +647,32 @@ func TestMessages(t *testing.T) {
 		t.Errorf("MessageByID(unknown): %v", err)
 	}
 }
+
+// TestKannelReportBeforeMarkSent: Kannel's reject can arrive while the
+// message is still being sent; it is recorded, and the late MarkSent does
+// not overwrite it.
+func TestKannelReportBeforeMarkSent(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := storagetest.MustDB(t)
+	id, _, err := db.Enqueue(ctx, menus.SMS{Direction: menus.DirectionOut, Kind: menus.SMSAlert, Carrier: "kannel", Phone: "+8613700137001", Body: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimDue(ctx, 10, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	found, err := db.UpdateDelivery(ctx, "kannel", fmt.Sprint(id), menus.SMSFailed)
+	if err != nil || !found {
+		t.Fatalf("early report: found %v, %v", found, err)
+	}
+	_ = db.MarkSent(ctx, id, fmt.Sprint(id)) // too late: refused
+	m, err := db.MessageByID(ctx, id)
+	if err != nil || m.Status != menus.SMSFailed {
+		t.Fatalf("status after an early reject = %q, %v; want failed", m.Status, err)
+	}
+	// Another carrier's ids are never matched against ours.
+	if found, _ := db.UpdateDelivery(ctx, "at", fmt.Sprint(id), menus.SMSDelivered); found {
+		t.Fatal("an Africa's Talking report matched our own id")
+	}
+}
