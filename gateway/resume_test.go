@@ -10,6 +10,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
+	"github.com/barefoot-ussd/barefoot/gateway/dialog"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/gateway/generic"
 	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
@@ -230,5 +231,47 @@ func TestFixtureTreesFitEveryCarrier(t *testing.T) {
 				t.Errorf("%s on %s: %v", f, a.Route(), err)
 			}
 		}
+	}
+}
+
+// TestProcessesShareSessions: two gateway processes, each remembering the
+// sessions it wrote, take turns answering one session, as a carrier
+// without sticky routing would make them. Each sees the other's writes
+// through the compare-and-set, never a stale screen, and the report is
+// saved once.
+func TestProcessesShareSessions(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	other := *g.Dialog
+	other.Cache = &dialog.Cache{}
+	procs := []*dialog.Service{g.Dialog, &other}
+	hop := func(i int, path string) dialog.Reply {
+		return procs[i%2].Hop(context.Background(), dialog.Hop{
+			Channel: menus.ChannelUSSD, Carrier: "at", Session: "ATUid_shared", Phone: enDirector,
+			Service: "*384*2015#", Path: path, Budget: gateway.BudgetOf(africastalking.USSD{}),
+		})
+	}
+	steps := []struct{ path, want string }{
+		{"", "1. Record a home visit"},
+		{"1", "Enter the child ID"},
+		{"1*C0002", "How is 刘佳?"},
+		{"1*C0002*3", "Some concern"},
+		{"1*C0002*3*2", "1. Record a home visit"}, // cancel: back to the main menu
+		{"1*C0002*3*2*1", "Enter the child ID"},
+		{"1*C0002*3*2*1*C0001", "How is 王小明?"},
+		{"1*C0002*3*2*1*C0001*1", "1. Confirm"},
+		{"1*C0002*3*2*1*C0001*1*1", "Visit saved. Ref V"},
+	}
+	for i, st := range steps {
+		// Process i%2 answers hop i; every hop is then repeated by the
+		// other process, whose memory of the session is a hop behind.
+		for _, p := range []int{i, i + 1} {
+			if r := hop(p, st.path); !strings.Contains(r.Text, st.want) {
+				t.Fatalf("hop %d (%q) on process %d: %q, want %q", i, st.path, p%2, r.Text, st.want)
+			}
+		}
+	}
+	if n, _ := g.DB.CountReports(context.Background(), menus.ReportVisit, "ussd:at:ATUid_shared"); n != 1 {
+		t.Fatalf("%d reports, want 1", n)
 	}
 }

@@ -84,7 +84,7 @@ func serve(ctx context.Context, cfg config) error {
 	metrics.MustRegister(limited)
 	box := &inbox.Service{
 		Store: db, Registry: db, Reports: db, Menus: catalog, Conversations: store, DirectorTree: "director",
-		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: cfg.SMSSessionTTL, Log: log},
+		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: cfg.SMSSessionTTL, Log: log, Cache: &dialog.Cache{TTL: cfg.SMSSessionTTL}},
 		Limiter: sessions.NewLimiter(rdb, cfg.RedisPrefix, cfg.SMSReplyLimit, cfg.SMSReplyWindow),
 		Log:     log, Limited: limited, RequireSecret: cfg.StatusSecret,
 	}
@@ -100,7 +100,7 @@ func serve(ctx context.Context, cfg config) error {
 	}()
 	app := gateway.New(gateway.Config{
 		Dialog: &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: cfg.SessionTTL, Log: log,
-			Metrics: dialog.NewMetrics(metrics)},
+			Metrics: dialog.NewMetrics(metrics), Cache: &dialog.Cache{TTL: cfg.SessionTTL}},
 		Metrics: metrics,
 		Phones:  &phone.Cache{Normalizer: phone.Normalizer{Region: cfg.Region}},
 		USSD:    adapters,

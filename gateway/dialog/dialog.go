@@ -111,6 +111,8 @@ type Service struct {
 	// Metrics counts hops, lifecycle transitions and reports; nil counts
 	// nothing.
 	Metrics *Metrics
+	// Cache saves the load of a mid-session hop; nil loads every time.
+	Cache *Cache
 }
 
 // Metrics are the dialog's Prometheus counters.
@@ -167,13 +169,24 @@ type turn struct {
 // logged and the caller gets a screen that tells them what to do.
 func (s *Service) Hop(ctx context.Context, h Hop) Reply {
 	log := s.logger().With("carrier", h.Carrier, "session", h.Session, "phone", phone.Masked(h.Phone))
-	snap, rev, found, resumable, err := s.Store.LoadWithResume(ctx, h.Channel, h.Carrier+":"+h.Session, h.Phone)
-	storeDown := false
-	if err != nil {
-		// Redis is a cache of the conversation: rebuild it from the path
-		// and answer, rather than drop a caller mid-report.
-		log.Error("session load failed; rebuilding from the path", "err", err)
-		storeDown, found, resumable = true, false, nil
+	id := h.Carrier + ":" + h.Session
+	cacheKey := h.Channel + ":" + id
+	var (
+		snap      menus.Snapshot
+		rev       int64
+		found     bool
+		resumable *menus.Snapshot
+		err       error
+		storeDown bool
+	)
+	if snap, rev, found = s.Cache.get(cacheKey, s.now()); !found {
+		snap, rev, found, resumable, err = s.Store.LoadWithResume(ctx, h.Channel, id, h.Phone)
+		if err != nil {
+			// Redis is a cache of the conversation: rebuild it from the
+			// path and answer, rather than drop a caller mid-report.
+			log.Error("session load failed; rebuilding from the path", "err", err)
+			storeDown, found, resumable = true, false, nil
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		hs := &hop{log: log}
@@ -182,14 +195,16 @@ func (s *Service) Hop(ctx context.Context, h Hop) Reply {
 			s.observe(hs, h, t)
 			return replyOf(t.out)
 		}
-		_, err := s.Store.Save(ctx, h.Channel, h.Carrier+":"+h.Session, h.Phone, rev, t.out, s.TTL, t.resume)
+		newRev, err := s.Store.Save(ctx, h.Channel, id, h.Phone, rev, t.out, s.TTL, t.resume)
 		if err == nil {
+			s.Cache.put(cacheKey, t.out, newRev, s.now())
 			s.observe(hs, h, t)
 			return replyOf(t.out)
 		}
 		var l latest
 		if !errors.Is(err, menus.ErrConflict) || !errors.As(err, &l) {
 			log.Error("session save failed; answering anyway", "err", err)
+			s.Cache.forget(cacheKey)
 			return replyOf(t.out)
 		}
 		if attempt == maxAttempts {

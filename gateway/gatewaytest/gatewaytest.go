@@ -106,7 +106,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	go db.ListenForPublishes(listenCtx, log, func() { _, _ = db.RefreshCatalog(listenCtx, catalog, mopts) })
 	store := sessions.NewStore(rdb, prefix)
 	metrics := prometheus.NewRegistry()
-	svc := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 5 * time.Minute, Log: log, Metrics: dialog.NewMetrics(metrics)}
+	svc := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 5 * time.Minute, Log: log, Metrics: dialog.NewMetrics(metrics), Cache: &dialog.Cache{TTL: 5 * time.Minute}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatalf("gatewaytest: listen: %v", err)
@@ -118,7 +118,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	}
 	box := &inbox.Service{
 		Store: db, Registry: db, Reports: db, Menus: catalog, Conversations: store, DirectorTree: "director",
-		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 30 * time.Minute, Log: log},
+		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 30 * time.Minute, Log: log, Cache: &dialog.Cache{TTL: 30 * time.Minute}},
 		Limiter: sessions.NewLimiter(rdb, prefix, limit, 10*time.Minute), Log: log, RequireSecret: opts.StatusSecret,
 	}
 	app := gateway.New(gateway.Config{

@@ -292,6 +292,7 @@ func (s *Service) startConversation(ctx context.Context, log *slog.Logger, in me
 	if err := s.Conversations.Delete(ctx, conversationChannel, conversationID(in)); err != nil {
 		log.Error("could not reset the sms conversation", "err", err)
 	}
+	s.Dialog.Forget(conversationChannel, "sms:"+conversationID(in))
 	return s.converse(ctx, in, true, "")
 }
 

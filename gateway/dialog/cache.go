@@ -1,0 +1,98 @@
+package dialog
+
+import (
+	"sync"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+)
+
+// Cache keeps the last snapshot this process wrote for each session, so a
+// mid-session hop needs one Redis round trip (the compare-and-set) instead
+// of two (a load, then the compare-and-set). It is only ever a guess: the
+// write is conditional on the revision, so when another process has moved
+// the session on, or Redis has lost it, the write fails with the current
+// state and the hop is worked out again from that. With carriers' sticky
+// routing most hops of a session reach the process that saw the last one.
+type Cache struct {
+	// Size bounds the sessions kept; 0 means 50,000 (a few tens of MB).
+	Size int
+	// TTL drops entries older than this; 0 means 5 minutes.
+	TTL time.Duration
+
+	mu sync.Mutex
+	m  map[string]cached
+}
+
+type cached struct {
+	snap menus.Snapshot
+	rev  int64
+	at   time.Time
+}
+
+func (c *Cache) get(key string, now time.Time) (menus.Snapshot, int64, bool) {
+	if c == nil {
+		return menus.Snapshot{}, 0, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || now.Sub(e.at) > c.ttl() {
+		return menus.Snapshot{}, 0, false
+	}
+	return e.snap, e.rev, true
+}
+
+func (c *Cache) put(key string, snap menus.Snapshot, rev int64, now time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	size := c.Size
+	if size == 0 {
+		size = 50000
+	}
+	if c.m == nil {
+		c.m = make(map[string]cached)
+	}
+	if len(c.m) >= size {
+		// Full: drop the stale entries, and if that is not enough, half of
+		// the rest (map order is random enough); a dropped entry costs one
+		// extra load, never a wrong answer.
+		for k, e := range c.m {
+			if now.Sub(e.at) > c.ttl() {
+				delete(c.m, k)
+			}
+		}
+		for k := range c.m {
+			if len(c.m) < size/2 {
+				break
+			}
+			delete(c.m, k)
+		}
+	}
+	c.m[key] = cached{snap: snap, rev: rev, at: now}
+}
+
+func (c *Cache) forget(key string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
+}
+
+func (c *Cache) ttl() time.Duration {
+	if c.TTL == 0 {
+		return 5 * time.Minute
+	}
+	return c.TTL
+}
+
+// Forget drops what this process remembers of a session, for a caller
+// that deleted it from the store.
+func (s *Service) Forget(channel, id string) {
+	s.Cache.forget(channel + ":" + id)
+}
