@@ -245,3 +245,21 @@ func TestSMSStatusWithSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestSMSReplyBudget: once the deployment's daily replies are spent, no
+// phone gets a reply (each is still within its own limit), and every
+// message is still recorded.
+func TestSMSReplyBudget(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{ReplyBudget: 2})
+	for i, from := range []string{zhGuardian, enGuardian, "+8613999999999"} {
+		got := kannelSMS(t, g, from, "STATUS")
+		if (got != "") != (i < 2) {
+			t.Fatalf("message %d from %s: reply %q", i+1, from, got)
+		}
+	}
+	msgs, _ := g.DB.Messages(context.Background(), "+8613999999999")
+	if len(msgs) != 1 || msgs[0].Direction != menus.DirectionIn {
+		t.Fatalf("the unanswered message was not recorded: %+v", msgs)
+	}
+}

@@ -34,6 +34,8 @@ type config struct {
 	SMSSessionTTL  time.Duration
 	SMSReplyLimit  int
 	SMSReplyWindow time.Duration
+	// SMSDailyReplies bounds the replies of the whole deployment a day.
+	SMSDailyReplies int
 	// Location is the deployment's time zone, for report dates.
 	Location *time.Location
 	// StatusSecret requires a child code and a secret with STATUS.
@@ -88,6 +90,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if _, err := fmt.Sscan(get("BAREFOOT_SMS_REPLY_LIMIT", "10"), &c.SMSReplyLimit); err != nil || c.SMSReplyLimit < 1 {
 		return c, fmt.Errorf("BAREFOOT_SMS_REPLY_LIMIT: want a whole number of replies, got %q", getenv("BAREFOOT_SMS_REPLY_LIMIT"))
+	}
+	if _, err := fmt.Sscan(get("BAREFOOT_SMS_DAILY_REPLIES", "5000"), &c.SMSDailyReplies); err != nil || c.SMSDailyReplies < 1 {
+		return c, fmt.Errorf("BAREFOOT_SMS_DAILY_REPLIES: want a whole number of replies, got %q", getenv("BAREFOOT_SMS_DAILY_REPLIES"))
 	}
 	c.PublicURL = strings.TrimRight(get("BAREFOOT_PUBLIC_URL", ""), "/")
 	loc, err := time.LoadLocation(get("BAREFOOT_TIMEZONE", "Asia/Shanghai"))

@@ -86,6 +86,7 @@ func serve(ctx context.Context, cfg config) error {
 		Store: db, Registry: db, Reports: db, Menus: catalog, Conversations: store, DirectorTree: "director",
 		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: cfg.SMSSessionTTL, Log: log, Cache: &dialog.Cache{TTL: cfg.SMSSessionTTL}},
 		Limiter: sessions.NewLimiter(rdb, cfg.RedisPrefix, cfg.SMSReplyLimit, cfg.SMSReplyWindow),
+		Budget:  sessions.NewLimiter(rdb, cfg.RedisPrefix+"budget:", cfg.SMSDailyReplies, 24*time.Hour),
 		Log:     log, Limited: limited, RequireSecret: cfg.StatusSecret,
 	}
 	senders, err := cfg.smsSenders(log)

@@ -67,6 +67,8 @@ type Options struct {
 	ReplyLimit int
 	// StatusSecret requires a child code and secret with STATUS.
 	StatusSecret bool
+	// ReplyBudget bounds the SMS replies of the whole gateway (none when 0).
+	ReplyBudget int
 	// Location is the admin API's time zone (UTC when nil).
 	Location *time.Location
 	// DB shares another gateway's database, as several gateway processes
@@ -120,6 +122,9 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 		Store: db, Registry: db, Reports: db, Menus: catalog, Conversations: store, DirectorTree: "director",
 		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 30 * time.Minute, Log: log, Cache: &dialog.Cache{TTL: 30 * time.Minute}},
 		Limiter: sessions.NewLimiter(rdb, prefix, limit, 10*time.Minute), Log: log, RequireSecret: opts.StatusSecret,
+	}
+	if opts.ReplyBudget > 0 {
+		box.Budget = sessions.NewLimiter(rdb, prefix+"budget:", opts.ReplyBudget, 24*time.Hour)
 	}
 	app := gateway.New(gateway.Config{
 		Dialog: svc,

@@ -69,6 +69,10 @@ type Service struct {
 	Dialog        *dialog.Service
 	Conversations Conversations
 	Limiter       Limiter
+	// Budget, when set, bounds the replies of the whole deployment per
+	// window (its key is "all"): a breaker against SMS pumping across many
+	// numbers, which the per-phone limit alone cannot stop.
+	Budget Limiter
 	// Trees are the names of the trees that answer SMS: the director tree
 	// (forms and MENU).
 	DirectorTree string
@@ -119,6 +123,14 @@ func (s *Service) Receive(ctx context.Context, in menus.SMS, inline bool) (strin
 	if err != nil {
 		log.Error("rate limit unavailable; not replying", "err", err)
 		ok = false
+	}
+	if ok && s.Budget != nil {
+		if ok, err = s.Budget.Allow(ctx, "all"); err != nil {
+			log.Error("reply budget unavailable; not replying", "err", err)
+			ok = false
+		} else if !ok {
+			log.Warn("deployment-wide reply budget spent; message recorded, no reply", "message", id)
+		}
 	}
 	if !ok {
 		log.Warn("reply rate limit reached; message recorded, no reply", "message", id)
