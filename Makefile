@@ -9,7 +9,7 @@ BIN     := bin/barefoot
 PKGS    := ./...
 PHONE   ?= +8613800138002
 
-.PHONY: all build services run simulate test vet fmt-check bench vuln clean
+.PHONY: all build services run simulate test vet fmt-check bench vuln lint clean
 
 all: build
 
@@ -54,3 +54,7 @@ vuln:
 
 clean:
 	rm -rf bin
+
+# Static analysis beyond vet.
+lint: vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

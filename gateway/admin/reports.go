@@ -147,7 +147,7 @@ func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) 
 	problem := func(field, format string, args ...any) {
 		problems = append(problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+	for k, v := range c.Context().QueryArgs().All() {
 		key := string(k)
 		switch _, seen := params[key]; {
 		case !slices.Contains(allowed, key):
@@ -161,7 +161,7 @@ func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) 
 		default:
 			params[key] = strings.TrimSpace(string(v))
 		}
-	})
+	}
 
 	q := ReportQuery{Kind: kind}
 	var from, to time.Time
@@ -550,11 +550,11 @@ type villageView struct {
 }
 
 // dashboard is the console's month at a glance: ?month=2026-11 (this
-// month in UTC when absent).
+// month in the deployment's time zone when absent).
 func (a *API) dashboard(c *fiber.Ctx) error {
 	var problems []Problem
 	month := ""
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+	for k, v := range c.Context().QueryArgs().All() {
 		switch key := string(k); {
 		case key != "month":
 			problems = append(problems, Problem{Field: key, Message: "unknown parameter"})
@@ -563,7 +563,7 @@ func (a *API) dashboard(c *fiber.Ctx) error {
 		default:
 			month = strings.TrimSpace(string(v))
 		}
-	})
+	}
 	from := time.Now().In(a.loc())
 	from = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, a.loc())
 	if month != "" {
