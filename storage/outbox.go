@@ -523,6 +523,19 @@ WHERE id = $1`
 	if err != nil {
 		return false, fmt.Errorf("update delivery: %w", err)
 	}
+	if !found {
+		// A report can beat the sender's MarkSent (the carrier answered,
+		// the id is not recorded yet). While a send of this carrier is in
+		// flight, ask the carrier to come back rather than lose it.
+		const qSending = `SELECT EXISTS (SELECT 1 FROM messages WHERE direction = 'out' AND carrier = $1 AND status = 'sending')`
+		var sending bool
+		if err := db.db.GetContext(ctx, &sending, qSending, carrier); err != nil {
+			return false, fmt.Errorf("update delivery: %w", err)
+		}
+		if sending {
+			return false, fmt.Errorf("update delivery: %s message not recorded yet, a send is in flight: %w", carrier, menus.ErrConflict)
+		}
+	}
 	return found, nil
 }
 

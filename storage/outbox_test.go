@@ -676,3 +676,31 @@ func TestKannelReportBeforeMarkSent(t *testing.T) {
 		t.Fatal("an Africa's Talking report matched our own id")
 	}
 }
+
+// TestReportBeforeSendIsRetried: an Africa's Talking report for an id not
+// recorded yet, while a send is in flight, asks to be retried (a conflict)
+// rather than be dropped; with nothing in flight it is simply unknown.
+func TestReportBeforeSendIsRetried(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := storagetest.MustDB(t)
+	if found, err := db.UpdateDelivery(ctx, "at", "ATXid_early", menus.SMSDelivered); found || err != nil {
+		t.Fatalf("nothing in flight: found %v, %v", found, err)
+	}
+	id, _, err := db.Enqueue(ctx, menus.SMS{Direction: menus.DirectionOut, Kind: menus.SMSReply, Carrier: "at", Phone: "+8613700137001", Body: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimDue(ctx, 10, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateDelivery(ctx, "at", "ATXid_early", menus.SMSDelivered); !errors.Is(err, menus.ErrConflict) {
+		t.Fatalf("report during a send: %v, want a conflict", err)
+	}
+	if err := db.MarkSent(ctx, id, "ATXid_early"); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := db.UpdateDelivery(ctx, "at", "ATXid_early", menus.SMSDelivered); !found || err != nil {
+		t.Fatalf("the retried report: found %v, %v", found, err)
+	}
+}

@@ -65,7 +65,7 @@ func DLR(store Deliveries) fiber.Handler {
 			return wire.Invalid("status", "not a known delivery status")
 		}
 		if _, err := store.UpdateDelivery(c.UserContext(), CarrierName, id, status); err != nil {
-			return fmt.Errorf("africastalking delivery report: %w", err)
+			return wire.RetryLater(c, fmt.Errorf("africastalking delivery report: %w", err))
 		}
 		return c.SendString("ok")
 	}

@@ -98,7 +98,7 @@ func Status(store Deliveries, verify func(c *fiber.Ctx) bool) fiber.Handler {
 		}
 		if status != "" {
 			if _, err := store.UpdateDelivery(c.UserContext(), CarrierName, sid, status); err != nil {
-				return fmt.Errorf("twilio status callback: %w", err)
+				return wire.RetryLater(c, fmt.Errorf("twilio status callback: %w", err))
 			}
 		}
 		return c.SendStatus(fiber.StatusOK)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"unicode/utf8"
 
+	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -95,4 +96,16 @@ func (f Form) Get(r Field) (string, error) {
 		return "", Invalid(r.Name, "contains a NUL byte")
 	}
 	return string(v), nil
+}
+
+// RetryLater answers a callback that came too early (its error matches
+// menus.ErrConflict: e.g. a delivery report before its send was recorded)
+// with 503 and Retry-After, so the carrier delivers it again; other errors
+// go on to the gateway's error handler.
+func RetryLater(c *fiber.Ctx, err error) error {
+	if errors.Is(err, menus.ErrConflict) {
+		c.Set(fiber.HeaderRetryAfter, "30")
+		return c.Status(http.StatusServiceUnavailable).SendString("not yet")
+	}
+	return err
 }
