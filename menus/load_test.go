@@ -153,3 +153,43 @@ func TestJSONEqualsYAML(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: no input makes the loader panic, and a tree it accepts
+// compiles, survives a JSON round trip unchanged, and renders its start
+// screen.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(base), false)
+	if data, err := fs.ReadFile(fixtures.Menus(), "director.yaml"); err == nil {
+		f.Add(data, false)
+	}
+	f.Add([]byte(`{"name":"t","languages":["en"],"start":"a","nodes":[{"id":"a","kind":"end","text":{"en":"hi"}}]}`), true)
+	f.Fuzz(func(t *testing.T, data []byte, asJSON bool) {
+		format := menus.FormatYAML
+		if asJSON {
+			format = menus.FormatJSON
+		}
+		tree, err := menus.Parse(data, format)
+		if err != nil {
+			return
+		}
+		js, err := json.Marshal(tree)
+		if err != nil {
+			t.Fatalf("accepted tree does not marshal: %v", err)
+		}
+		again, err := menus.Parse(js, menus.FormatJSON)
+		if err != nil || !reflect.DeepEqual(tree, again) {
+			t.Fatalf("JSON round trip changed the tree: %v", err)
+		}
+		m, err := menus.Compile(tree, 1, menus.Options{Region: "CN"})
+		if err != nil {
+			var verr *menus.ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("compile of a valid tree failed oddly: %v", err)
+			}
+			return // over the screen budget: a validation error, as it should be
+		}
+		if s := m.Start(menus.Caller{Language: tree.Languages[0]}, now, screen); s.Screen == "" {
+			t.Fatal("empty start screen")
+		}
+	})
+}

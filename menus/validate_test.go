@@ -1,6 +1,7 @@
 package menus_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -128,3 +129,25 @@ func TestChildCode(t *testing.T) {
 		}
 	}
 }
+
+// FuzzChildCode: whatever a keypad sends, an accepted code is canonical
+// (a letter and 4-9 digits) and canonicalising it again changes nothing.
+func FuzzChildCode(f *testing.F) {
+	for _, s := range []string{"C0001", "c1", "Ｃ０００１", "12", "", "C", "1*2", "D123456789"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		code, ok := menus.ChildCode(in)
+		if !ok {
+			return
+		}
+		if !childCodeRE.MatchString(code) {
+			t.Fatalf("ChildCode(%q) = %q: not canonical", in, code)
+		}
+		if again, ok := menus.ChildCode(code); !ok || again != code {
+			t.Fatalf("ChildCode not idempotent: %q -> %q -> %q", in, code, again)
+		}
+	})
+}
+
+var childCodeRE = regexp.MustCompile(`^[A-Z][0-9]{4,9}$`)
