@@ -37,8 +37,10 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# Every test, against the real PostgreSQL and Redis, with the race detector.
-test: services vet fmt-check
+# Every test, against the real PostgreSQL and Redis, with the race detector
+# (and headless Chromium for the console).
+test: vet fmt-check
+	@bash .ci/services --with-browser
 	$(GO) test -race -count=1 $(PKGS)
 
 bench: services
