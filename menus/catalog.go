@@ -59,6 +59,17 @@ func (c *Catalog) Current(name string) (*Machine, bool) {
 	return m, ok
 }
 
+// Published lists the names of the trees with a published version.
+func (c *Catalog) Published() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	names := make([]string, 0, len(c.current))
+	for n := range c.current {
+		names = append(names, n)
+	}
+	return names
+}
+
 // ForService returns the current tree for a dialled service code.
 func (c *Catalog) ForService(code string) (*Machine, bool) {
 	c.mu.RLock()

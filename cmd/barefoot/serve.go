@@ -7,25 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
-	"github.com/barefoot-ussd/barefoot/gateway"
-	"github.com/barefoot-ussd/barefoot/gateway/admin"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
-	"github.com/barefoot-ussd/barefoot/gateway/console"
-	"github.com/barefoot-ussd/barefoot/gateway/dialog"
-	"github.com/barefoot-ussd/barefoot/gateway/generic"
-	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
-	"github.com/barefoot-ussd/barefoot/gateway/inbox"
+	"github.com/barefoot-ussd/barefoot/gateway/assemble"
 	"github.com/barefoot-ussd/barefoot/gateway/kannel"
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
-	"github.com/barefoot-ussd/barefoot/menus"
-	"github.com/barefoot-ussd/barefoot/menus/phone"
-	"github.com/barefoot-ussd/barefoot/sessions"
-	"github.com/gofiber/fiber/v2"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
@@ -47,19 +35,20 @@ func serve(ctx context.Context, cfg config) error {
 	}
 	defer rdb.Close()
 
-	adapters := []gateway.USSDAdapter{africastalking.USSD{}, hubtel.USSD{}, generic.USSD{}}
-	mopts := menus.Options{Region: cfg.Region, Budget: gateway.StrictestBudget(adapters)}
-	catalog := menus.NewCatalog(db.TreeLoader(mopts))
-	if n, err := db.RefreshCatalog(ctx, catalog, mopts); err != nil {
+	g, err := assemble.New(ctx, db, rdb, assemble.Settings{
+		Region: cfg.Region, RedisPrefix: cfg.RedisPrefix, SessionTTL: cfg.SessionTTL, ResumeTTL: cfg.ResumeTTL,
+		SMSSessionTTL: cfg.SMSSessionTTL, ReplyLimit: cfg.SMSReplyLimit, ReplyWindow: cfg.SMSReplyWindow,
+		DailyReplies: cfg.SMSDailyReplies, StatusSecret: cfg.StatusSecret, PublicURL: cfg.PublicURL,
+		TwilioToken: cfg.Twilio.Secret, AlertCarrier: cfg.AlertCarrier, Location: cfg.Location,
+	}, log)
+	if err != nil {
 		return fmt.Errorf("load menu trees: %w", err)
-	} else if n == 0 {
+	}
+	if len(g.Catalog.Published()) == 0 {
 		log.Warn("no menu tree is published; run `barefoot seed` to load the demo")
 	}
-	go db.ListenForPublishes(ctx, log, func() {
-		if _, err := db.RefreshCatalog(ctx, catalog, mopts); err != nil {
-			log.Error("menu tree refresh failed", "err", err)
-		}
-	})
+	// The publish listener loads new trees at once; this refresh is the
+	// fallback for when it is down.
 	go func() {
 		t := time.NewTicker(treeRefresh)
 		defer t.Stop()
@@ -68,61 +57,24 @@ func serve(ctx context.Context, cfg config) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if _, err := db.RefreshCatalog(ctx, catalog, mopts); err != nil {
+				if err := g.Refresh(ctx); err != nil {
 					log.Error("menu tree refresh failed", "err", err)
 				}
 			}
 		}
 	}()
-
-	store := sessions.NewStore(rdb, cfg.RedisPrefix)
-	store.ResumeTTL = cfg.ResumeTTL
-	metrics := prometheus.NewRegistry()
-	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	db.SetAlertCarrier(cfg.AlertCarrier)
-	limited := prometheus.NewCounter(prometheus.CounterOpts{Name: "barefoot_sms_replies_limited_total", Help: "SMS not answered because the sender's reply limit was reached."})
-	metrics.MustRegister(limited)
-	box := &inbox.Service{
-		Store: db, Registry: db, Reports: db, Menus: catalog, Conversations: store, DirectorTree: "director",
-		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: cfg.SMSSessionTTL, Log: log, Cache: &dialog.Cache{TTL: cfg.SMSSessionTTL}},
-		Limiter: sessions.NewLimiter(rdb, cfg.RedisPrefix, cfg.SMSReplyLimit, cfg.SMSReplyWindow),
-		Budget:  sessions.NewLimiter(rdb, cfg.RedisPrefix+"budget:", cfg.SMSDailyReplies, 24*time.Hour),
-		Log:     log, Limited: limited, RequireSecret: cfg.StatusSecret,
-	}
+	g.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	senders, err := cfg.smsSenders(log)
 	if err != nil {
 		return err
 	}
-	out := &sender.Sender{DB: db, Carriers: senders, Log: log, Metrics: sender.NewMetrics(metrics)}
+	out := &sender.Sender{DB: db, Carriers: senders, Log: log, Metrics: sender.NewMetrics(g.Metrics)}
 	go func() {
 		if err := out.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("sms sender stopped", "err", err)
 		}
 	}()
-	app := gateway.New(gateway.Config{
-		Dialog: &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: cfg.SessionTTL, Log: log,
-			Metrics: dialog.NewMetrics(metrics), Cache: &dialog.Cache{TTL: cfg.SessionTTL}},
-		Metrics: metrics,
-		Phones:  &phone.Cache{Normalizer: phone.Normalizer{Region: cfg.Region}},
-		USSD:    adapters,
-		SMS: []gateway.SMSAdapter{
-			africastalking.SMS{},
-			twilio.SMS{AuthToken: cfg.Twilio.Secret, PublicURL: cfg.PublicURL},
-			kannel.SMS{},
-		},
-		Inbox: box,
-		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Location: cfg.Location, Log: log, Refresh: func(ctx context.Context) error {
-			_, err := db.RefreshCatalog(ctx, catalog, mopts)
-			return err
-		}}).Mount, console.Mount},
-		Routes: []gateway.Route{
-			{Method: http.MethodPost, Path: "/sms/africastalking/dlr", Handler: africastalking.DLR(db)},
-			{Method: http.MethodPost, Path: "/sms/twilio/status", Handler: twilio.Status(db, twilio.Verifier(cfg.Twilio.Secret, cfg.PublicURL))},
-			{Method: http.MethodGet, Path: "/sms/kannel/dlr", Handler: kannel.DLR(db)},
-		},
-		Checks: []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
-		Log:    log,
-	})
+	app := g.App
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("BAREFOOT_ADDR: %w", err)

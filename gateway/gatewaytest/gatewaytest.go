@@ -15,23 +15,14 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/fixtures/demo"
-	"github.com/barefoot-ussd/barefoot/gateway"
-	"github.com/barefoot-ussd/barefoot/gateway/admin"
-	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
-	"github.com/barefoot-ussd/barefoot/gateway/console"
+	"github.com/barefoot-ussd/barefoot/gateway/assemble"
 	"github.com/barefoot-ussd/barefoot/gateway/dialog"
-	"github.com/barefoot-ussd/barefoot/gateway/generic"
-	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
-	"github.com/barefoot-ussd/barefoot/gateway/inbox"
-	"github.com/barefoot-ussd/barefoot/gateway/kannel"
-	"github.com/barefoot-ussd/barefoot/gateway/twilio"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/sessions"
 	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
-	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
@@ -95,20 +86,6 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	if opts.Log != nil {
 		log = slog.New(slog.NewJSONHandler(opts.Log, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: phone.RedactAttr}))
 	}
-	adapters := []gateway.USSDAdapter{africastalking.USSD{}, hubtel.USSD{}, generic.USSD{}}
-	mopts := menus.Options{Region: "CN", Budget: gateway.StrictestBudget(adapters)}
-	catalog := menus.NewCatalog(db.TreeLoader(mopts))
-	if _, err := db.RefreshCatalog(ctx, catalog, mopts); err != nil {
-		tb.Fatalf("gatewaytest: load trees: %v", err)
-	}
-	// Publishes by any gateway on this database reach this one at once,
-	// as in serve.
-	listenCtx, stopListening := context.WithCancel(context.Background())
-	tb.Cleanup(stopListening)
-	go db.ListenForPublishes(listenCtx, log, func() { _, _ = db.RefreshCatalog(listenCtx, catalog, mopts) })
-	store := sessions.NewStore(rdb, prefix)
-	metrics := prometheus.NewRegistry()
-	svc := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 5 * time.Minute, Log: log, Metrics: dialog.NewMetrics(metrics), Cache: &dialog.Cache{TTL: 5 * time.Minute}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatalf("gatewaytest: listen: %v", err)
@@ -118,33 +95,20 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	if limit == 0 {
 		limit = 100
 	}
-	box := &inbox.Service{
-		Store: db, Registry: db, Reports: db, Menus: catalog, Conversations: store, DirectorTree: "director",
-		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: 30 * time.Minute, Log: log, Cache: &dialog.Cache{TTL: 30 * time.Minute}},
-		Limiter: sessions.NewLimiter(rdb, prefix, limit, 10*time.Minute), Log: log, RequireSecret: opts.StatusSecret,
+	life, stop := context.WithCancel(context.Background())
+	tb.Cleanup(stop)
+	g, err := assemble.New(life, db, rdb, assemble.Settings{
+		Region: "CN", RedisPrefix: prefix, SessionTTL: 5 * time.Minute, SMSSessionTTL: 30 * time.Minute,
+		ReplyLimit: limit, ReplyWindow: 10 * time.Minute, DailyReplies: opts.ReplyBudget, StatusSecret: opts.StatusSecret,
+		PublicURL: base, TwilioToken: opts.TwilioToken, Location: opts.Location, HopBudget: opts.HopBudget,
+	}, log)
+	if err != nil {
+		tb.Fatalf("gatewaytest: assemble: %v", err)
 	}
-	if opts.ReplyBudget > 0 {
-		box.Budget = sessions.NewLimiter(rdb, prefix+"budget:", opts.ReplyBudget, 24*time.Hour)
-	}
-	app := gateway.New(gateway.Config{
-		Dialog: svc,
-		Phones: &phone.Cache{Normalizer: phone.Normalizer{Region: "CN"}},
-		USSD:   adapters,
-		SMS:    []gateway.SMSAdapter{africastalking.SMS{}, twilio.SMS{AuthToken: opts.TwilioToken, PublicURL: base}, kannel.SMS{}},
-		Inbox:  box,
-		Mounts: []func(*fiber.App){(&admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Location: opts.Location, Log: log, Refresh: func(ctx context.Context) error {
-			_, err := db.RefreshCatalog(ctx, catalog, mopts)
-			return err
-		}}).Mount, console.Mount},
-		Metrics:   metrics,
-		Checks:    []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
-		Log:       log,
-		HopBudget: opts.HopBudget,
-	})
-	go func() { _ = app.Listener(ln) }()
-	tb.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
+	go func() { _ = g.App.Listener(ln) }()
+	tb.Cleanup(func() { _ = g.App.ShutdownWithTimeout(5 * time.Second) })
 	return &Gateway{
-		URL: base, DB: db, Redis: rdb, Store: store, Dialog: svc, Catalog: catalog, MenuOptions: mopts, Metrics: metrics,
+		URL: base, DB: db, Redis: rdb, Store: g.Store, Dialog: g.Dialog, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
 		client: &http.Client{Timeout: 10 * time.Second},
 	}
 }

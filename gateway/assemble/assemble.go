@@ -1,0 +1,140 @@
+// Package assemble is the composition root of a gateway process: it builds
+// the menu catalog, the session store, the USSD dialog, the SMS inbox, the
+// admin API and console, and every carrier route, from one set of
+// settings. The binary and the test harness both use it, so the gateway
+// under test is the gateway that ships. It is the one package besides
+// cmd/barefoot that knows every adapter.
+package assemble
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/barefoot-ussd/barefoot/gateway"
+	"github.com/barefoot-ussd/barefoot/gateway/admin"
+	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
+	"github.com/barefoot-ussd/barefoot/gateway/console"
+	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/generic"
+	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
+	"github.com/barefoot-ussd/barefoot/gateway/inbox"
+	"github.com/barefoot-ussd/barefoot/gateway/kannel"
+	"github.com/barefoot-ussd/barefoot/gateway/twilio"
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/sessions"
+	"github.com/barefoot-ussd/barefoot/storage"
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// Settings are what a deployment chooses; zero values take the defaults
+// the binary documents.
+type Settings struct {
+	Region      string // default phone region, "CN"
+	RedisPrefix string
+	// SessionTTL and ResumeTTL: USSD idle sessions and unfinished walks.
+	SessionTTL, ResumeTTL time.Duration
+	// SMSSessionTTL is the idle timeout of SMS menu conversations.
+	SMSSessionTTL time.Duration
+	// ReplyLimit replies per phone per ReplyWindow; DailyReplies for the
+	// whole deployment (no budget when 0).
+	ReplyLimit   int
+	ReplyWindow  time.Duration
+	DailyReplies int
+	StatusSecret bool
+	// PublicURL and TwilioToken: Twilio's signatures are checked against
+	// the public URL when the token is set.
+	PublicURL, TwilioToken string
+	AlertCarrier           string
+	Location               *time.Location
+	HopBudget              time.Duration
+}
+
+// Gateway is an assembled gateway: its HTTP app and the parts a process
+// or a test reaches into.
+type Gateway struct {
+	App         *fiber.App
+	Catalog     *menus.Catalog
+	MenuOptions menus.Options
+	Dialog      *dialog.Service
+	Store       *sessions.Store
+	Metrics     *prometheus.Registry
+	// Refresh loads newly published trees into the catalog.
+	Refresh func(ctx context.Context) error
+}
+
+// USSDAdapters are the carriers' USSD formats the gateway serves.
+func USSDAdapters() []gateway.USSDAdapter {
+	return []gateway.USSDAdapter{africastalking.USSD{}, hubtel.USSD{}, generic.USSD{}}
+}
+
+// New assembles a gateway on db and rdb. It loads the published trees and
+// listens, until ctx is done, for publishes by any process on db.
+func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Settings, log *slog.Logger) (*Gateway, error) {
+	if s.Region == "" {
+		s.Region = "CN"
+	}
+	adapters := USSDAdapters()
+	mopts := menus.Options{Region: s.Region, Budget: gateway.StrictestBudget(adapters)}
+	catalog := menus.NewCatalog(db.TreeLoader(mopts))
+	refresh := func(ctx context.Context) error {
+		_, err := db.RefreshCatalog(ctx, catalog, mopts)
+		return err
+	}
+	if err := refresh(ctx); err != nil {
+		return nil, err
+	}
+	go db.ListenForPublishes(ctx, log, func() {
+		if err := refresh(ctx); err != nil {
+			log.Error("menu tree refresh failed", "err", err)
+		}
+	})
+
+	store := sessions.NewStore(rdb, s.RedisPrefix)
+	if s.ResumeTTL > 0 {
+		store.ResumeTTL = s.ResumeTTL
+	}
+	metrics := prometheus.NewRegistry()
+	db.SetAlertCarrier(s.AlertCarrier)
+	ussd := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: s.SessionTTL, Log: log,
+		Metrics: dialog.NewMetrics(metrics), Cache: &dialog.Cache{TTL: s.SessionTTL}}
+	limited := prometheus.NewCounter(prometheus.CounterOpts{Name: "barefoot_sms_replies_limited_total",
+		Help: "SMS not answered because the sender's reply limit was reached."})
+	metrics.MustRegister(limited)
+	box := &inbox.Service{
+		Store: db, Registry: db, Reports: db, Menus: catalog, Conversations: store, DirectorTree: "director",
+		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: s.SMSSessionTTL, Log: log, Cache: &dialog.Cache{TTL: s.SMSSessionTTL}},
+		Limiter: sessions.NewLimiter(rdb, s.RedisPrefix, s.ReplyLimit, s.ReplyWindow),
+		Log:     log, Limited: limited, RequireSecret: s.StatusSecret,
+	}
+	if s.DailyReplies > 0 {
+		box.Budget = sessions.NewLimiter(rdb, s.RedisPrefix+"budget:", s.DailyReplies, 24*time.Hour)
+	}
+	api := &admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
+	app := gateway.New(gateway.Config{
+		Dialog:  ussd,
+		Metrics: metrics,
+		Phones:  &phone.Cache{Normalizer: phone.Normalizer{Region: s.Region}},
+		USSD:    adapters,
+		SMS: []gateway.SMSAdapter{
+			africastalking.SMS{},
+			twilio.SMS{AuthToken: s.TwilioToken, PublicURL: s.PublicURL},
+			kannel.SMS{},
+		},
+		Inbox:  box,
+		Mounts: []func(*fiber.App){api.Mount, console.Mount},
+		Routes: []gateway.Route{
+			{Method: http.MethodPost, Path: "/sms/africastalking/dlr", Handler: africastalking.DLR(db)},
+			{Method: http.MethodPost, Path: "/sms/twilio/status", Handler: twilio.Status(db, twilio.Verifier(s.TwilioToken, s.PublicURL))},
+			{Method: http.MethodGet, Path: "/sms/kannel/dlr", Handler: kannel.DLR(db)},
+		},
+		Checks:    []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
+		Log:       log,
+		HopBudget: s.HopBudget,
+	})
+	return &Gateway{App: app, Catalog: catalog, MenuOptions: mopts, Dialog: ussd, Store: store, Metrics: metrics, Refresh: refresh}, nil
+}
