@@ -488,15 +488,7 @@ func (db *DB) UpdateDelivery(ctx context.Context, carrier, carrierID, status str
 	}
 	found := false
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		// Kannel's reports name our own message id (we put it in the
-		// dlr-url), and an SMSC reject can arrive before the sender has
-		// recorded the send: match the id too, or the failure is lost.
-		const lock = `
-SELECT id, status FROM messages
-WHERE direction = 'out' AND carrier = $1
-  AND (carrier_id = $2 OR ($1 = 'kannel' AND id::text = $2))
-ORDER BY id LIMIT 1
-FOR UPDATE`
+		const lock = `SELECT id, status FROM messages WHERE direction = 'out' AND carrier = $1 AND carrier_id = $2 FOR UPDATE`
 		var cur struct {
 			ID     int64  `db:"id"`
 			Status string `db:"status"`
@@ -509,16 +501,7 @@ FOR UPDATE`
 			return err
 		}
 		found = true
-		if deliveryRank[status] <= deliveryRank[cur.Status] {
-			return nil
-		}
-		const q = `
-UPDATE messages
-SET status = $2, updated_at = now(), sent_at = COALESCE(sent_at, now()),
-    delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
-WHERE id = $1`
-		_, err = tx.ExecContext(ctx, q, cur.ID, status)
-		return err
+		return moveForward(ctx, tx, cur.ID, cur.Status, status)
 	})
 	if err != nil {
 		return false, fmt.Errorf("update delivery: %w", err)
@@ -570,4 +553,50 @@ func (db *DB) Messages(ctx context.Context, phone string) ([]menus.SMS, error) {
 		return nil, fmt.Errorf("messages of a phone: %w", err)
 	}
 	return toSMSes(rows), nil
+}
+
+// moveForward sets a message's delivery status unless it already is as
+// far or further: reports arrive late, twice and out of order.
+func moveForward(ctx context.Context, tx *sqlx.Tx, id int64, from, to string) error {
+	if deliveryRank[to] <= deliveryRank[from] {
+		return nil
+	}
+	const q = `
+UPDATE messages
+SET status = $2, updated_at = now(), sent_at = COALESCE(sent_at, now()),
+    delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
+WHERE id = $1`
+	_, err := tx.ExecContext(ctx, q, id, to)
+	return err
+}
+
+// UpdateDeliveryByID is UpdateDelivery for carriers whose reports name
+// our own message id (Kannel, whose dlr-url carries it). It needs no
+// carrier id, so a report that beats the sender's MarkSent (an SMSC
+// reject within milliseconds) is kept, and the late MarkSent cannot
+// overwrite it. An unknown id is (false, nil).
+func (db *DB) UpdateDeliveryByID(ctx context.Context, carrier string, id int64, status string) (bool, error) {
+	switch status {
+	case menus.SMSSent, menus.SMSDelivered, menus.SMSFailed:
+	default:
+		return false, fmt.Errorf("update delivery: status %q is not a delivery status", clean(status))
+	}
+	found := false
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		const lock = `SELECT status FROM messages WHERE direction = 'out' AND carrier = $1 AND id = $2 FOR UPDATE`
+		var cur string
+		err := tx.GetContext(ctx, &cur, lock, clean(carrier), id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		return moveForward(ctx, tx, id, cur, status)
+	})
+	if err != nil {
+		return false, fmt.Errorf("update delivery: %w", err)
+	}
+	return found, nil
 }

@@ -662,7 +662,7 @@ func TestKannelReportBeforeMarkSent(t *testing.T) {
 	if _, err := db.ClaimDue(ctx, 10, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	found, err := db.UpdateDelivery(ctx, "kannel", fmt.Sprint(id), menus.SMSFailed)
+	found, err := db.UpdateDeliveryByID(ctx, "kannel", id, menus.SMSFailed)
 	if err != nil || !found {
 		t.Fatalf("early report: found %v, %v", found, err)
 	}
@@ -674,6 +674,9 @@ func TestKannelReportBeforeMarkSent(t *testing.T) {
 	// Another carrier's ids are never matched against ours.
 	if found, _ := db.UpdateDelivery(ctx, "at", fmt.Sprint(id), menus.SMSDelivered); found {
 		t.Fatal("an Africa's Talking report matched our own id")
+	}
+	if found, _ := db.UpdateDeliveryByID(ctx, "at", id, menus.SMSDelivered); found {
+		t.Fatal("a report by id matched another carrier's message")
 	}
 }
 

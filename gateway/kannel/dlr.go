@@ -3,6 +3,7 @@ package kannel
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus"
@@ -10,9 +11,10 @@ import (
 )
 
 // Deliveries is the store delivery reports update; *storage.DB implements
-// it. UpdateDelivery reports whether the carrier id names a message.
+// it. Kannel's reports carry our own message id, so they are matched by it,
+// even before the send has been recorded.
 type Deliveries interface {
-	UpdateDelivery(ctx context.Context, carrier, carrierID, status string) (bool, error)
+	UpdateDeliveryByID(ctx context.Context, carrier string, id int64, status string) (bool, error)
 }
 
 // dlrStatus maps Kannel's report types (%d) to ours: 1 delivered to the
@@ -54,7 +56,11 @@ func DLR(store Deliveries) fiber.Handler {
 		if !ok {
 			return wire.Invalid("status", "not a known report type")
 		}
-		if _, err := store.UpdateDelivery(c.UserContext(), CarrierName, id, status); err != nil {
+		msgID, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || msgID < 1 {
+			return wire.Invalid("id", "not a message id")
+		}
+		if _, err := store.UpdateDeliveryByID(c.UserContext(), CarrierName, msgID, status); err != nil {
 			return fmt.Errorf("kannel delivery report: %w", err)
 		}
 		return c.SendString("ok")
