@@ -12,6 +12,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 )
 
 // The demo registry that gatewaytest seeds: three directors, six children,
@@ -114,8 +115,8 @@ func regAudit(t *testing.T, g *gatewaytest.Gateway, token string) regAuditBody {
 func TestRegistryAuth(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
-	viewer := mustUser(t, g, "viewer1", menus.RoleViewer)
-	editor := mustUser(t, g, "editor1", menus.RoleEditor)
+	viewer := mustUser(t, g, "viewer1", access.RoleViewer)
+	editor := mustUser(t, g, "editor1", access.RoleEditor)
 	for _, resource := range []string{"directors", "children", "guardians", "allowances", "supervisors"} {
 		for _, call := range []struct{ method, path, contentType, body string }{
 			{"GET", "", "", ""},
@@ -135,7 +136,7 @@ func TestRegistryAuth(t *testing.T) {
 			regFailure(t, g, 403, "forbidden", nil, call.method, path, editor, call.contentType, call.body)
 		}
 	}
-	admin := mustUser(t, g, "admin1", menus.RoleAdmin)
+	admin := mustUser(t, g, "admin1", access.RoleAdmin)
 	regFailure(t, g, 404, "not_found", nil, "GET", "/registry/parents", admin, "", "")
 	if status, body := api(t, g, "GET", "/openapi.json", "", "", ""); status != 200 || !json.Valid([]byte(body)) ||
 		!strings.Contains(body, "/registry/children/import") || !strings.Contains(body, "code,name,birth_date,village,county,directors") {
@@ -245,7 +246,7 @@ func TestRegistryResources(t *testing.T) {
 	t.Parallel()
 	logs := &regLog{}
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{Log: logs})
-	admin := mustUser(t, g, "admin1", menus.RoleAdmin)
+	admin := mustUser(t, g, "admin1", access.RoleAdmin)
 	t.Cleanup(func() {
 		// Names and phones of the registry never reach the log, not even
 		// masked.
@@ -370,7 +371,7 @@ func TestRegistryResources(t *testing.T) {
 func TestRegistryLinks(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
-	admin := mustUser(t, g, "admin1", menus.RoleAdmin)
+	admin := mustUser(t, g, "admin1", access.RoleAdmin)
 	children := regList(t, g, admin, "/registry/children?q=C0009")
 	if len(children.Items) != 1 || fmt.Sprint(children.Items[0]["directors"]) != "[+8613800138003]" || children.Items[0]["name"] != "周洋" || children.Items[0]["birth_date"] != "2014-09-09" {
 		t.Fatalf("children: %+v", children)
@@ -429,7 +430,7 @@ func regImport(t *testing.T, g *gatewaytest.Gateway, token, resource, query, csv
 func TestRegistryImport(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
-	admin := mustUser(t, g, "admin1", menus.RoleAdmin)
+	admin := mustUser(t, g, "admin1", access.RoleAdmin)
 
 	// Excel's "CSV UTF-8": a byte order mark and CRLF line ends. One
 	// director renamed, one new (a national number), one as it was.
@@ -512,7 +513,7 @@ func TestRegistryImport(t *testing.T) {
 func TestRegistryImportRefusals(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
-	admin := mustUser(t, g, "admin1", menus.RoleAdmin)
+	admin := mustUser(t, g, "admin1", access.RoleAdmin)
 	before := regCounts(t, g, admin)
 
 	// Three bad rows among good ones, in different fields: every one is

@@ -15,7 +15,9 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -41,9 +43,9 @@ func mustReportsFixture(t *testing.T) reportsFixture {
 	ctx := context.Background()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
 	f := reportsFixture{g: g,
-		viewer: mustUser(t, g, "viewer1", menus.RoleViewer),
-		editor: mustUser(t, g, "editor1", menus.RoleEditor),
-		admin:  mustUser(t, g, "admin1", menus.RoleAdmin),
+		viewer: mustUser(t, g, "viewer1", access.RoleViewer),
+		editor: mustUser(t, g, "editor1", access.RoleEditor),
+		admin:  mustUser(t, g, "admin1", access.RoleAdmin),
 	}
 	// Today, through the channels.
 	f.vUSSD = refRE.FindString(walk(t, g, "ATUid_rep_v", enDirector, []hop{
@@ -59,7 +61,7 @@ func mustReportsFixture(t *testing.T) reportsFixture {
 
 	// In the past, stored directly: 王芳's child C0009 in 石门村, a child
 	// in another county, and a child whose name is a formula.
-	for _, c := range []menus.Child{
+	for _, c := range []registry.Child{
 		{Code: "C0888", Name: "何平", Village: "河口村", County: "花溪县", DirectorPhone: shimenDirector, Active: true},
 		{Code: "C0777", Name: "=1+2", Village: "青山村", County: "云岭县", DirectorPhone: zhDirector, Active: true},
 	} {
@@ -819,7 +821,7 @@ func TestReportDatesInDeploymentZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	viewer := mustUser(t, g, "tzviewer", menus.RoleViewer)
+	viewer := mustUser(t, g, "tzviewer", access.RoleViewer)
 	for _, tt := range []struct {
 		day  string
 		want bool

@@ -13,7 +13,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 )
 
 // api calls the admin API with a token (none when empty).
@@ -42,7 +42,7 @@ func api(t *testing.T, g *gatewaytest.Gateway, method, path, token, contentType,
 func mustUser(t *testing.T, g *gatewaytest.Gateway, name, role string) string {
 	t.Helper()
 	ctx := context.Background()
-	u, err := g.DB.CreateUser(ctx, menus.User{}, name, "correct horse battery", role)
+	u, err := g.DB.CreateUser(ctx, access.User{}, name, "correct horse battery", role)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func mustUser(t *testing.T, g *gatewaytest.Gateway, name, role string) string {
 func TestAdminAuth(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
-	viewer := mustUser(t, g, "viewer1", menus.RoleViewer)
+	viewer := mustUser(t, g, "viewer1", access.RoleViewer)
 	tests := []struct {
 		name, method, path, token, body string
 		status                          int
@@ -103,8 +103,8 @@ func TestAdminAuth(t *testing.T) {
 func TestAdminMenuLifecycle(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
-	editor := mustUser(t, g, "editor1", menus.RoleEditor)
-	adminToken := mustUser(t, g, "admin1", menus.RoleAdmin)
+	editor := mustUser(t, g, "editor1", access.RoleEditor)
+	adminToken := mustUser(t, g, "admin1", access.RoleAdmin)
 	src, _ := fs.ReadFile(fixtures.Menus(), "director.yaml")
 	edited := strings.Replace(string(src), "en: Record a home visit", "en: Log a home visit", 1)
 
@@ -194,7 +194,7 @@ func TestPublishReachesEveryGateway(t *testing.T) {
 	t.Parallel()
 	g1 := gatewaytest.MustGateway(t, gatewaytest.Options{})
 	g2 := gatewaytest.MustGateway(t, gatewaytest.Options{DB: g1.DB})
-	editor := mustUser(t, g1, "editor2", menus.RoleEditor)
+	editor := mustUser(t, g1, "editor2", access.RoleEditor)
 	src, _ := fs.ReadFile(fixtures.Menus(), "director.yaml")
 	edited := strings.Replace(string(src), "en: Record a home visit", "en: Visit a child", 1)
 	if status, body := api(t, g1, "POST", "/menus/director/versions", editor, "application/yaml", edited); status != 201 {

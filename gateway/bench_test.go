@@ -13,7 +13,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
-	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/menus"
 )
@@ -88,7 +88,7 @@ func BenchmarkUSSDHop(b *testing.B) {
 	b.Run("advance-warm", func(b *testing.B) {
 		p := fresh("warm")
 		for i := range b.N {
-			g.Dialog.Hop(context.Background(), dialog.Hop{Channel: menus.ChannelUSSD, Carrier: "at", Session: fmt.Sprintf("%s%d", p, i),
+			g.Conversations.Hop(context.Background(), conversation.Hop{Carrier: "at", Session: fmt.Sprintf("%s%d", p, i),
 				Phone: enDirector, Service: "*384*2015#", Budget: gateway.BudgetOf(africastalking.USSD{})})
 		}
 		b.ReportAllocs()

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/chromedp/chromedp"
 )
 
@@ -66,7 +66,7 @@ func artefact(t *testing.T, name string, png []byte) {
 func TestConsoleEditPublishSimulate(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
-	if _, err := g.DB.CreateUser(context.Background(), menus.User{}, "county", "correct horse battery", menus.RoleAdmin); err != nil {
+	if _, err := g.DB.CreateUser(context.Background(), access.User{}, "county", "correct horse battery", access.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
 	ctx := browser(t)

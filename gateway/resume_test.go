@@ -10,7 +10,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
-	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/gateway/generic"
 	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
@@ -242,12 +242,12 @@ func TestFixtureTreesFitEveryCarrier(t *testing.T) {
 func TestProcessesShareSessions(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
-	other := *g.Dialog
-	other.Cache = &dialog.Cache{}
-	procs := []*dialog.Service{g.Dialog, &other}
-	hop := func(i int, path string) dialog.Reply {
-		return procs[i%2].Hop(context.Background(), dialog.Hop{
-			Channel: menus.ChannelUSSD, Carrier: "at", Session: "ATUid_shared", Phone: enDirector,
+	other := *g.Conversations
+	other.Cache = &conversation.Cache{}
+	procs := []*conversation.Service{g.Conversations, &other}
+	hop := func(i int, path string) conversation.Reply {
+		return procs[i%2].Hop(context.Background(), conversation.Hop{
+			Carrier: "at", Session: "ATUid_shared", Phone: enDirector,
 			Service: "*384*2015#", Path: path, Budget: gateway.BudgetOf(africastalking.USSD{}),
 		})
 	}

@@ -10,10 +10,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
-	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -28,9 +28,9 @@ type USSDAdapter interface {
 	// Route is the path segment under /ussd/.
 	Route() string
 	// Parse reads a callback; refusals are *wire.Error.
-	Parse(c *fiber.Ctx) (dialog.Hop, error)
+	Parse(c *fiber.Ctx) (conversation.Hop, error)
 	// Write sends the reply to the hop in the carrier's format.
-	Write(c *fiber.Ctx, h dialog.Hop, r dialog.Reply) error
+	Write(c *fiber.Ctx, h conversation.Hop, r conversation.Reply) error
 }
 
 // SMSAdapter is one carrier's inbound SMS format.
@@ -38,17 +38,12 @@ type SMSAdapter interface {
 	// Route is the path segment under /sms/.
 	Route() string
 	// Parse reads a callback; refusals are *wire.Error.
-	Parse(c *fiber.Ctx) (menus.SMS, error)
+	Parse(c *fiber.Ctx) (sms.Message, error)
 	// Inline reports whether the carrier takes the reply in the HTTP
 	// response (TwiML, Kannel) rather than through its send API.
 	Inline() bool
 	// Write answers the callback, with the reply for inline carriers.
 	Write(c *fiber.Ctx, reply string) error
-}
-
-// Inbox answers inbound SMS (inbox.Service implements it).
-type Inbox interface {
-	Receive(ctx context.Context, in menus.SMS, inline bool) (string, error)
 }
 
 // Route is an extra endpoint, such as a carrier's delivery reports.
@@ -98,12 +93,12 @@ type Check struct {
 
 // Config wires a server.
 type Config struct {
-	Dialog *dialog.Service
-	Phones *phone.Cache
-	USSD   []USSDAdapter
-	SMS    []SMSAdapter
-	Inbox  Inbox
-	Routes []Route
+	// Conversations answer USSD hops and inbound SMS.
+	Conversations *conversation.Service
+	Phones        *phone.Cache
+	USSD          []USSDAdapter
+	SMS           []SMSAdapter
+	Routes        []Route
 	// Mounts add route groups of their own, such as the admin API.
 	Mounts []func(*fiber.App)
 	Checks []Check
@@ -156,8 +151,8 @@ func New(cfg Config) *fiber.App {
 		app.Post("/ussd/"+a.Route(), small, ussd(cfg, a))
 	}
 	for _, a := range cfg.SMS {
-		app.Add(http.MethodPost, "/sms/"+a.Route(), small, sms(cfg, a))
-		app.Add(http.MethodGet, "/sms/"+a.Route(), small, sms(cfg, a))
+		app.Add(http.MethodPost, "/sms/"+a.Route(), small, smsHandler(cfg, a))
+		app.Add(http.MethodGet, "/sms/"+a.Route(), small, smsHandler(cfg, a))
 	}
 	for _, r := range cfg.Routes {
 		app.Add(r.Method, r.Path, r.Handler)
@@ -168,7 +163,7 @@ func New(cfg Config) *fiber.App {
 	return app
 }
 
-func sms(cfg Config, a SMSAdapter) fiber.Handler {
+func smsHandler(cfg Config, a SMSAdapter) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		in, err := a.Parse(c)
 		if err != nil {
@@ -179,10 +174,10 @@ func sms(cfg Config, a SMSAdapter) fiber.Handler {
 			return wire.Invalid("from", "not a valid phone number")
 		}
 		in.Phone = e164
-		in.Direction, in.Kind = menus.DirectionIn, menus.SMSInbound
+		in.Direction, in.Kind = sms.In, sms.KindInbound
 		ctx, cancel := context.WithTimeout(c.UserContext(), cfg.HopBudget)
 		defer cancel()
-		reply, err := cfg.Inbox.Receive(ctx, in, a.Inline())
+		reply, err := cfg.Conversations.Receive(ctx, in, a.Inline())
 		if err != nil {
 			// Not recorded: a 5xx makes the carrier deliver it again.
 			cfg.Log.Error("inbound sms not recorded", "carrier", in.Carrier, "err", err)
@@ -207,7 +202,7 @@ func ussd(cfg Config, a USSDAdapter) fiber.Handler {
 		h.Budget = budget
 		ctx, cancel := context.WithTimeout(c.UserContext(), cfg.HopBudget)
 		defer cancel()
-		return a.Write(c, h, cfg.Dialog.Hop(ctx, h))
+		return a.Write(c, h, cfg.Conversations.Hop(ctx, h))
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/sendertest"
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 	"github.com/gofiber/fiber/v2"
@@ -85,7 +85,7 @@ func outboundApp(db *storage.DB) *fiber.App {
 	})
 }
 
-func outboundMessage(t *testing.T, db *storage.DB, id int64) menus.SMS {
+func outboundMessage(t *testing.T, db *storage.DB, id int64) sms.Message {
 	t.Helper()
 	m, err := db.MessageByID(t.Context(), id)
 	if err != nil {
@@ -105,17 +105,17 @@ func TestSMSOutbound(t *testing.T) {
 	carriers := newOutboundCarriers(t)
 
 	// An AT message answered through AT's send API, as the inbox does.
-	in := menus.SMS{Carrier: africastalking.CarrierName, CarrierID: "ATin_1", Phone: outboundATPhone, Body: "STATUS"}
+	in := sms.Message{Carrier: africastalking.CarrierName, CarrierID: "ATin_1", Phone: outboundATPhone, Body: "STATUS"}
 	inID, _, err := db.RecordInbound(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reply, err := db.Answer(ctx, inID, menus.SMS{Body: "No report is open.", Status: menus.SMSQueued})
+	reply, err := db.Answer(ctx, inID, sms.Message{Body: "No report is open.", Status: sms.Queued})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// An alert raised twice (a retried report): queued once.
-	alert := menus.SMS{Carrier: twilio.CarrierName, Phone: outboundTwilioPhone, Body: "Urgent need N23456", Kind: menus.SMSAlert, DedupeKey: "need:N23456:1"}
+	alert := sms.Message{Carrier: twilio.CarrierName, Phone: outboundTwilioPhone, Body: "Urgent need N23456", Kind: sms.KindAlert, DedupeKey: "need:N23456:1"}
 	alertID, _, err := db.Enqueue(ctx, alert)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestSMSOutbound(t *testing.T) {
 	if again, created, err := db.Enqueue(ctx, alert); err != nil || created || again != alertID {
 		t.Fatalf("second enqueue = %d, %v, %v", again, created, err)
 	}
-	zh := menus.SMS{Carrier: kannel.CarrierName, Phone: outboundKannelPhone, Body: "紧急：需要家访 N23456", Kind: menus.SMSAlert, DedupeKey: "need:N23456:2"}
+	zh := sms.Message{Carrier: kannel.CarrierName, Phone: outboundKannelPhone, Body: "紧急：需要家访 N23456", Kind: sms.KindAlert, DedupeKey: "need:N23456:2"}
 	zhID, _, err := db.Enqueue(ctx, zh)
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestSMSOutbound(t *testing.T) {
 	carrierIDs := map[string]string{}
 	for name, id := range ids {
 		m := outboundMessage(t, db, id)
-		if m.Status != menus.SMSSent || m.Attempts != 1 || m.CarrierID == "" {
+		if m.Status != sms.Sent || m.Attempts != 1 || m.CarrierID == "" {
 			t.Fatalf("%s message after sending: %+v", name, m)
 		}
 		carrierIDs[name] = m.CarrierID
@@ -201,7 +201,7 @@ func TestSMSOutbound(t *testing.T) {
 		}
 	}
 	for name, id := range ids {
-		if m := outboundMessage(t, db, id); m.Status != menus.SMSDelivered {
+		if m := outboundMessage(t, db, id); m.Status != sms.Delivered {
 			t.Errorf("%s message: %s, want delivered", name, m.Status)
 		}
 	}
@@ -209,7 +209,7 @@ func TestSMSOutbound(t *testing.T) {
 	// AT retries the inbound message: it is answered as the first time,
 	// with the reply as it stands now.
 	againID, again, err := db.RecordInbound(ctx, in)
-	if err != nil || againID != inID || again == nil || again.ID != reply.ID || again.Body != reply.Body || again.Status != menus.SMSDelivered {
+	if err != nil || againID != inID || again == nil || again.ID != reply.ID || again.Body != reply.Body || again.Status != sms.Delivered {
 		t.Errorf("inbound retry = %d, %+v, %v", againID, again, err)
 	}
 	if n, err := s.SendDue(ctx); err != nil || n != 0 {

@@ -10,6 +10,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 )
 
 const (
@@ -150,11 +151,11 @@ func TestSMSCarrierRetry(t *testing.T) {
 	var in, out int
 	for _, m := range msgs {
 		switch m.Direction {
-		case menus.DirectionIn:
+		case sms.In:
 			in++
-		case menus.DirectionOut:
+		case sms.Out:
 			out++
-			if m.Status != menus.SMSQueued || !strings.Contains(m.Body, "王小明") || m.Carrier != "at" {
+			if m.Status != sms.Queued || !strings.Contains(m.Body, "王小明") || m.Carrier != "at" {
 				t.Fatalf("queued reply %+v", m)
 			}
 		}
@@ -211,7 +212,7 @@ func TestSMSRateLimit(t *testing.T) {
 	msgs, _ := g.DB.Messages(context.Background(), zhGuardian)
 	in := 0
 	for _, m := range msgs {
-		if m.Direction == menus.DirectionIn {
+		if m.Direction == sms.In {
 			in++
 		}
 	}
@@ -259,7 +260,7 @@ func TestSMSReplyBudget(t *testing.T) {
 		}
 	}
 	msgs, _ := g.DB.Messages(context.Background(), "+8613999999999")
-	if len(msgs) != 1 || msgs[0].Direction != menus.DirectionIn {
+	if len(msgs) != 1 || msgs[0].Direction != sms.In {
 		t.Fatalf("the unanswered message was not recorded: %+v", msgs)
 	}
 }

@@ -1,7 +1,6 @@
 package menus
 
 import (
-	"encoding/json"
 	"errors"
 	"time"
 )
@@ -23,42 +22,10 @@ const (
 	LangEN = "en"
 )
 
-// Director is a Child Welfare Director in the registry.
-type Director struct {
-	ID       int64
-	Phone    string // E.164
-	Name     string
-	Language string
-	Village  string
-	County   string
-	Active   bool
-}
-
-// Child is a child in the registry, assigned to one director.
-type Child struct {
-	ID            int64
-	Code          string // registry code such as C0001
-	Name          string
-	BirthDate     time.Time
-	Village       string
-	County        string
-	DirectorPhone string // E.164 of the assigned director; used by imports and seeds
-	Active        bool
-}
-
-// Guardian is a parent or carer of one or more children.
-type Guardian struct {
-	ID       int64
-	Phone    string // E.164
-	Name     string
-	Language string
-	Children []string // child codes
-	Active   bool
-	// StatusSecret, when set, is the short secret the guardian gives with
-	// a STATUS query where the deployment requires one. Stores keep only
-	// a hash of it.
-	StatusSecret string
-}
+// MaxNameLength is the longest name, in characters, the registry keeps
+// for a person or a place. Screens that show a name shorten it to fit, and
+// the tree check renders every screen with names this long.
+const MaxNameLength = 100
 
 // Caller is who is walking a menu: a registered director and the children
 // assigned to them, or a guardian, their children and their allowances. It
@@ -146,8 +113,11 @@ type Report struct {
 	// Category is set on needs (registration, school, health ...).
 	Category string
 	// Urgency is "routine" or "urgent" for both kinds.
-	Urgency    string
-	Answers    map[string]string
+	Urgency string
+	Answers map[string]string
+	// Alert is set when the step that confirmed the report asked for its
+	// area's supervisors to be alerted (AlertSupervisors).
+	Alert      bool
 	Tree       string
 	Version    int
 	StartedAt  time.Time
@@ -160,48 +130,6 @@ const (
 	UrgencyUrgent  = "urgent"
 )
 
-// Supervisor is a county officer who is alerted to urgent reports.
-type Supervisor struct {
-	ID       int64
-	Phone    string // E.164
-	Name     string
-	Language string
-	County   string
-	Active   bool
-}
-
-// Roles of console users and API tokens.
-const (
-	RoleAdmin  = "admin"  // everything
-	RoleEditor = "editor" // menus
-	RoleViewer = "viewer" // read reports
-)
-
-// User is a county administrator.
-type User struct {
-	ID       int64
-	Username string
-	Role     string
-	Active   bool
-}
-
-// Allows reports whether a role may do what needs role need: admins may do
-// everything, editors what editors and viewers may, viewers only read.
-func (u User) Allows(need string) bool {
-	rank := map[string]int{RoleViewer: 1, RoleEditor: 2, RoleAdmin: 3}
-	return u.Active && rank[u.Role] >= rank[need] && rank[need] > 0
-}
-
-// AuditEntry is one change, for the audit log.
-type AuditEntry struct {
-	Actor      User
-	Action     string // e.g. "menu.publish"
-	ObjectType string // e.g. "menu_tree"
-	ObjectID   string
-	Before     any
-	After      any
-}
-
 // TreeVersion is one stored version of a menu tree.
 type TreeVersion struct {
 	Name        string
@@ -213,15 +141,12 @@ type TreeVersion struct {
 	PublishedAt *time.Time // nil until published
 }
 
-// AuditRecord is an audit log entry as read back.
-type AuditRecord struct {
-	ID         int64  `json:"id"`
-	At         string `json:"at"`
-	Actor      string `json:"actor"`
-	Action     string `json:"action"`
-	ObjectType string `json:"object_type"`
-	ObjectID   string `json:"object_id"`
-	// Before and After are the changed object as JSON (null when absent).
-	Before json.RawMessage `json:"before,omitempty"`
-	After  json.RawMessage `json:"after,omitempty"`
-}
+// SavedError is a store's answer to a report whose key already holds a
+// different report: the conversation's report was saved before, as Ref,
+// with other answers. It matches ErrConflict.
+type SavedError struct{ Ref string }
+
+func (e *SavedError) Error() string { return "menus: report key already holds report " + e.Ref }
+
+// Unwrap lets errors.Is(err, ErrConflict) match.
+func (e *SavedError) Unwrap() error { return ErrConflict }

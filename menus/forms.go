@@ -44,11 +44,44 @@ func (m *Machine) FormFor(keyword string) (Form, bool) {
 	return Form{}, false
 }
 
+// MatchForm finds the form an SMS's words fill, and the fields after its
+// keyword. The keyword is the first word, or the start of it: directors
+// typing Chinese leave no space before the child code ("走访C0001 1",
+// "VC0001 1"). A whole-word keyword wins, then the longest keyword the
+// word starts with, so "VISITC0001" is VISIT and C0001, never V and
+// ISITC0001. Words are upper-cased already (see the SMS word splitter).
+func (m *Machine) MatchForm(words []string) (Form, []string, bool) {
+	if len(words) == 0 {
+		return Form{}, nil, false
+	}
+	if f, ok := m.FormFor(words[0]); ok {
+		return f, words[1:], true
+	}
+	var (
+		best   Form
+		bestKw string
+	)
+	for _, f := range m.tree.Forms {
+		for _, kw := range f.Keywords {
+			k := strings.ToUpper(kw)
+			if len(k) > len(bestKw) && len(words[0]) > len(k) && strings.HasPrefix(words[0], k) {
+				best, bestKw = f, k
+			}
+		}
+	}
+	if bestKw == "" {
+		return Form{}, nil, false
+	}
+	fields := append([]string{words[0][len(bestKw):]}, words[1:]...)
+	return best, fields, true
+}
+
 // FillForm walks the form's nodes with fields as inputs and confirms the
 // walk. On success it returns the snapshot at the confirm's next node
-// (the caller saves the report and calls Saved) and the report; otherwise a
-// problem naming the first field that is wrong or missing.
-func (m *Machine) FillForm(c Caller, f Form, fields []string, now time.Time, budget textlen.Budget) (Snapshot, *Report, *FormProblem) {
+// and the confirm's effects (the caller saves the report and calls
+// Saved); otherwise a problem naming the first field that is wrong or
+// missing.
+func (m *Machine) FillForm(c Caller, f Form, fields []string, now time.Time, budget textlen.Budget) (Snapshot, Effects, *FormProblem) {
 	s := m.Start(c, now, budget)
 	s.Node = f.Start
 	for i := 0; ; i++ {
@@ -57,11 +90,11 @@ func (m *Machine) FillForm(c Caller, f Form, fields []string, now time.Time, bud
 			if i < len(fields) {
 				return s, nil, &FormProblem{Field: i + 1, Message: m.label("form_extra", s.Lang)}
 			}
-			next, report, err := m.Step(s, "1", now)
-			if err != nil || report == nil {
+			next, effects, err := m.Step(s, "1", now)
+			if _, ok := effects.Report(); err != nil || !ok {
 				return s, nil, &FormProblem{Field: i + 1, Message: m.label("invalid_option", s.Lang)}
 			}
-			return next, report, nil
+			return next, effects, nil
 		}
 		if n.Kind != KindInput && n.Kind != KindChoice {
 			return s, nil, &FormProblem{Field: i + 1, Message: m.label("invalid_option", s.Lang)}
@@ -170,4 +203,4 @@ func (v *validator) forms() {
 }
 
 // reservedKeywords are the gateway's own SMS commands.
-var reservedKeywords = map[string]bool{"HELP": true, "帮助": true, "STATUS": true, "状态": true, "查询": true, "MENU": true, "菜单": true}
+var reservedKeywords = map[string]bool{"HELP": true, "帮助": true, "STATUS": true, "状态": true, "查询": true, "MENU": true, "菜单": true, "STOP": true, "退出": true}

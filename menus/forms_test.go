@@ -3,8 +3,10 @@ package menus_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
 )
 
 func TestFillForm(t *testing.T) {
@@ -34,9 +36,10 @@ func TestFillForm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, r, p := m.FillForm(caller(tt.lang), tt.form, tt.fields, now, screen)
+			s, effects, p := m.FillForm(caller(tt.lang), tt.form, tt.fields, now, screen)
 			if tt.kind != "" {
-				if p != nil || r == nil || r.Kind != tt.kind {
+				r, ok := effects.Report()
+				if p != nil || !ok || r.Kind != tt.kind {
 					t.Fatalf("report %+v, problem %+v", r, p)
 				}
 				if got := m.Saved(s, "N234567").Screen; !strings.Contains(got, "N234567") {
@@ -54,5 +57,76 @@ func TestFillForm(t *testing.T) {
 	}
 	if got := m.FormUsage(need, "zh"); got != "N <儿童编号> <类别 1-7> <紧急程度 1-2>" {
 		t.Fatalf("need usage %q", got)
+	}
+}
+
+// TestMatchForm: a form's keyword is a whole first word, or glued to the
+// first field as Chinese directors type it; the longest keyword wins, so
+// no valid form reads as another.
+func TestMatchForm(t *testing.T) {
+	m := MustMachine(t, "director.yaml")
+	tests := []struct {
+		words  []string
+		start  string
+		fields []string
+	}{
+		{[]string{"V", "C0001", "1"}, "visit_child", []string{"C0001", "1"}},
+		{[]string{"走访C0001", "1"}, "visit_child", []string{"C0001", "1"}},
+		{[]string{"VC0001", "1"}, "visit_child", []string{"C0001", "1"}},
+		{[]string{"VISITC0001", "1"}, "visit_child", []string{"C0001", "1"}},
+		{[]string{"VISIT", "C0001", "1"}, "visit_child", []string{"C0001", "1"}},
+		{[]string{"需求C0005", "3", "1"}, "need_child", []string{"C0005", "3", "1"}},
+		{[]string{"NEEDC0003", "1", "1"}, "need_child", []string{"C0003", "1", "1"}},
+		{[]string{"NC0004", "2", "2"}, "need_child", []string{"C0004", "2", "2"}},
+		{[]string{"STATUS"}, "", nil},
+		{[]string{"菜单"}, "", nil},
+		{nil, "", nil},
+	}
+	for _, tt := range tests {
+		f, fields, ok := m.MatchForm(tt.words)
+		if ok != (tt.start != "") || f.Start != tt.start || strings.Join(fields, " ") != strings.Join(tt.fields, " ") {
+			t.Errorf("%q: form %q fields %q (%v), want %q %q", tt.words, f.Start, fields, ok, tt.start, tt.fields)
+		}
+	}
+}
+
+// TestLongNamesKeepOptions: a name as long as the registry allows is
+// shortened on screen, never the options below it.
+func TestLongNamesKeepOptions(t *testing.T) {
+	m := MustMachine(t, "director.yaml")
+	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	for _, name := range []string{strings.Repeat("王", menus.MaxNameLength), strings.Repeat("Wang ", menus.MaxNameLength/5)} {
+		for _, lang := range []string{menus.LangZH, menus.LangEN} {
+			c := caller(lang)
+			c.Children[0].Name = name
+			s := m.Start(c, now, textlen.USSDMax())
+			for _, in := range []string{"1", c.Children[0].Code, "4"} {
+				s, _, _ = m.Step(s, in, now)
+			}
+			if !strings.Contains(s.Screen, "1. "+map[string]string{"zh": "确认", "en": "Confirm"}[lang]) || !textlen.USSDMax().Fits(s.Screen) {
+				t.Errorf("%s confirm screen with a long name: %q", lang, s.Screen)
+			}
+			if strings.Contains(name, "王") && !strings.Contains(s.Screen, "…") {
+				t.Errorf("%s: the name was not shortened: %q", lang, s.Screen)
+			}
+		}
+	}
+}
+
+// TestCancelDiscardsTheWalk: a cancelled walk has no answers left and
+// says so in its effects.
+func TestCancelDiscardsTheWalk(t *testing.T) {
+	m := MustMachine(t, "director.yaml")
+	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	s := m.Start(caller("en"), now, textlen.USSDMax())
+	for _, in := range []string{"1", "C0001", "1"} {
+		s, _, _ = m.Step(s, in, now)
+	}
+	if !s.Unfinished() {
+		t.Fatalf("a walk at its confirm is unfinished: %+v", s)
+	}
+	s, effects, err := m.Step(s, "2", now)
+	if err != nil || !effects.Discards() || s.Unfinished() || len(s.Answers) != 0 {
+		t.Fatalf("cancel: %+v, %v, %v", s, effects, err)
 	}
 }

@@ -41,6 +41,7 @@ type Machine struct {
 	version int
 	nodes   map[string]*Node
 	choices map[string]*Node // answer key -> choice node, to show labels
+	texts   map[string]bool  // answer keys of free-text inputs
 	events  []fsm.EventDesc
 	pool    sync.Pool
 	phones  phone.Normalizer
@@ -62,6 +63,7 @@ func Compile(t *Tree, version int, opts Options) (*Machine, error) {
 		version: version,
 		nodes:   make(map[string]*Node, len(t.Nodes)),
 		choices: map[string]*Node{},
+		texts:   map[string]bool{},
 		phones:  phone.Normalizer{Region: opts.Region},
 		keys:    t.Keys.withDefaults(),
 	}
@@ -90,6 +92,9 @@ func Compile(t *Tree, version int, opts Options) (*Machine, error) {
 				m.events = append(m.events, fsm.EventDesc{Name: strconv.Itoa(j + 1), Src: []string{n.ID}, Dst: dst})
 			}
 		case KindInput:
+			if n.Validate == ValidateText {
+				m.texts[n.SaveAs] = true
+			}
 			m.events = append(m.events, fsm.EventDesc{Name: eventValid, Src: []string{n.ID}, Dst: n.Next})
 		case KindLanguage:
 			for j := range t.Languages {
@@ -105,7 +110,7 @@ func Compile(t *Tree, version int, opts Options) (*Machine, error) {
 	if opts.Budget == (textlen.Budget{}) {
 		opts.Budget = textlen.USSDMax()
 	}
-	if problems := m.checkBudget(opts.Budget); len(problems) > 0 {
+	if problems := append(m.checkBudget(opts.Budget), m.checkLongNames(opts.Budget)...); len(problems) > 0 {
 		return nil, &ValidationError{Tree: t.Name, Problems: problems}
 	}
 	return m, nil
@@ -182,11 +187,11 @@ func (m *Machine) Start(c Caller, now time.Time, budget textlen.Budget) Snapshot
 // does not have: it belongs to another tree or version.
 var ErrStaleSnapshot = errors.New("menus: snapshot does not match the tree")
 
-// Step applies one input. When the input confirms a report, the returned
-// report is non-nil and the snapshot's screen is not final: the caller saves
-// the report and then calls Saved with its reference, or calls Failed with
-// the snapshot it passed in if the save did not succeed.
-func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, *Report, error) {
+// Step applies one input and returns the next snapshot with the effects the
+// step asks for. When the input confirms a report, the effects hold a
+// SaveReport and the snapshot's screen is not final: the caller applies the
+// save and completes the step with Saved, Failed or Refused.
+func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, Effects, error) {
 	n, ok := m.nodes[s.Node]
 	if s.Node == ResumeNode {
 		return s, nil, fmt.Errorf("%w: the resume offer is answered with ChooseResume", ErrStaleSnapshot)
@@ -202,11 +207,14 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, *Repo
 	s.Hops++
 	in := cleanInput(input)
 
-	if m.navigate(&s, n, in) {
+	var effects Effects
+	if handled, discarded := m.navigate(&s, n, in); handled {
+		if discarded {
+			effects = append(effects, DiscardWalk{})
+		}
 		m.render(&s)
-		return s, nil, nil
+		return s, effects, nil
 	}
-	var report *Report
 	event := ""
 	switch n.Kind {
 	case KindMenu:
@@ -223,12 +231,15 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, *Repo
 			s.setAnswer("child", s.Caller.Children[i-1].Code)
 			s.Ended = true
 			m.render(&s)
-			return s, nil, nil
+			return s, Effects{DiscardWalk{}}, nil
 		}
 	case KindLanguage:
 		if i, ok := pick(in, len(m.tree.Languages)); ok {
 			event = strconv.Itoa(i)
-			s.Lang = m.tree.Languages[i-1]
+			if lang := m.tree.Languages[i-1]; lang != s.Lang {
+				s.Lang, s.Caller.Language = lang, lang
+				effects = append(effects, RememberLanguage{Lang: lang})
+			}
 		}
 	case KindInput:
 		v, bad := m.validate(n, in, s.Caller, now)
@@ -243,9 +254,17 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, *Repo
 		switch in {
 		case "1":
 			event = eventConfirm
-			report = m.report(n, s, now)
+			r := m.report(n, s, now)
+			effects = append(effects, SaveReport{Report: r})
+			if r.Urgency == UrgencyUrgent {
+				effects = append(effects, AlertSupervisors{})
+			}
 		case "2":
+			// A cancelled walk is over: its answers go, and it is not
+			// offered back as unfinished.
 			event = eventCancel
+			s.Answers = nil
+			effects = append(effects, DiscardWalk{})
 		}
 	}
 	if event == "" {
@@ -258,34 +277,41 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, *Repo
 		return s, nil, err
 	}
 	m.moveTo(&s, next)
-	if report != nil {
+	if event == eventConfirm {
 		// The end screen names the reference, which only the store knows.
-		return s, report, nil
+		return s, effects, nil
+	}
+	if event == eventCancel {
+		s.Trail = nil
 	}
 	m.settle(&s)
-	return s, nil, nil
+	if s.Ended && !effects.Discards() {
+		effects = append(effects, DiscardWalk{})
+	}
+	return s, effects, nil
 }
 
 // navigate handles the navigation keys: Home from anywhere, Back from any
-// screen, More on lists. It reports whether the input was one of them. A
-// number input keeps "0" as an answer, so only Home is taken there.
-func (m *Machine) navigate(s *Snapshot, n *Node, in string) bool {
+// screen, More on lists. It reports whether the input was one of them, and
+// whether it abandoned the walk. A number input keeps "0" as an answer, so
+// only Home is taken there.
+func (m *Machine) navigate(s *Snapshot, n *Node, in string) (handled, discarded bool) {
 	switch {
 	case in == m.keys.Home:
-		if s.Node == m.tree.Start && s.Page == 0 {
-			return false
-		}
-		s.Node, s.Page, s.Trail = m.tree.Start, 0, nil
-		return true
+		// Home starts a fresh walk: the answers given so far belong to a
+		// report the caller has turned away from.
+		discarded = len(s.Answers) > 0
+		s.Node, s.Page, s.Trail, s.Answers = m.tree.Start, 0, nil, nil
+		return true, discarded
 	case n.Kind == KindEnd, n.Kind == KindInput && (n.Validate == ValidateNumber || in == m.keys.More):
-		return false
+		return false, false
 	case in == m.keys.More:
 		if s.Page+1 < len(m.pagesOf(s)) {
 			s.Page++
 		} else {
 			s.Notice = "invalid_option"
 		}
-		return true
+		return true, false
 	case in == m.keys.Back:
 		switch {
 		case s.Page > 0:
@@ -295,9 +321,9 @@ func (m *Machine) navigate(s *Snapshot, n *Node, in string) bool {
 		default:
 			s.Notice = "invalid_option"
 		}
-		return true
+		return true, false
 	}
-	return false
+	return false, false
 }
 
 // moveTo enters node next, remembering where the walk came from.
@@ -325,6 +351,37 @@ func (m *Machine) Failed(before Snapshot) Snapshot {
 	before.Notice, before.NoticeArgs = "save_failed", nil
 	m.render(&before)
 	return before
+}
+
+// Refusal is why a store refused a report for good: no retry can save it.
+type Refusal string
+
+// Refusals.
+const (
+	// RefusedChild: the child is no longer assigned to the caller, or no
+	// longer active.
+	RefusedChild Refusal = "child_gone"
+	// RefusedSaved: this conversation's report was already saved, with
+	// other answers; Ref names it.
+	RefusedSaved Refusal = "already_saved"
+)
+
+// Refused ends the walk of a confirming step whose report the store
+// refused for good, saying why, with the child's code and, for
+// RefusedSaved, the reference already saved.
+func (m *Machine) Refused(before Snapshot, why Refusal, ref string) Snapshot {
+	before.Hops++
+	before.Notice, before.NoticeArgs = "", nil
+	before.Ended, before.Page = true, 0
+	args := map[string]string{"child": before.Answers["child"], "ref": ref}
+	before.Screen = budgetOf(&before).Truncate(expand(m.label(string(why), before.Lang), func(k string) string { return args[k] }), ellipsis)
+	return before
+}
+
+// Unfinished reports whether the walk holds answers towards a report that
+// is neither saved nor abandoned: worth offering back on the next dial.
+func (s Snapshot) Unfinished() bool {
+	return !s.Ended && s.Node != ResumeNode && len(s.Answers) > 0
 }
 
 // TakesText reports whether the snapshot waits for free text, which may
@@ -410,8 +467,8 @@ func (m *Machine) speaks(lang string) bool {
 	return false
 }
 
-func (m *Machine) report(n *Node, s Snapshot, now time.Time) *Report {
-	r := &Report{
+func (m *Machine) report(n *Node, s Snapshot, now time.Time) Report {
+	r := Report{
 		DirectorID: s.Caller.DirectorID,
 		ChildCode:  s.Answers["child"],
 		Urgency:    UrgencyRoutine,

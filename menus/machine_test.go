@@ -79,12 +79,12 @@ func TestTranscripts(t *testing.T) {
 			fmt.Fprintf(&out, "<< %s\n", s.Screen)
 			var got *menus.Report
 			for _, in := range w.inputs {
-				next, r, err := m.Step(s, in, now)
+				next, effects, err := m.Step(s, in, now)
 				if err != nil {
 					t.Fatalf("step %q: %v", in, err)
 				}
-				if r != nil {
-					got = r
+				if r, ok := effects.Report(); ok {
+					got = &r
 					next = m.Saved(next, "VTEST01")
 				}
 				s = next

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 )
@@ -150,8 +151,7 @@ func (m *Machine) render(s *Snapshot) {
 		n = m.resumeNode(s.Lang)
 	}
 	b := budgetOf(s)
-	header := expand(n.Text[s.Lang], func(k string) string { return m.value(s, k) })
-	screen := m.body(s, n, header)
+	screen := m.fitScreen(s, n, b)
 	if s.Notice != "" {
 		msg := m.label(s.Notice, s.Lang)
 		if n.Error != nil && n.Kind == KindInput {
@@ -170,6 +170,68 @@ func (m *Machine) render(s *Snapshot) {
 		screen = b.Truncate(screen, ellipsis)
 	}
 	s.Screen = screen
+}
+
+// fitScreen expands the node's prompt and returns the screen it makes. Names and typed text can be longer than any screen (the registry
+// keeps names of MaxNameLength characters): where the screen would not fit,
+// those values are shortened, with an ellipsis, just enough for it to fit,
+// so the options below the prompt always show. Pages are laid out for a
+// six-character name, so at least that much of a name shows.
+func (m *Machine) fitScreen(s *Snapshot, n *Node, b textlen.Budget) string {
+	text := n.Text[s.Lang]
+	screen := m.body(s, n, expand(text, func(k string) string { return m.value(s, k) }))
+	if b.Fits(screen) || !strings.Contains(text, "{") {
+		return screen
+	}
+	longest := 0
+	expand(text, func(k string) string {
+		if m.elastic(k) {
+			longest = max(longest, utf8.RuneCountInString(m.value(s, k)))
+		}
+		return ""
+	})
+	shortened := func(limit int) string {
+		return m.body(s, n, expand(text, func(k string) string {
+			v := m.value(s, k)
+			if m.elastic(k) {
+				v = shorten(v, limit)
+			}
+			return v
+		}))
+	}
+	// The longest limit that fits: screens only grow with it.
+	lo, hi := 1, longest-1
+	screen = shortened(1)
+	for lo <= hi {
+		mid := (lo + hi) / 2
+		if sc := shortened(mid); b.Fits(sc) {
+			screen, lo = sc, mid+1
+		} else {
+			hi = mid - 1
+		}
+	}
+	return screen
+}
+
+// elastic reports whether a placeholder's value may be shortened to fit:
+// names and free text, whose length the tree cannot know. Codes,
+// references and option labels are shown whole.
+func (m *Machine) elastic(key string) bool {
+	return key == "child.name" || m.texts[key]
+}
+
+// shorten cuts v to limit characters, the last of them an ellipsis: "…"
+// where v is Chinese (the screen is UCS-2 already), "..." otherwise so a
+// Latin screen stays GSM-7.
+func shorten(v string, limit int) string {
+	r := []rune(v)
+	if len(r) <= limit {
+		return v
+	}
+	if enc, _ := textlen.Measure(v); enc == textlen.UCS2 {
+		return string(r[:max(limit-1, 0)]) + "…"
+	}
+	return string(r[:max(limit-3, 0)]) + ellipsis
 }
 
 // body is a node's screen below any notice, with header as its prompt.
@@ -328,6 +390,47 @@ func (m *Machine) checkBudget(b textlen.Budget) []Problem {
 					if text := AllowanceText(worst, lang); !b.Fits(text) {
 						over(n, lang, status+" allowance status", text)
 					}
+				}
+			}
+		}
+	}
+	return problems
+}
+
+// checkLongNames renders every screen that shows a name or typed text
+// with the longest the registry and the inputs allow, in every language,
+// and reports a screen whose options or confirm lines would not all show:
+// shortening such values must always leave room for them.
+func (m *Machine) checkLongNames(b textlen.Budget) []Problem {
+	long := Caller{Children: []ChildBrief{{Code: "C00001", Name: strings.Repeat("王", MaxNameLength)}}}
+	answers := map[string]string{"child": "C00001"}
+	for key := range m.texts {
+		answers[key] = strings.Repeat("字", defaultTextMax)
+	}
+	var problems []Problem
+	for i := range m.tree.Nodes {
+		n := &m.tree.Nodes[i]
+		for _, lang := range m.tree.Languages {
+			if !strings.Contains(n.Text[lang], "{") || n.Kind == KindAllowance {
+				continue
+			}
+			s := Snapshot{Tree: m.tree.Name, Version: m.version, Node: n.ID, Lang: lang, Caller: long, Answers: answers, Budget: b}
+			m.render(&s)
+			var want []string
+			switch n.Kind {
+			case KindMenu, KindChoice, KindLanguage:
+				pg := m.pagesFor(n, lang, b)[0]
+				for j := pg.first; j < pg.last; j++ {
+					want = append(want, optionLine(j, m.list(n)[j], lang))
+				}
+			case KindConfirm:
+				want = strings.Split(m.confirmLines(lang), "\n")
+			}
+			for _, w := range want {
+				if !strings.Contains(s.Screen, w) {
+					problems = append(problems, Problem{Node: n.ID, Field: "text", Message: fmt.Sprintf(
+						"%s screen hides %q when a name is %d characters long", lang, w, MaxNameLength)})
+					break
 				}
 			}
 		}

@@ -24,6 +24,8 @@ var builtinLabels = map[string]Text{
 	"resume_offer":   {LangEN: "You have an unfinished report.", LangZH: "您有未完成的报告。"},
 	"resume_yes":     {LangEN: "Continue", LangZH: "继续填写"},
 	"resume_no":      {LangEN: "Start again", LangZH: "重新开始"},
+	"child_gone":     {LangEN: "{child} is no longer one of your children, so this report was not saved. Please contact the county office.", LangZH: "{child}已不是您负责的儿童，本报告未保存。请联系县民政办公室。"},
+	"already_saved":  {LangEN: "This report was already saved as ref {ref}. Nothing more was saved.", LangZH: "该报告已保存，编号{ref}，未重复保存。"},
 }
 
 // Messages the gateway shows outside any tree, in both languages because the
@@ -41,6 +43,8 @@ const (
 	MsgHelpFamily   = "help_family"
 	MsgNotSaved     = "not_saved"
 	MsgStatusSecret = "status_secret"
+	MsgStopped      = "stopped"
+	MsgNothingOpen  = "nothing_open"
 )
 
 var messages = map[string]Text{
@@ -56,6 +60,8 @@ var messages = map[string]Text{
 	MsgHelpDirector: {LangEN: "Reports: V <child ID> <situation> (visit), N <child ID> <category> <urgency> (need). MENU for the menu.", LangZH: "走访：V 儿童编号 情况；需求：N 儿童编号 类别 紧急程度。发送\"菜单\"使用菜单。"},
 	MsgHelpFamily:   {LangEN: "Send STATUS to check your child's allowance.", LangZH: "发送\"状态\"查询孩子的补贴。"},
 	MsgNotSaved:     {LangEN: "Could not save just now. Please send it again later.", LangZH: "暂时无法保存，请稍后重发。"},
+	MsgStopped:      {LangEN: "Menu ended. Send MENU to start again.", LangZH: "菜单已结束。发送\"菜单\"重新开始。"},
+	MsgNothingOpen:  {LangEN: "No menu is open. Send MENU to start one.", LangZH: "没有进行中的菜单。发送\"菜单\"开始。"},
 	MsgStatusSecret: {LangEN: "Send: STATUS <child code> <last 4 digits of your ID number>. Not registered? Contact the county office.", LangZH: "请发送：状态 儿童编号 身份证后四位。未登记请联系县民政办公室。"},
 }
 

@@ -81,7 +81,7 @@ func walk(t testing.TB, m *menus.Machine, b textlen.Budget, lang string, inputs 
 	check("start", s)
 	for i, in := range inputs {
 		step := fmt.Sprintf("%s %s input %d %q after %v", m.Tree().Name, lang, i, in, inputs[:i])
-		next, report, err := m.Step(s, in, now)
+		next, effects, err := m.Step(s, in, now)
 		if err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
@@ -91,7 +91,7 @@ func walk(t testing.TB, m *menus.Machine, b textlen.Budget, lang string, inputs 
 			}
 			continue
 		}
-		if report != nil {
+		if report, ok := effects.Report(); ok {
 			if _, ok := c.Child(report.ChildCode); !ok || report.DirectorID != c.DirectorID || report.Kind == "" {
 				t.Fatalf("%s: bad report %+v", step, report)
 			}

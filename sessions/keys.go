@@ -21,3 +21,9 @@ func (s *Store) sessionKey(channel, id string) string {
 func (s *Store) resumeKey(phone string) string {
 	return s.prefix + "r:" + phone
 }
+
+// limitKey counts one key (a phone, or "all") against a named limit, e.g.
+// "bf:rl:registered:+8613800138002".
+func (l *Limiter) limitKey(key string) string {
+	return l.prefix + "rl:" + l.name + ":" + key
+}

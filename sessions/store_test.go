@@ -184,7 +184,7 @@ func TestLimiter(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := sessionstest.MustRedis(t)
-	l := sessions.NewLimiter(rdb, prefix, 3, 200*time.Millisecond)
+	l := sessions.NewLimiter(rdb, prefix, "test", 3, 200*time.Millisecond)
 	for i := 1; i <= 5; i++ {
 		ok, err := l.Allow(ctx, "+8613900139001")
 		if err != nil || ok != (i <= 3) {
@@ -206,7 +206,7 @@ func TestLimiter(t *testing.T) {
 	}
 	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	defer down.Close()
-	if ok, err := sessions.NewLimiter(down, prefix, 3, time.Second).Allow(ctx, "+8613900139001"); ok || err == nil {
+	if ok, err := sessions.NewLimiter(down, prefix, "test", 3, time.Second).Allow(ctx, "+8613900139001"); ok || err == nil {
 		t.Fatalf("limiter without Redis allowed: %v, %v", ok, err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -27,20 +28,20 @@ type userRow struct {
 	Hash     string `db:"password_hash"`
 }
 
-func (r userRow) user() menus.User {
-	return menus.User{ID: r.ID, Username: r.Username, Role: r.Role, Active: r.Active}
+func (r userRow) user() access.User {
+	return access.User{ID: r.ID, Username: r.Username, Role: r.Role, Active: r.Active}
 }
 
 // CreateUser adds a user with an argon2id password hash. A taken username
 // is an error wrapping menus.ErrConflict. actor is who did it (the zero
 // user for the command line), recorded in the audit log.
-func (db *DB) CreateUser(ctx context.Context, actor menus.User, username, password, role string) (menus.User, error) {
+func (db *DB) CreateUser(ctx context.Context, actor access.User, username, password, role string) (access.User, error) {
 	if len(password) < 10 {
-		return menus.User{}, errors.New("create user: a password needs at least 10 characters")
+		return access.User{}, errors.New("create user: a password needs at least 10 characters")
 	}
 	hash, err := argon2id.CreateHash(password, argon2id.DefaultParams)
 	if err != nil {
-		return menus.User{}, fmt.Errorf("create user: %w", err)
+		return access.User{}, fmt.Errorf("create user: %w", err)
 	}
 	const q = `INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) RETURNING id, username, role, active, password_hash`
 	var r userRow
@@ -48,48 +49,48 @@ func (db *DB) CreateUser(ctx context.Context, actor menus.User, username, passwo
 		if err := tx.GetContext(ctx, &r, q, clean(username), hash, role); err != nil {
 			return err
 		}
-		return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "user.create", ObjectType: "user", ObjectID: r.Username,
+		return audit(ctx, tx, access.AuditEntry{Actor: actor, Action: "user.create", ObjectType: "user", ObjectID: r.Username,
 			After: map[string]any{"username": r.Username, "role": r.Role}})
 	})
 	if isUnique(err, "users_username_key") {
-		return menus.User{}, fmt.Errorf("create user %s: %w", clean(username), menus.ErrConflict)
+		return access.User{}, fmt.Errorf("create user %s: %w", clean(username), menus.ErrConflict)
 	}
 	if err != nil {
-		return menus.User{}, fmt.Errorf("create user: %w", err)
+		return access.User{}, fmt.Errorf("create user: %w", err)
 	}
 	return r.user(), nil
 }
 
 // Authenticate checks a username and password. Any mismatch is an error
 // wrapping menus.ErrNotFound, the same whichever part was wrong.
-func (db *DB) Authenticate(ctx context.Context, username, password string) (menus.User, error) {
+func (db *DB) Authenticate(ctx context.Context, username, password string) (access.User, error) {
 	const q = `SELECT id, username, role, active, password_hash FROM users WHERE username = $1 AND active`
 	var r userRow
 	err := db.db.GetContext(ctx, &r, q, clean(username))
 	if errors.Is(err, sql.ErrNoRows) {
 		// Hash anyway, so a missing user takes as long as a wrong password.
 		_, _ = argon2id.CreateHash(password, argon2id.DefaultParams)
-		return menus.User{}, fmt.Errorf("authenticate: %w", menus.ErrNotFound)
+		return access.User{}, fmt.Errorf("authenticate: %w", menus.ErrNotFound)
 	}
 	if err != nil {
-		return menus.User{}, fmt.Errorf("authenticate: %w", err)
+		return access.User{}, fmt.Errorf("authenticate: %w", err)
 	}
 	ok, err := argon2id.ComparePasswordAndHash(password, r.Hash)
 	if err != nil || !ok {
-		return menus.User{}, fmt.Errorf("authenticate: %w", menus.ErrNotFound)
+		return access.User{}, fmt.Errorf("authenticate: %w", menus.ErrNotFound)
 	}
 	return r.user(), nil
 }
 
 // CreateToken issues an API token for a user and returns it; only its hash
 // is stored, so this is the one time it can be seen. It does not expire.
-func (db *DB) CreateToken(ctx context.Context, actor menus.User, userID int64, name string) (string, error) {
+func (db *DB) CreateToken(ctx context.Context, actor access.User, userID int64, name string) (string, error) {
 	return db.CreateSessionToken(ctx, actor, userID, name, 0)
 }
 
 // CreateSessionToken is CreateToken for a token that stops working after
 // ttl (none when 0): a console sign-in should not outlive a working day.
-func (db *DB) CreateSessionToken(ctx context.Context, actor menus.User, userID int64, name string, ttl time.Duration) (string, error) {
+func (db *DB) CreateSessionToken(ctx context.Context, actor access.User, userID int64, name string, ttl time.Duration) (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("create token: %w", err)
@@ -106,7 +107,7 @@ func (db *DB) CreateSessionToken(ctx context.Context, actor menus.User, userID i
 		if err := tx.GetContext(ctx, &id, q, userID, clean(name), tokenHash(token), expires); err != nil {
 			return err
 		}
-		return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "token.create", ObjectType: "api_token", ObjectID: fmt.Sprint(id),
+		return audit(ctx, tx, access.AuditEntry{Actor: actor, Action: "token.create", ObjectType: "api_token", ObjectID: fmt.Sprint(id),
 			After: map[string]any{"user_id": userID, "name": clean(name)}})
 	})
 	if err != nil {
@@ -117,7 +118,7 @@ func (db *DB) CreateSessionToken(ctx context.Context, actor menus.User, userID i
 
 // UserByToken returns the active user an unrevoked token belongs to, or an
 // error wrapping menus.ErrNotFound.
-func (db *DB) UserByToken(ctx context.Context, token string) (menus.User, error) {
+func (db *DB) UserByToken(ctx context.Context, token string) (access.User, error) {
 	const q = `
 UPDATE api_tokens t SET last_used_at = now()
 FROM users u
@@ -127,10 +128,10 @@ RETURNING u.id, u.username, u.role, u.active, u.password_hash`
 	var r userRow
 	err := db.db.GetContext(ctx, &r, q, tokenHash(token))
 	if errors.Is(err, sql.ErrNoRows) {
-		return menus.User{}, fmt.Errorf("token: %w", menus.ErrNotFound)
+		return access.User{}, fmt.Errorf("token: %w", menus.ErrNotFound)
 	}
 	if err != nil {
-		return menus.User{}, fmt.Errorf("token: %w", err)
+		return access.User{}, fmt.Errorf("token: %w", err)
 	}
 	return r.user(), nil
 }
@@ -143,7 +144,7 @@ func tokenHash(token string) string {
 // audit writes one audit entry in the transaction of the change it
 // records, so there is no change without its entry and no entry without
 // its change.
-func audit(ctx context.Context, tx *sqlx.Tx, e menus.AuditEntry) error {
+func audit(ctx context.Context, tx *sqlx.Tx, e access.AuditEntry) error {
 	const q = `INSERT INTO audit_log (actor_id, actor, action, object_type, object_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	var actorID *int64
 	actor := e.Actor.Username
@@ -191,7 +192,7 @@ type auditRow struct {
 }
 
 // AuditLog returns the newest entries, at most limit.
-func (db *DB) AuditLog(ctx context.Context, limit int) ([]menus.AuditRecord, error) {
+func (db *DB) AuditLog(ctx context.Context, limit int) ([]access.AuditRecord, error) {
 	const q = `
 SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS at, actor, action, object_type, object_id,
        COALESCE(before, 'null'::jsonb) AS before, COALESCE(after, 'null'::jsonb) AS after
@@ -200,9 +201,9 @@ FROM audit_log ORDER BY id DESC LIMIT $1`
 	if err := db.db.SelectContext(ctx, &rows, q, limit); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	out := make([]menus.AuditRecord, len(rows))
+	out := make([]access.AuditRecord, len(rows))
 	for i, r := range rows {
-		out[i] = menus.AuditRecord(r)
+		out[i] = access.AuditRecord(r)
 	}
 	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -19,7 +21,7 @@ import (
 func (db *DB) SetAlertCarrier(carrier string) { db.alertCarrier = carrier }
 
 // UpsertSupervisor inserts or updates the supervisor with s.Phone.
-func (db *DB) UpsertSupervisor(ctx context.Context, s menus.Supervisor) (int64, error) {
+func (db *DB) UpsertSupervisor(ctx context.Context, s registry.Supervisor) (int64, error) {
 	const q = `
 INSERT INTO supervisors (phone, name, language, county, active)
 VALUES ($1, $2, $3, $4, $5)
@@ -60,8 +62,8 @@ ORDER BY s.phone`
 		carrier = "at"
 	}
 	for _, t := range targets {
-		m := menus.SMS{
-			Direction: menus.DirectionOut, Kind: menus.SMSAlert, Status: menus.SMSQueued, Carrier: carrier,
+		m := sms.Message{
+			Direction: sms.Out, Kind: sms.KindAlert, Status: sms.Queued, Carrier: carrier,
 			Phone: t.Phone, Body: menus.AlertText(r, ref, director, t.Language),
 			DedupeKey: "alert:" + ref + ":" + t.Phone,
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/fixtures/demo"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
@@ -118,7 +119,7 @@ func TestUrgentReportQueuesAlertsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	urgent := menus.Report{Kind: menus.ReportNeed, SessionKey: "ussd:at:alert1", Channel: menus.ChannelUSSD, Carrier: "at",
-		DirectorID: c.DirectorID, ChildCode: "C0001", Category: "protection", Urgency: menus.UrgencyUrgent, Tree: "director", Version: 1}
+		DirectorID: c.DirectorID, ChildCode: "C0001", Category: "protection", Urgency: menus.UrgencyUrgent, Alert: true, Tree: "director", Version: 1}
 	ref, err := db.SaveReport(ctx, urgent)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +128,7 @@ func TestUrgentReportQueuesAlertsOnce(t *testing.T) {
 		t.Fatalf("retried save = %q, %v", again, err)
 	}
 	routine := urgent
-	routine.SessionKey, routine.Urgency = "ussd:at:alert2", menus.UrgencyRoutine
+	routine.SessionKey, routine.Urgency, routine.Alert = "ussd:at:alert2", menus.UrgencyRoutine, false
 	if _, err := db.SaveReport(ctx, routine); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestTokens(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := storagetest.MustDB(t)
-	u, err := db.CreateUser(ctx, menus.User{}, "tok", "a long enough password", menus.RoleViewer)
+	u, err := db.CreateUser(ctx, access.User{}, "tok", "a long enough password", access.RoleViewer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // compile parses and compiles a stored tree version.
-func compile(t StoredTree, opts menus.Options) (*menus.Machine, error) {
+func compile(t menus.TreeVersion, opts menus.Options) (*menus.Machine, error) {
 	tree, err := menus.Parse(t.Source, t.Format)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/barefoot-ussd/barefoot/storage"
 )
 
@@ -15,8 +16,8 @@ const (
 	phoneGone = "+8613800000003" // an inactive director
 )
 
-// registry is what MustSeed stored.
-type registry struct {
+// seeded is what MustSeed stored.
+type seeded struct {
 	Amy, Bo, Gone int64 // director ids
 }
 
@@ -25,16 +26,16 @@ type registry struct {
 //	Amy (active):  C0003, C0001, C0002 active; C0004 inactive
 //	Bo (active):   C0005
 //	Gone (inactive): C0006
-func MustSeed(tb testing.TB, db *storage.DB) registry {
+func MustSeed(tb testing.TB, db *storage.DB) seeded {
 	tb.Helper()
-	var reg registry
+	var reg seeded
 	for _, d := range []struct {
 		id *int64
-		d  menus.Director
+		d  registry.Director
 	}{
-		{&reg.Amy, menus.Director{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "Shuiping", County: "Leishan", Active: true}},
-		{&reg.Bo, menus.Director{Phone: phoneBo, Name: "Bo", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: true}},
-		{&reg.Gone, menus.Director{Phone: phoneGone, Name: "Gone", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: false}},
+		{&reg.Amy, registry.Director{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "Shuiping", County: "Leishan", Active: true}},
+		{&reg.Bo, registry.Director{Phone: phoneBo, Name: "Bo", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: true}},
+		{&reg.Gone, registry.Director{Phone: phoneGone, Name: "Gone", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: false}},
 	} {
 		id, err := db.UpsertDirector(tb.Context(), d.d)
 		if err != nil {
@@ -42,7 +43,7 @@ func MustSeed(tb testing.TB, db *storage.DB) registry {
 		}
 		*d.id = id
 	}
-	for _, c := range []menus.Child{
+	for _, c := range []registry.Child{
 		{Code: "C0003", Name: "Chen San", DirectorPhone: phoneAmy, Active: true},
 		{Code: "C0001", Name: "Chen Yi", DirectorPhone: phoneAmy, Active: true, BirthDate: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC)},
 		{Code: "C0002", Name: "Chen Er", DirectorPhone: phoneAmy, Active: true},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/jmoiron/sqlx"
 )
@@ -52,8 +53,8 @@ type messageRow struct {
 	CreatedAt time.Time      `db:"created_at"`
 }
 
-func (r messageRow) toSMS() menus.SMS {
-	m := menus.SMS{
+func (r messageRow) toSMS() sms.Message {
+	m := sms.Message{
 		ID:        r.ID,
 		Direction: r.Direction,
 		Carrier:   r.Carrier,
@@ -68,14 +69,14 @@ func (r messageRow) toSMS() menus.SMS {
 		LastError: r.LastError.String,
 		CreatedAt: r.CreatedAt,
 	}
-	if r.Direction == menus.DirectionIn {
+	if r.Direction == sms.In {
 		m.ReceivedAt = r.CreatedAt
 	}
 	return m
 }
 
-func toSMSes(rows []messageRow) []menus.SMS {
-	out := make([]menus.SMS, len(rows))
+func toSMSes(rows []messageRow) []sms.Message {
+	out := make([]sms.Message, len(rows))
 	for i, r := range rows {
 		out[i] = r.toSMS()
 	}
@@ -96,7 +97,7 @@ type messageParams struct {
 	dedupeKey sql.NullString
 }
 
-func messageParamsOf(m menus.SMS) (messageParams, error) {
+func messageParamsOf(m sms.Message) (messageParams, error) {
 	p := messageParams{
 		carrier:   clean(m.Carrier),
 		carrierID: nullString(clean(m.CarrierID)),
@@ -151,7 +152,7 @@ func reason(s string) string {
 //
 // Body, carrier and id are stored with invalid UTF-8 replaced by U+FFFD and
 // NUL bytes removed; the phone must be E.164.
-func (db *DB) RecordInbound(ctx context.Context, m menus.SMS) (int64, *menus.SMS, error) {
+func (db *DB) RecordInbound(ctx context.Context, m sms.Message) (int64, *sms.Message, error) {
 	p, err := messageParamsOf(m)
 	if err != nil {
 		return 0, nil, fmt.Errorf("record inbound sms: %w", err)
@@ -174,10 +175,11 @@ RETURNING id`
 
 	// A retry: ON CONFLICT waited for the first insert to commit, and these
 	// new statements see its row.
-	const first = `SELECT id, phone FROM messages WHERE direction = 'in' AND carrier = $1 AND carrier_id = $2`
+	const first = `SELECT id, phone, status FROM messages WHERE direction = 'in' AND carrier = $1 AND carrier_id = $2`
 	var prev struct {
-		ID    int64  `db:"id"`
-		Phone string `db:"phone"`
+		ID     int64  `db:"id"`
+		Phone  string `db:"phone"`
+		Status string `db:"status"`
 	}
 	if err := db.db.GetContext(ctx, &prev, first, p.carrier, p.carrierID); err != nil {
 		return 0, nil, fmt.Errorf("record inbound sms: first of a retry: %w", err)
@@ -190,21 +192,42 @@ RETURNING id`
 		return 0, nil, fmt.Errorf("record inbound sms: %w", err)
 	}
 	if !ok {
+		if prev.Status == sms.Answered {
+			// Processed and answered with nothing (MarkAnswered): the
+			// retry gets nothing either.
+			return prev.ID, &sms.Message{}, nil
+		}
 		return prev.ID, nil, nil
 	}
 	return prev.ID, &reply, nil
 }
 
+// MarkAnswered records that an inbound message was processed and given no
+// reply (there was nothing to say, or the reply was held back by a
+// limit), so that a carrier's retry of it is answered with nothing and not
+// processed again.
+func (db *DB) MarkAnswered(ctx context.Context, inboundID int64) error {
+	const q = `UPDATE messages SET status = 'answered', updated_at = now() WHERE id = $1 AND direction = 'in'`
+	res, err := db.db.ExecContext(ctx, q, inboundID)
+	if err != nil {
+		return fmt.Errorf("mark message %d answered: %w", inboundID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("mark message %d answered: %w", inboundID, menus.ErrNotFound)
+	}
+	return nil
+}
+
 // replyOf returns the first reply stored for an inbound message.
-func replyOf(ctx context.Context, q sqlx.QueryerContext, inboundID int64) (menus.SMS, bool, error) {
+func replyOf(ctx context.Context, q sqlx.QueryerContext, inboundID int64) (sms.Message, bool, error) {
 	const sel = `SELECT ` + msgCols + ` FROM messages WHERE reply_to = $1 AND direction = 'out' AND kind = 'reply' ORDER BY id LIMIT 1`
 	var row messageRow
 	err := sqlx.GetContext(ctx, q, &row, sel, inboundID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return menus.SMS{}, false, nil
+		return sms.Message{}, false, nil
 	}
 	if err != nil {
-		return menus.SMS{}, false, fmt.Errorf("reply of message %d: %w", inboundID, err)
+		return sms.Message{}, false, fmt.Errorf("reply of message %d: %w", inboundID, err)
 	}
 	return row.toSMS(), true, nil
 }
@@ -224,11 +247,11 @@ func replyOf(ctx context.Context, q sqlx.QueryerContext, inboundID int64) (menus
 // the second reply said. A reply is deduplicated by the message it answers,
 // so reply.DedupeKey is not used. An unknown inbound id is an error wrapping
 // menus.ErrNotFound.
-func (db *DB) Answer(ctx context.Context, inboundID int64, reply menus.SMS) (menus.SMS, error) {
-	if reply.Status != menus.SMSQueued && reply.Status != menus.SMSReplied {
-		return menus.SMS{}, fmt.Errorf("answer message %d: reply status %q is neither queued nor replied", inboundID, clean(reply.Status))
+func (db *DB) Answer(ctx context.Context, inboundID int64, reply sms.Message) (sms.Message, error) {
+	if reply.Status != sms.Queued && reply.Status != sms.Replied {
+		return sms.Message{}, fmt.Errorf("answer message %d: reply status %q is neither queued nor replied", inboundID, clean(reply.Status))
 	}
-	var out menus.SMS
+	var out sms.Message
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		const lock = `SELECT carrier, phone FROM messages WHERE id = $1 AND direction = 'in' FOR UPDATE`
 		var in struct {
@@ -258,7 +281,7 @@ func (db *DB) Answer(ctx context.Context, inboundID int64, reply menus.SMS) (men
 			return errors.New("reply names another carrier than the message it answers")
 		}
 		reply.Phone, reply.Carrier = in.Phone, in.Carrier
-		reply.Kind, reply.ReplyTo, reply.DedupeKey = menus.SMSReply, inboundID, ""
+		reply.Kind, reply.ReplyTo, reply.DedupeKey = sms.KindReply, inboundID, ""
 		p, err := messageParamsOf(reply)
 		if err != nil {
 			return err
@@ -275,7 +298,7 @@ func (db *DB) Answer(ctx context.Context, inboundID int64, reply menus.SMS) (men
 		return err
 	})
 	if err != nil {
-		return menus.SMS{}, fmt.Errorf("answer message %d: %w", inboundID, err)
+		return sms.Message{}, fmt.Errorf("answer message %d: %w", inboundID, err)
 	}
 	return out, nil
 }
@@ -287,7 +310,7 @@ func (db *DB) Answer(ctx context.Context, inboundID int64, reply menus.SMS) (men
 // same key stores nothing and returns the first message's id with created
 // false, even if its phone or body differ. The key names what the message
 // is about (say "alert:need:N2345:+86..."), not its text.
-func (db *DB) Enqueue(ctx context.Context, m menus.SMS) (id int64, created bool, err error) {
+func (db *DB) Enqueue(ctx context.Context, m sms.Message) (id int64, created bool, err error) {
 	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 		id, created, err = enqueueTx(ctx, tx, m)
 		return err
@@ -302,8 +325,8 @@ func (db *DB) Enqueue(ctx context.Context, m menus.SMS) (id int64, created bool,
 // report and the alerts it raises commit together. The transaction must be
 // READ COMMITTED (the default), so that after a dedupe conflict the row that
 // won is visible to the next statement.
-func enqueueTx(ctx context.Context, tx *sqlx.Tx, m menus.SMS) (int64, bool, error) {
-	if m.Kind != menus.SMSAlert && m.Kind != menus.SMSReply {
+func enqueueTx(ctx context.Context, tx *sqlx.Tx, m sms.Message) (int64, bool, error) {
+	if m.Kind != sms.KindAlert && m.Kind != sms.KindReply {
 		return 0, false, fmt.Errorf("outbound kind %q is neither alert nor reply", clean(m.Kind))
 	}
 	p, err := messageParamsOf(m)
@@ -312,7 +335,7 @@ func enqueueTx(ctx context.Context, tx *sqlx.Tx, m menus.SMS) (int64, bool, erro
 	}
 	// An outbound row gets its carrier id when the carrier accepts it.
 	p.carrierID = sql.NullString{}
-	return insertOutbound(ctx, tx, p, menus.SMSQueued)
+	return insertOutbound(ctx, tx, p, sms.Queued)
 }
 
 // insertOutbound inserts an outbound message with the given status, or, when
@@ -355,7 +378,7 @@ RETURNING id`
 // carrier accepted a message but before MarkSent committed leaves it to be
 // sent again. A live sender must therefore settle each message well within
 // the lease; the sender package bounds every send to fit.
-func (db *DB) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]menus.SMS, error) {
+func (db *DB) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]sms.Message, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -459,12 +482,12 @@ func marked(res sql.Result, err error, id int64, as string) error {
 // higher rank. Delivered and failed share the top rank, so whichever a
 // carrier reports first is final. A reply given inline counts as sent.
 var deliveryRank = map[string]int{
-	menus.SMSQueued:    1,
-	menus.SMSSending:   2,
-	menus.SMSSent:      3,
-	menus.SMSReplied:   3,
-	menus.SMSDelivered: 4,
-	menus.SMSFailed:    4,
+	sms.Queued:    1,
+	sms.Sending:   2,
+	sms.Sent:      3,
+	sms.Replied:   3,
+	sms.Delivered: 4,
+	sms.Failed:    4,
 }
 
 // UpdateDelivery applies a delivery report: the outbound message the
@@ -478,7 +501,7 @@ var deliveryRank = map[string]int{
 // that the carrier stops retrying.
 func (db *DB) UpdateDelivery(ctx context.Context, carrier, carrierID, status string) (bool, error) {
 	switch status {
-	case menus.SMSSent, menus.SMSDelivered, menus.SMSFailed:
+	case sms.Sent, sms.Delivered, sms.Failed:
 	default:
 		return false, fmt.Errorf("update delivery: status %q is not a delivery status", clean(status))
 	}
@@ -524,29 +547,29 @@ func (db *DB) UpdateDelivery(ctx context.Context, carrier, carrierID, status str
 
 // MessageByID returns one message. An unknown id is an error wrapping
 // menus.ErrNotFound.
-func (db *DB) MessageByID(ctx context.Context, id int64) (menus.SMS, error) {
+func (db *DB) MessageByID(ctx context.Context, id int64) (sms.Message, error) {
 	m, err := messageByID(ctx, db.db, id)
 	if err != nil {
-		return menus.SMS{}, err
+		return sms.Message{}, err
 	}
 	return m, nil
 }
 
-func messageByID(ctx context.Context, q sqlx.QueryerContext, id int64) (menus.SMS, error) {
+func messageByID(ctx context.Context, q sqlx.QueryerContext, id int64) (sms.Message, error) {
 	const sel = `SELECT ` + msgCols + ` FROM messages WHERE id = $1`
 	var row messageRow
 	err := sqlx.GetContext(ctx, q, &row, sel, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return menus.SMS{}, fmt.Errorf("sms %d: %w", id, menus.ErrNotFound)
+		return sms.Message{}, fmt.Errorf("sms %d: %w", id, menus.ErrNotFound)
 	}
 	if err != nil {
-		return menus.SMS{}, fmt.Errorf("sms %d: %w", id, err)
+		return sms.Message{}, fmt.Errorf("sms %d: %w", id, err)
 	}
 	return row.toSMS(), nil
 }
 
 // Messages returns every message to or from an E.164 phone, oldest first.
-func (db *DB) Messages(ctx context.Context, phone string) ([]menus.SMS, error) {
+func (db *DB) Messages(ctx context.Context, phone string) ([]sms.Message, error) {
 	const q = `SELECT ` + msgCols + ` FROM messages WHERE phone = $1 ORDER BY created_at, id`
 	var rows []messageRow
 	if err := db.db.SelectContext(ctx, &rows, q, phone); err != nil {
@@ -577,7 +600,7 @@ WHERE id = $1`
 // overwrite it. An unknown id is (false, nil).
 func (db *DB) UpdateDeliveryByID(ctx context.Context, carrier string, id int64, status string) (bool, error) {
 	switch status {
-	case menus.SMSSent, menus.SMSDelivered, menus.SMSFailed:
+	case sms.Sent, sms.Delivered, sms.Failed:
 	default:
 		return false, fmt.Errorf("update delivery: status %q is not a delivery status", clean(status))
 	}

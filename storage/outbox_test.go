@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
@@ -20,15 +21,15 @@ const (
 	smsPhone2 = "+8613900000002"
 )
 
-func inbound(carrierID, body string) menus.SMS {
-	return menus.SMS{Carrier: "at", CarrierID: carrierID, Phone: smsPhone, To: "20880", Body: body}
+func inbound(carrierID, body string) sms.Message {
+	return sms.Message{Carrier: "at", CarrierID: carrierID, Phone: smsPhone, To: "20880", Body: body}
 }
 
-func alert(key, body string) menus.SMS {
-	return menus.SMS{Carrier: "at", Phone: smsPhone2, Body: body, Kind: menus.SMSAlert, DedupeKey: key}
+func alert(key, body string) sms.Message {
+	return sms.Message{Carrier: "at", Phone: smsPhone2, Body: body, Kind: sms.KindAlert, DedupeKey: key}
 }
 
-func mustEnqueue(tb testing.TB, db *storage.DB, m menus.SMS) int64 {
+func mustEnqueue(tb testing.TB, db *storage.DB, m sms.Message) int64 {
 	tb.Helper()
 	id, _, err := db.Enqueue(tb.Context(), m)
 	if err != nil {
@@ -37,7 +38,7 @@ func mustEnqueue(tb testing.TB, db *storage.DB, m menus.SMS) int64 {
 	return id
 }
 
-func mustMessage(tb testing.TB, db *storage.DB, id int64) menus.SMS {
+func mustMessage(tb testing.TB, db *storage.DB, id int64) sms.Message {
 	tb.Helper()
 	m, err := db.MessageByID(tb.Context(), id)
 	if err != nil {
@@ -47,7 +48,7 @@ func mustMessage(tb testing.TB, db *storage.DB, id int64) menus.SMS {
 }
 
 // mustClaimOne claims everything due and checks that it is just id.
-func mustClaimOne(tb testing.TB, db *storage.DB, id int64) menus.SMS {
+func mustClaimOne(tb testing.TB, db *storage.DB, id int64) sms.Message {
 	tb.Helper()
 	got, err := db.ClaimDue(tb.Context(), 10, time.Hour)
 	if err != nil {
@@ -59,7 +60,7 @@ func mustClaimOne(tb testing.TB, db *storage.DB, id int64) menus.SMS {
 	return got[0]
 }
 
-func ids(ms []menus.SMS) []int64 {
+func ids(ms []sms.Message) []int64 {
 	out := make([]int64, len(ms))
 	for i, m := range ms {
 		out[i] = m.ID
@@ -99,7 +100,7 @@ func TestRecordInbound(t *testing.T) {
 		t.Fatalf("RecordInbound = %d, %v, %v", id, reply, err)
 	}
 	m := mustMessage(t, db, id)
-	if m.Direction != menus.DirectionIn || m.Kind != menus.SMSInbound || m.Status != menus.SMSReceived ||
+	if m.Direction != sms.In || m.Kind != sms.KindInbound || m.Status != sms.Received ||
 		m.Carrier != "at" || m.CarrierID != "ATXid_1" || m.Phone != smsPhone || m.Body != "STATUS C0001" {
 		t.Errorf("stored %+v", m)
 	}
@@ -117,7 +118,7 @@ func TestRecordInbound(t *testing.T) {
 	}
 
 	// Once answered, a retry gets the stored reply.
-	answer, err := db.Answer(ctx, id, menus.SMS{Body: "C0001: paid", Status: menus.SMSQueued})
+	answer, err := db.Answer(ctx, id, sms.Message{Body: "C0001: paid", Status: sms.Queued})
 	if err != nil {
 		t.Fatalf("Answer: %v", err)
 	}
@@ -173,7 +174,7 @@ func TestRecordInboundCleansAndMeasures(t *testing.T) {
 		t.Errorf("encoding %s, %d segments; want UCS-2 in 2", c.Encoding, c.Segments)
 	}
 
-	for _, bad := range []menus.SMS{
+	for _, bad := range []sms.Message{
 		{Carrier: "at", Phone: "13900000001", Body: "x"},
 		{Carrier: "at", Phone: "+86 139 0000 0001", Body: "x"},
 		{Carrier: "", Phone: smsPhone, Body: "x"},
@@ -196,15 +197,15 @@ func TestAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reply, err := db.Answer(ctx, id, menus.SMS{Body: "您的申请已批准", Status: menus.SMSQueued})
+	reply, err := db.Answer(ctx, id, sms.Message{Body: "您的申请已批准", Status: sms.Queued})
 	if err != nil {
 		t.Fatalf("Answer: %v", err)
 	}
-	if reply.Direction != menus.DirectionOut || reply.Kind != menus.SMSReply || reply.ReplyTo != id ||
-		reply.Status != menus.SMSQueued || reply.Phone != smsPhone || reply.Carrier != "at" || reply.Body != "您的申请已批准" {
+	if reply.Direction != sms.Out || reply.Kind != sms.KindReply || reply.ReplyTo != id ||
+		reply.Status != sms.Queued || reply.Phone != smsPhone || reply.Carrier != "at" || reply.Body != "您的申请已批准" {
 		t.Errorf("reply %+v", reply)
 	}
-	if in := mustMessage(t, db, id); in.Status != menus.SMSAnswered {
+	if in := mustMessage(t, db, id); in.Status != sms.Answered {
 		t.Errorf("inbound status %s, want answered", in.Status)
 	}
 	if c := readColumns(t, db, reply.ID); c.Encoding != "UCS-2" || c.PhoneMasked != "+86*********01" {
@@ -216,7 +217,7 @@ func TestAnswer(t *testing.T) {
 	errs := make(chan error, 8)
 	for i := range 8 {
 		wg.Go(func() {
-			got, err := db.Answer(ctx, id, menus.SMS{Body: fmt.Sprintf("other %d", i), Status: menus.SMSReplied})
+			got, err := db.Answer(ctx, id, sms.Message{Body: fmt.Sprintf("other %d", i), Status: sms.Replied})
 			switch {
 			case err != nil:
 				errs <- err
@@ -234,30 +235,30 @@ func TestAnswer(t *testing.T) {
 		t.Errorf("%d replies, want 1", n)
 	}
 
-	if _, err := db.Answer(ctx, 999999, menus.SMS{Body: "x", Status: menus.SMSQueued}); !errors.Is(err, menus.ErrNotFound) {
+	if _, err := db.Answer(ctx, 999999, sms.Message{Body: "x", Status: sms.Queued}); !errors.Is(err, menus.ErrNotFound) {
 		t.Errorf("answer to an unknown message: %v, want ErrNotFound", err)
 	}
-	if _, err := db.Answer(ctx, reply.ID, menus.SMS{Body: "x", Status: menus.SMSQueued}); !errors.Is(err, menus.ErrNotFound) {
+	if _, err := db.Answer(ctx, reply.ID, sms.Message{Body: "x", Status: sms.Queued}); !errors.Is(err, menus.ErrNotFound) {
 		t.Errorf("answer to an outbound message: %v, want ErrNotFound", err)
 	}
 
 	id2, _, _ := db.RecordInbound(ctx, inbound("ATXid_3", "STATUS"))
-	for _, bad := range []menus.SMS{
-		{Body: "x", Status: menus.SMSSent},
+	for _, bad := range []sms.Message{
+		{Body: "x", Status: sms.Sent},
 		{Body: "x"},
-		{Body: "x", Status: menus.SMSQueued, Phone: smsPhone2},
-		{Body: "x", Status: menus.SMSQueued, Carrier: "twilio"},
+		{Body: "x", Status: sms.Queued, Phone: smsPhone2},
+		{Body: "x", Status: sms.Queued, Carrier: "twilio"},
 	} {
 		if _, err := db.Answer(ctx, id2, bad); err == nil {
 			t.Errorf("Answer(%+v) accepted", bad)
 		}
 	}
-	if in := mustMessage(t, db, id2); in.Status != menus.SMSReceived {
+	if in := mustMessage(t, db, id2); in.Status != sms.Received {
 		t.Errorf("a refused answer left the inbound %s", in.Status)
 	}
 
 	// An inline reply is never sent by a sender.
-	if _, err := db.Answer(ctx, id2, menus.SMS{Body: "inline", Status: menus.SMSReplied}); err != nil {
+	if _, err := db.Answer(ctx, id2, sms.Message{Body: "inline", Status: sms.Replied}); err != nil {
 		t.Fatal(err)
 	}
 	due, err := db.ClaimDue(ctx, 10, time.Hour)
@@ -279,7 +280,7 @@ func TestEnqueue(t *testing.T) {
 		t.Fatalf("Enqueue = %d, %v, %v", id, created, err)
 	}
 	m := mustMessage(t, db, id)
-	if m.Direction != menus.DirectionOut || m.Kind != menus.SMSAlert || m.Status != menus.SMSQueued ||
+	if m.Direction != sms.Out || m.Kind != sms.KindAlert || m.Status != sms.Queued ||
 		m.DedupeKey != "need:N23456:sup:1" || m.Attempts != 0 || m.CarrierID != "" {
 		t.Errorf("stored %+v", m)
 	}
@@ -312,10 +313,10 @@ func TestEnqueue(t *testing.T) {
 		t.Error("two enqueues without a key gave one row")
 	}
 
-	for _, bad := range []menus.SMS{
-		{Carrier: "at", Phone: smsPhone, Body: "x", Kind: menus.SMSInbound},
+	for _, bad := range []sms.Message{
+		{Carrier: "at", Phone: smsPhone, Body: "x", Kind: sms.KindInbound},
 		{Carrier: "at", Phone: smsPhone, Body: "x"},
-		{Carrier: "at", Phone: "+0123", Body: "x", Kind: menus.SMSAlert},
+		{Carrier: "at", Phone: "+0123", Body: "x", Kind: sms.KindAlert},
 	} {
 		if _, _, err := db.Enqueue(ctx, bad); err == nil {
 			t.Errorf("Enqueue(%+v) accepted", bad)
@@ -349,7 +350,7 @@ func TestClaimDueConcurrent(t *testing.T) {
 					return
 				}
 				for _, m := range got {
-					if m.Status != menus.SMSSending || m.Attempts != 1 {
+					if m.Status != sms.Sending || m.Attempts != 1 {
 						t.Errorf("claimed %d as %s attempt %d", m.ID, m.Status, m.Attempts)
 					}
 				}
@@ -439,7 +440,7 @@ func TestClaimDueLeaseExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := mustClaimOne(t, db, id)
-	if m.Status != menus.SMSSending || m.Attempts != 2 {
+	if m.Status != sms.Sending || m.Attempts != 2 {
 		t.Errorf("reclaimed as %s attempt %d, want sending attempt 2", m.Status, m.Attempts)
 	}
 	// A zero lease is due again at once.
@@ -468,7 +469,7 @@ func TestMarkOnlyFromSending(t *testing.T) {
 			t.Errorf("mark %s on a queued message: %v, want ErrConflict", name, err)
 		}
 	}
-	if m := mustMessage(t, db, id); m.Status != menus.SMSQueued || m.CarrierID != "" || m.LastError != "" {
+	if m := mustMessage(t, db, id); m.Status != sms.Queued || m.CarrierID != "" || m.LastError != "" {
 		t.Errorf("queued message changed: %+v", m)
 	}
 
@@ -477,7 +478,7 @@ func TestMarkOnlyFromSending(t *testing.T) {
 	if err := db.MarkSent(ctx, id, "ATXid_9"); err != nil {
 		t.Fatalf("MarkSent: %v", err)
 	}
-	if m := mustMessage(t, db, id); m.Status != menus.SMSSent || m.CarrierID != "ATXid_9" {
+	if m := mustMessage(t, db, id); m.Status != sms.Sent || m.CarrierID != "ATXid_9" {
 		t.Errorf("after MarkSent: %+v", m)
 	}
 	if c := readColumns(t, db, id); c.SentAt == nil {
@@ -496,7 +497,7 @@ func TestMarkOnlyFromSending(t *testing.T) {
 	if err := db.MarkSent(ctx, id2, "late"); !errors.Is(err, menus.ErrConflict) {
 		t.Errorf("late MarkSent: %v, want ErrConflict", err)
 	}
-	if m := mustMessage(t, db, id2); m.Status != menus.SMSFailed || m.CarrierID != "" || m.LastError != "invalid phone number (403)" {
+	if m := mustMessage(t, db, id2); m.Status != sms.Failed || m.CarrierID != "" || m.LastError != "invalid phone number (403)" {
 		t.Errorf("after a late MarkSent: %+v", m)
 	}
 
@@ -508,7 +509,7 @@ func TestMarkOnlyFromSending(t *testing.T) {
 		t.Fatalf("MarkRetry: %v", err)
 	}
 	m := mustMessage(t, db, id3)
-	if m.Status != menus.SMSQueued || !strings.HasPrefix(m.LastError, "carrier said \uFFFDé") || len(m.LastError) > 500 {
+	if m.Status != sms.Queued || !strings.HasPrefix(m.LastError, "carrier said \uFFFDé") || len(m.LastError) > 500 {
 		t.Errorf("after MarkRetry: status %s, last error %q (%d bytes)", m.Status, m.LastError, len(m.LastError))
 	}
 	if c := readColumns(t, db, id3); c.DueIn < 590 || c.DueIn > 610 {
@@ -525,7 +526,7 @@ func TestMarkOnlyFromSending(t *testing.T) {
 	if err := db.MarkSent(ctx, id3, ""); err != nil {
 		t.Fatal(err)
 	}
-	if m := mustMessage(t, db, id3); m.Status != menus.SMSSent || m.LastError != "" || m.CarrierID != "" || m.Attempts != 2 {
+	if m := mustMessage(t, db, id3); m.Status != sms.Sent || m.LastError != "" || m.CarrierID != "" || m.Attempts != 2 {
 		t.Errorf("after a retry and MarkSent: %+v", m)
 	}
 
@@ -551,7 +552,7 @@ func TestMarkSentDuplicateCarrierID(t *testing.T) {
 	if err := db.MarkSent(ctx, b, "dup"); err != nil {
 		t.Fatalf("MarkSent with a duplicate carrier id: %v", err)
 	}
-	if m := mustMessage(t, db, b); m.Status != menus.SMSSent || m.CarrierID != "" || m.LastError == "" {
+	if m := mustMessage(t, db, b); m.Status != sms.Sent || m.CarrierID != "" || m.LastError == "" {
 		t.Errorf("b = %+v", m)
 	}
 }
@@ -576,11 +577,11 @@ func TestUpdateDelivery(t *testing.T) {
 		status string
 		want   string
 	}{
-		{menus.SMSSent, menus.SMSSent},
-		{menus.SMSDelivered, menus.SMSDelivered},
-		{menus.SMSSent, menus.SMSDelivered},   // late
-		{menus.SMSFailed, menus.SMSDelivered}, // final is final
-		{menus.SMSDelivered, menus.SMSDelivered},
+		{sms.Sent, sms.Sent},
+		{sms.Delivered, sms.Delivered},
+		{sms.Sent, sms.Delivered},
+		{sms.Failed, sms.Delivered},
+		{sms.Delivered, sms.Delivered},
 	}
 	for i, s := range steps {
 		found, err := db.UpdateDelivery(ctx, "at", "ATXid_a", s.status)
@@ -596,12 +597,12 @@ func TestUpdateDelivery(t *testing.T) {
 	}
 
 	b := sent("b", "ATXid_b")
-	for _, st := range []string{menus.SMSFailed, menus.SMSDelivered, menus.SMSSent} {
+	for _, st := range []string{sms.Failed, sms.Delivered, sms.Sent} {
 		if _, err := db.UpdateDelivery(ctx, "at", "ATXid_b", st); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if m := mustMessage(t, db, b); m.Status != menus.SMSFailed {
+	if m := mustMessage(t, db, b); m.Status != sms.Failed {
 		t.Errorf("failed then delivered: %s, want failed", m.Status)
 	}
 	if c := readColumns(t, db, b); c.DeliveredAt != nil {
@@ -609,11 +610,11 @@ func TestUpdateDelivery(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ carrier, id string }{{"at", "nope"}, {"twilio", "ATXid_a"}, {"at", ""}} {
-		if found, err := db.UpdateDelivery(ctx, tc.carrier, tc.id, menus.SMSDelivered); err != nil || found {
+		if found, err := db.UpdateDelivery(ctx, tc.carrier, tc.id, sms.Delivered); err != nil || found {
 			t.Errorf("UpdateDelivery(%s, %q) = %v, %v; want false, nil", tc.carrier, tc.id, found, err)
 		}
 	}
-	if _, err := db.UpdateDelivery(ctx, "at", "ATXid_a", menus.SMSQueued); err == nil {
+	if _, err := db.UpdateDelivery(ctx, "at", "ATXid_a", sms.Queued); err == nil {
 		t.Error("a delivery report to queued accepted")
 	}
 }
@@ -627,7 +628,7 @@ func TestMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reply, err := db.Answer(ctx, in, menus.SMS{Body: "ok", Status: menus.SMSQueued})
+	reply, err := db.Answer(ctx, in, sms.Message{Body: "ok", Status: sms.Queued})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -655,27 +656,27 @@ func TestKannelReportBeforeMarkSent(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	db := storagetest.MustDB(t)
-	id, _, err := db.Enqueue(ctx, menus.SMS{Direction: menus.DirectionOut, Kind: menus.SMSAlert, Carrier: "kannel", Phone: "+8613700137001", Body: "test"})
+	id, _, err := db.Enqueue(ctx, sms.Message{Direction: sms.Out, Kind: sms.KindAlert, Carrier: "kannel", Phone: "+8613700137001", Body: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ClaimDue(ctx, 10, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	found, err := db.UpdateDeliveryByID(ctx, "kannel", id, menus.SMSFailed)
+	found, err := db.UpdateDeliveryByID(ctx, "kannel", id, sms.Failed)
 	if err != nil || !found {
 		t.Fatalf("early report: found %v, %v", found, err)
 	}
 	_ = db.MarkSent(ctx, id, fmt.Sprint(id)) // too late: refused
 	m, err := db.MessageByID(ctx, id)
-	if err != nil || m.Status != menus.SMSFailed {
+	if err != nil || m.Status != sms.Failed {
 		t.Fatalf("status after an early reject = %q, %v; want failed", m.Status, err)
 	}
 	// Another carrier's ids are never matched against ours.
-	if found, _ := db.UpdateDelivery(ctx, "at", fmt.Sprint(id), menus.SMSDelivered); found {
+	if found, _ := db.UpdateDelivery(ctx, "at", fmt.Sprint(id), sms.Delivered); found {
 		t.Fatal("an Africa's Talking report matched our own id")
 	}
-	if found, _ := db.UpdateDeliveryByID(ctx, "at", id, menus.SMSDelivered); found {
+	if found, _ := db.UpdateDeliveryByID(ctx, "at", id, sms.Delivered); found {
 		t.Fatal("a report by id matched another carrier's message")
 	}
 }
@@ -687,23 +688,23 @@ func TestReportBeforeSendIsRetried(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	db := storagetest.MustDB(t)
-	if found, err := db.UpdateDelivery(ctx, "at", "ATXid_early", menus.SMSDelivered); found || err != nil {
+	if found, err := db.UpdateDelivery(ctx, "at", "ATXid_early", sms.Delivered); found || err != nil {
 		t.Fatalf("nothing in flight: found %v, %v", found, err)
 	}
-	id, _, err := db.Enqueue(ctx, menus.SMS{Direction: menus.DirectionOut, Kind: menus.SMSReply, Carrier: "at", Phone: "+8613700137001", Body: "x"})
+	id, _, err := db.Enqueue(ctx, sms.Message{Direction: sms.Out, Kind: sms.KindReply, Carrier: "at", Phone: "+8613700137001", Body: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ClaimDue(ctx, 10, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.UpdateDelivery(ctx, "at", "ATXid_early", menus.SMSDelivered); !errors.Is(err, menus.ErrConflict) {
+	if _, err := db.UpdateDelivery(ctx, "at", "ATXid_early", sms.Delivered); !errors.Is(err, menus.ErrConflict) {
 		t.Fatalf("report during a send: %v, want a conflict", err)
 	}
 	if err := db.MarkSent(ctx, id, "ATXid_early"); err != nil {
 		t.Fatal(err)
 	}
-	if found, err := db.UpdateDelivery(ctx, "at", "ATXid_early", menus.SMSDelivered); !found || err != nil {
+	if found, err := db.UpdateDelivery(ctx, "at", "ATXid_early", sms.Delivered); !found || err != nil {
 		t.Fatalf("the retried report: found %v, %v", found, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
@@ -68,7 +69,7 @@ ORDER BY c.code COLLATE "C"`
 
 // UpsertDirector inserts or updates the director with d.Phone and returns its
 // id. d.ID is ignored: the phone is the key imports and seeds know.
-func (db *DB) UpsertDirector(ctx context.Context, d menus.Director) (int64, error) {
+func (db *DB) UpsertDirector(ctx context.Context, d registry.Director) (int64, error) {
 	const q = `
 INSERT INTO directors (phone, name, language, village, county, active)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -94,7 +95,7 @@ RETURNING id`
 // UpsertChild inserts or updates the child with c.Code, assigned to the
 // director with c.DirectorPhone, and returns its id. An unknown director is
 // an error wrapping menus.ErrNotFound. A zero BirthDate is stored as unknown.
-func (db *DB) UpsertChild(ctx context.Context, c menus.Child) (int64, error) {
+func (db *DB) UpsertChild(ctx context.Context, c registry.Child) (int64, error) {
 	const q = `
 INSERT INTO children (code, name, birth_date, village, county, director_id, active)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -209,7 +210,7 @@ func directorIDByPhone(ctx context.Context, tx *sqlx.Tx, phone string) (int64, e
 // g.Children (child codes) their children: links to other children are
 // removed, links that stay keep their relationship. An unknown child code is
 // an error wrapping menus.ErrNotFound, and then nothing is written.
-func (db *DB) UpsertGuardian(ctx context.Context, g menus.Guardian) (int64, error) {
+func (db *DB) UpsertGuardian(ctx context.Context, g registry.Guardian) (int64, error) {
 	const q = `
 INSERT INTO guardians (phone, name, language, active)
 VALUES ($1, $2, $3, $4)

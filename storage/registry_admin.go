@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
@@ -30,12 +32,6 @@ import (
 // no audit entry. Imports upsert by phone, code, or child and scheme; they
 // create records active and leave the active flag of existing ones alone,
 // so re-importing a roster does not bring back someone who was deactivated.
-
-// ChildRecord is menus.ChildRecord.
-type ChildRecord = menus.ChildRecord
-
-// AllowanceRecord is menus.AllowanceRecord.
-type AllowanceRecord = menus.AllowanceRecord
 
 // errRegDryRun rolls back an import that was only a rehearsal.
 var errRegDryRun = errors.New("storage: dry run")
@@ -123,8 +119,8 @@ func (k regKind[R]) get(ctx context.Context, db *DB, id int64) (R, error) {
 }
 
 // record writes the audit entry of a change; before is nil for a create.
-func (k regKind[R]) record(ctx context.Context, tx *sqlx.Tx, actor menus.User, verb string, before *R, after R) error {
-	e := menus.AuditEntry{Actor: actor, Action: k.noun + "." + verb, ObjectType: k.noun, ObjectID: after.objectID(), After: after}
+func (k regKind[R]) record(ctx context.Context, tx *sqlx.Tx, actor access.User, verb string, before *R, after R) error {
+	e := access.AuditEntry{Actor: actor, Action: k.noun + "." + verb, ObjectType: k.noun, ObjectID: after.objectID(), After: after}
 	if before != nil {
 		e.Before = *before
 		if k.diff != nil {
@@ -134,7 +130,7 @@ func (k regKind[R]) record(ctx context.Context, tx *sqlx.Tx, actor menus.User, v
 	return audit(ctx, tx, e)
 }
 
-func (k regKind[R]) create(ctx context.Context, db *DB, actor menus.User, w R) (R, error) {
+func (k regKind[R]) create(ctx context.Context, db *DB, actor access.User, w R) (R, error) {
 	var after R
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		id, err := k.insert(ctx, tx, w)
@@ -152,7 +148,7 @@ func (k regKind[R]) create(ctx context.Context, db *DB, actor menus.User, w R) (
 	return after, nil
 }
 
-func (k regKind[R]) change(ctx context.Context, db *DB, actor menus.User, id int64, w R) (R, error) {
+func (k regKind[R]) change(ctx context.Context, db *DB, actor access.User, id int64, w R) (R, error) {
 	var after R
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		before, err := k.byID(ctx, tx, id, true)
@@ -176,7 +172,7 @@ func (k regKind[R]) change(ctx context.Context, db *DB, actor menus.User, id int
 	return after, nil
 }
 
-func (k regKind[R]) setActive(ctx context.Context, db *DB, actor menus.User, id int64, active bool) (R, error) {
+func (k regKind[R]) setActive(ctx context.Context, db *DB, actor access.User, id int64, active bool) (R, error) {
 	verb := "deactivate"
 	if active {
 		verb = "activate"
@@ -207,7 +203,7 @@ func (k regKind[R]) setActive(ctx context.Context, db *DB, actor menus.User, id 
 // load upserts rows by their natural key in one transaction, audited row
 // by row, and counts what it created and updated; rows that would change
 // nothing are left alone. A dry run does the same and rolls back.
-func (k regKind[R]) load(ctx context.Context, db *DB, actor menus.User, rows []R, dryRun bool) (created, updated int, err error) {
+func (k regKind[R]) load(ctx context.Context, db *DB, actor access.User, rows []R, dryRun bool) (created, updated int, err error) {
 	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 		for i, w := range rows {
 			before, found, err := k.byKey(ctx, tx, w)
@@ -345,12 +341,12 @@ type regDirector struct {
 	Active   bool   `db:"active" json:"active"`
 }
 
-func (r regDirector) ident() int64             { return r.ID }
-func (r regDirector) objectID() string         { return r.Phone }
-func (r regDirector) isActive() bool           { return r.Active }
-func (r regDirector) director() menus.Director { return menus.Director(r) }
-func (r regDirector) same(w regDirector) bool  { w.ID, w.Active = r.ID, r.Active; return r == w }
-func newRegDirector(d menus.Director) regDirector {
+func (r regDirector) ident() int64                { return r.ID }
+func (r regDirector) objectID() string            { return r.Phone }
+func (r regDirector) isActive() bool              { return r.Active }
+func (r regDirector) director() registry.Director { return registry.Director(r) }
+func (r regDirector) same(w regDirector) bool     { w.ID, w.Active = r.ID, r.Active; return r == w }
+func newRegDirector(d registry.Director) regDirector {
 	return regDirector{Phone: clean(d.Phone), Name: clean(d.Name), Language: clean(d.Language), Village: clean(d.Village), County: clean(d.County)}
 }
 
@@ -377,39 +373,39 @@ var directorKind = regKind[regDirector]{
 // ListDirectors returns a page of directors, active or not, whose name or
 // phone contains q (any case; every director when q is empty), by name,
 // and how many match in all.
-func (db *DB) ListDirectors(ctx context.Context, q string, limit, offset int) ([]menus.Director, int, error) {
+func (db *DB) ListDirectors(ctx context.Context, q string, limit, offset int) ([]registry.Director, int, error) {
 	rows, total, err := directorKind.list(ctx, db, q, limit, offset)
 	return convertRows(rows, regDirector.director), total, err
 }
 
 // DirectorByID returns a director, active or not.
-func (db *DB) DirectorByID(ctx context.Context, id int64) (menus.Director, error) {
+func (db *DB) DirectorByID(ctx context.Context, id int64) (registry.Director, error) {
 	r, err := directorKind.get(ctx, db, id)
 	return r.director(), err
 }
 
 // CreateDirector adds an active director. d.ID and d.Active are ignored.
-func (db *DB) CreateDirector(ctx context.Context, actor menus.User, d menus.Director) (menus.Director, error) {
+func (db *DB) CreateDirector(ctx context.Context, actor access.User, d registry.Director) (registry.Director, error) {
 	r, err := directorKind.create(ctx, db, actor, newRegDirector(d))
 	return r.director(), err
 }
 
 // UpdateDirector rewrites the director with d.ID; d.Active is ignored.
-func (db *DB) UpdateDirector(ctx context.Context, actor menus.User, d menus.Director) (menus.Director, error) {
+func (db *DB) UpdateDirector(ctx context.Context, actor access.User, d registry.Director) (registry.Director, error) {
 	r, err := directorKind.change(ctx, db, actor, d.ID, newRegDirector(d))
 	return r.director(), err
 }
 
 // SetDirectorActive activates or deactivates a director. An inactive
 // director cannot dial in; their reports and children stay.
-func (db *DB) SetDirectorActive(ctx context.Context, actor menus.User, id int64, active bool) (menus.Director, error) {
+func (db *DB) SetDirectorActive(ctx context.Context, actor access.User, id int64, active bool) (registry.Director, error) {
 	r, err := directorKind.setActive(ctx, db, actor, id, active)
 	return r.director(), err
 }
 
 // ImportDirectors upserts directors by phone in one transaction (rolled
 // back when dryRun) and returns how many it created and updated.
-func (db *DB) ImportDirectors(ctx context.Context, actor menus.User, ds []menus.Director, dryRun bool) (created, updated int, err error) {
+func (db *DB) ImportDirectors(ctx context.Context, actor access.User, ds []registry.Director, dryRun bool) (created, updated int, err error) {
 	return directorKind.load(ctx, db, actor, convertRows(ds, newRegDirector), dryRun)
 }
 
@@ -434,9 +430,9 @@ func (r regChild) same(w regChild) bool {
 		r.County == w.County && slices.Equal(r.Directors, w.Directors)
 }
 
-func (r regChild) record() ChildRecord {
-	c := ChildRecord{
-		Child:     menus.Child{ID: r.ID, Code: r.Code, Name: r.Name, BirthDate: regDateOf(r.BirthDate), Village: r.Village, County: r.County, Active: r.Active},
+func (r regChild) record() registry.ChildRecord {
+	c := registry.ChildRecord{
+		Child:     registry.Child{ID: r.ID, Code: r.Code, Name: r.Name, BirthDate: regDateOf(r.BirthDate), Village: r.Village, County: r.County, Active: r.Active},
 		Directors: []string(r.Directors),
 	}
 	if len(c.Directors) > 0 {
@@ -448,7 +444,7 @@ func (r regChild) record() ChildRecord {
 // newRegChild orders the directors as they are read back: the responsible
 // one first, the others by phone, each once. Without Directors, the child's
 // DirectorPhone is its only director.
-func newRegChild(c ChildRecord) regChild {
+func newRegChild(c registry.ChildRecord) regChild {
 	phones := c.Directors
 	if len(phones) == 0 && c.DirectorPhone != "" {
 		phones = []string{c.DirectorPhone}
@@ -550,41 +546,41 @@ func assignTx(ctx context.Context, tx *sqlx.Tx, childID int64, ids []int64) erro
 
 // ListChildren returns a page of children, active or not, whose name or
 // code or one of whose directors' phones contains q, by code.
-func (db *DB) ListChildren(ctx context.Context, q string, limit, offset int) ([]ChildRecord, int, error) {
+func (db *DB) ListChildren(ctx context.Context, q string, limit, offset int) ([]registry.ChildRecord, int, error) {
 	rows, total, err := childKind.list(ctx, db, q, limit, offset)
 	return convertRows(rows, regChild.record), total, err
 }
 
 // ChildByID returns a child, active or not, with its directors.
-func (db *DB) ChildByID(ctx context.Context, id int64) (ChildRecord, error) {
+func (db *DB) ChildByID(ctx context.Context, id int64) (registry.ChildRecord, error) {
 	r, err := childKind.get(ctx, db, id)
 	return r.record(), err
 }
 
 // CreateChild adds an active child assigned to c.Directors, the first
 // responsible for it.
-func (db *DB) CreateChild(ctx context.Context, actor menus.User, c ChildRecord) (ChildRecord, error) {
+func (db *DB) CreateChild(ctx context.Context, actor access.User, c registry.ChildRecord) (registry.ChildRecord, error) {
 	r, err := childKind.create(ctx, db, actor, newRegChild(c))
 	return r.record(), err
 }
 
 // UpdateChild rewrites the child with c.ID and makes c.Directors exactly
 // its directors; c.Active is ignored.
-func (db *DB) UpdateChild(ctx context.Context, actor menus.User, c ChildRecord) (ChildRecord, error) {
+func (db *DB) UpdateChild(ctx context.Context, actor access.User, c registry.ChildRecord) (registry.ChildRecord, error) {
 	r, err := childKind.change(ctx, db, actor, c.ID, newRegChild(c))
 	return r.record(), err
 }
 
 // SetChildActive activates or deactivates a child. Directors no longer see
 // an inactive child in their menus; its reports stay.
-func (db *DB) SetChildActive(ctx context.Context, actor menus.User, id int64, active bool) (ChildRecord, error) {
+func (db *DB) SetChildActive(ctx context.Context, actor access.User, id int64, active bool) (registry.ChildRecord, error) {
 	r, err := childKind.setActive(ctx, db, actor, id, active)
 	return r.record(), err
 }
 
 // ImportChildren upserts children by code, with their directors, in one
 // transaction (rolled back when dryRun).
-func (db *DB) ImportChildren(ctx context.Context, actor menus.User, cs []ChildRecord, dryRun bool) (created, updated int, err error) {
+func (db *DB) ImportChildren(ctx context.Context, actor access.User, cs []registry.ChildRecord, dryRun bool) (created, updated int, err error) {
 	return childKind.load(ctx, db, actor, convertRows(cs, newRegChild), dryRun)
 }
 
@@ -611,11 +607,11 @@ func (r regGuardian) same(w regGuardian) bool {
 		(w.Secret == "" || (r.SecretHash.Valid && r.SecretHash.String == secretHash(w.Phone, w.Secret)))
 }
 
-func (r regGuardian) guardian() menus.Guardian {
-	return menus.Guardian{ID: r.ID, Phone: r.Phone, Name: r.Name, Language: r.Language, Children: []string(r.Children), Active: r.Active}
+func (r regGuardian) guardian() registry.Guardian {
+	return registry.Guardian{ID: r.ID, Phone: r.Phone, Name: r.Name, Language: r.Language, Children: []string(r.Children), Active: r.Active}
 }
 
-func newRegGuardian(g menus.Guardian) regGuardian {
+func newRegGuardian(g registry.Guardian) regGuardian {
 	var codes pq.StringArray
 	for _, c := range g.Children {
 		codes = append(codes, clean(c))
@@ -700,21 +696,21 @@ func knownChildren(ctx context.Context, tx *sqlx.Tx, codes []string) error {
 
 // ListGuardians returns a page of guardians, active or not, whose name or
 // phone or one of whose children's codes contains q, by name.
-func (db *DB) ListGuardians(ctx context.Context, q string, limit, offset int) ([]menus.Guardian, int, error) {
+func (db *DB) ListGuardians(ctx context.Context, q string, limit, offset int) ([]registry.Guardian, int, error) {
 	rows, total, err := guardianKind.list(ctx, db, q, limit, offset)
 	return convertRows(rows, regGuardian.guardian), total, err
 }
 
 // GuardianByID returns a guardian, active or not, with their children's
 // codes. The status secret is never returned.
-func (db *DB) GuardianByID(ctx context.Context, id int64) (menus.Guardian, error) {
+func (db *DB) GuardianByID(ctx context.Context, id int64) (registry.Guardian, error) {
 	r, err := guardianKind.get(ctx, db, id)
 	return r.guardian(), err
 }
 
 // CreateGuardian adds an active guardian of g.Children, with g.StatusSecret
 // when set.
-func (db *DB) CreateGuardian(ctx context.Context, actor menus.User, g menus.Guardian) (menus.Guardian, error) {
+func (db *DB) CreateGuardian(ctx context.Context, actor access.User, g registry.Guardian) (registry.Guardian, error) {
 	r, err := guardianKind.create(ctx, db, actor, newRegGuardian(g))
 	return r.guardian(), err
 }
@@ -723,20 +719,20 @@ func (db *DB) CreateGuardian(ctx context.Context, actor menus.User, g menus.Guar
 // exactly their children. An empty g.StatusSecret keeps the stored one,
 // which a new phone number invalidates: changing the phone of a guardian
 // with a secret needs the secret again.
-func (db *DB) UpdateGuardian(ctx context.Context, actor menus.User, g menus.Guardian) (menus.Guardian, error) {
+func (db *DB) UpdateGuardian(ctx context.Context, actor access.User, g registry.Guardian) (registry.Guardian, error) {
 	r, err := guardianKind.change(ctx, db, actor, g.ID, newRegGuardian(g))
 	return r.guardian(), err
 }
 
 // SetGuardianActive activates or deactivates a guardian.
-func (db *DB) SetGuardianActive(ctx context.Context, actor menus.User, id int64, active bool) (menus.Guardian, error) {
+func (db *DB) SetGuardianActive(ctx context.Context, actor access.User, id int64, active bool) (registry.Guardian, error) {
 	r, err := guardianKind.setActive(ctx, db, actor, id, active)
 	return r.guardian(), err
 }
 
 // ImportGuardians upserts guardians by phone, with their children, in one
 // transaction (rolled back when dryRun).
-func (db *DB) ImportGuardians(ctx context.Context, actor menus.User, gs []menus.Guardian, dryRun bool) (created, updated int, err error) {
+func (db *DB) ImportGuardians(ctx context.Context, actor access.User, gs []registry.Guardian, dryRun bool) (created, updated int, err error) {
 	return guardianKind.load(ctx, db, actor, convertRows(gs, newRegGuardian), dryRun)
 }
 
@@ -762,15 +758,15 @@ func (r regAllowance) same(w regAllowance) bool {
 	return r == w
 }
 
-func (r regAllowance) record() AllowanceRecord {
-	return AllowanceRecord{
+func (r regAllowance) record() registry.AllowanceRecord {
+	return registry.AllowanceRecord{
 		Allowance: menus.Allowance{ChildCode: r.ChildCode, ChildName: r.ChildName, Scheme: r.Scheme, Status: r.Status,
 			MonthlyYuan: r.MonthlyYuan, LastPaid: regDateOf(r.LastPaid), NextPayment: regDateOf(r.NextPayment)},
 		ID: r.ID, Active: r.Active,
 	}
 }
 
-func newRegAllowance(a AllowanceRecord) regAllowance {
+func newRegAllowance(a registry.AllowanceRecord) regAllowance {
 	return regAllowance{ChildCode: clean(a.ChildCode), Scheme: clean(a.Scheme), Status: clean(a.Status), MonthlyYuan: a.MonthlyYuan,
 		LastPaid: regDateText(a.LastPaid), NextPayment: regDateText(a.NextPayment)}
 }
@@ -822,39 +818,39 @@ WHERE id = $1`
 
 // ListAllowances returns a page of allowance records, active or not, whose
 // child's code or name contains q, by child code and scheme.
-func (db *DB) ListAllowances(ctx context.Context, q string, limit, offset int) ([]AllowanceRecord, int, error) {
+func (db *DB) ListAllowances(ctx context.Context, q string, limit, offset int) ([]registry.AllowanceRecord, int, error) {
 	rows, total, err := allowanceKind.list(ctx, db, q, limit, offset)
 	return convertRows(rows, regAllowance.record), total, err
 }
 
 // AllowanceByID returns an allowance record, active or not.
-func (db *DB) AllowanceByID(ctx context.Context, id int64) (AllowanceRecord, error) {
+func (db *DB) AllowanceByID(ctx context.Context, id int64) (registry.AllowanceRecord, error) {
 	r, err := allowanceKind.get(ctx, db, id)
 	return r.record(), err
 }
 
 // CreateAllowance adds an active allowance record; a.ChildName, a.ID and
 // a.Active are ignored.
-func (db *DB) CreateAllowance(ctx context.Context, actor menus.User, a AllowanceRecord) (AllowanceRecord, error) {
+func (db *DB) CreateAllowance(ctx context.Context, actor access.User, a registry.AllowanceRecord) (registry.AllowanceRecord, error) {
 	r, err := allowanceKind.create(ctx, db, actor, newRegAllowance(a))
 	return r.record(), err
 }
 
 // UpdateAllowance rewrites the allowance record with a.ID.
-func (db *DB) UpdateAllowance(ctx context.Context, actor menus.User, a AllowanceRecord) (AllowanceRecord, error) {
+func (db *DB) UpdateAllowance(ctx context.Context, actor access.User, a registry.AllowanceRecord) (registry.AllowanceRecord, error) {
 	r, err := allowanceKind.change(ctx, db, actor, a.ID, newRegAllowance(a))
 	return r.record(), err
 }
 
 // SetAllowanceActive activates or deactivates an allowance record.
-func (db *DB) SetAllowanceActive(ctx context.Context, actor menus.User, id int64, active bool) (AllowanceRecord, error) {
+func (db *DB) SetAllowanceActive(ctx context.Context, actor access.User, id int64, active bool) (registry.AllowanceRecord, error) {
 	r, err := allowanceKind.setActive(ctx, db, actor, id, active)
 	return r.record(), err
 }
 
 // ImportAllowances upserts allowance records by child and scheme in one
 // transaction (rolled back when dryRun).
-func (db *DB) ImportAllowances(ctx context.Context, actor menus.User, as []AllowanceRecord, dryRun bool) (created, updated int, err error) {
+func (db *DB) ImportAllowances(ctx context.Context, actor access.User, as []registry.AllowanceRecord, dryRun bool) (created, updated int, err error) {
 	return allowanceKind.load(ctx, db, actor, convertRows(as, newRegAllowance), dryRun)
 }
 
@@ -869,12 +865,12 @@ type regSupervisor struct {
 	Active   bool   `db:"active" json:"active"`
 }
 
-func (r regSupervisor) ident() int64                 { return r.ID }
-func (r regSupervisor) objectID() string             { return r.Phone }
-func (r regSupervisor) isActive() bool               { return r.Active }
-func (r regSupervisor) supervisor() menus.Supervisor { return menus.Supervisor(r) }
-func (r regSupervisor) same(w regSupervisor) bool    { w.ID, w.Active = r.ID, r.Active; return r == w }
-func newRegSupervisor(s menus.Supervisor) regSupervisor {
+func (r regSupervisor) ident() int64                    { return r.ID }
+func (r regSupervisor) objectID() string                { return r.Phone }
+func (r regSupervisor) isActive() bool                  { return r.Active }
+func (r regSupervisor) supervisor() registry.Supervisor { return registry.Supervisor(r) }
+func (r regSupervisor) same(w regSupervisor) bool       { w.ID, w.Active = r.ID, r.Active; return r == w }
+func newRegSupervisor(s registry.Supervisor) regSupervisor {
 	return regSupervisor{Phone: clean(s.Phone), Name: clean(s.Name), Language: clean(s.Language), County: clean(s.County)}
 }
 
@@ -900,38 +896,38 @@ var supervisorKind = regKind[regSupervisor]{
 
 // ListSupervisors returns a page of supervisors, active or not, whose name
 // or phone contains q, by name.
-func (db *DB) ListSupervisors(ctx context.Context, q string, limit, offset int) ([]menus.Supervisor, int, error) {
+func (db *DB) ListSupervisors(ctx context.Context, q string, limit, offset int) ([]registry.Supervisor, int, error) {
 	rows, total, err := supervisorKind.list(ctx, db, q, limit, offset)
 	return convertRows(rows, regSupervisor.supervisor), total, err
 }
 
 // SupervisorByID returns a supervisor, active or not.
-func (db *DB) SupervisorByID(ctx context.Context, id int64) (menus.Supervisor, error) {
+func (db *DB) SupervisorByID(ctx context.Context, id int64) (registry.Supervisor, error) {
 	r, err := supervisorKind.get(ctx, db, id)
 	return r.supervisor(), err
 }
 
 // CreateSupervisor adds an active supervisor.
-func (db *DB) CreateSupervisor(ctx context.Context, actor menus.User, s menus.Supervisor) (menus.Supervisor, error) {
+func (db *DB) CreateSupervisor(ctx context.Context, actor access.User, s registry.Supervisor) (registry.Supervisor, error) {
 	r, err := supervisorKind.create(ctx, db, actor, newRegSupervisor(s))
 	return r.supervisor(), err
 }
 
 // UpdateSupervisor rewrites the supervisor with s.ID.
-func (db *DB) UpdateSupervisor(ctx context.Context, actor menus.User, s menus.Supervisor) (menus.Supervisor, error) {
+func (db *DB) UpdateSupervisor(ctx context.Context, actor access.User, s registry.Supervisor) (registry.Supervisor, error) {
 	r, err := supervisorKind.change(ctx, db, actor, s.ID, newRegSupervisor(s))
 	return r.supervisor(), err
 }
 
 // SetSupervisorActive activates or deactivates a supervisor; inactive
 // supervisors get no alerts.
-func (db *DB) SetSupervisorActive(ctx context.Context, actor menus.User, id int64, active bool) (menus.Supervisor, error) {
+func (db *DB) SetSupervisorActive(ctx context.Context, actor access.User, id int64, active bool) (registry.Supervisor, error) {
 	r, err := supervisorKind.setActive(ctx, db, actor, id, active)
 	return r.supervisor(), err
 }
 
 // ImportSupervisors upserts supervisors by phone in one transaction (rolled
 // back when dryRun).
-func (db *DB) ImportSupervisors(ctx context.Context, actor menus.User, ss []menus.Supervisor, dryRun bool) (created, updated int, err error) {
+func (db *DB) ImportSupervisors(ctx context.Context, actor access.User, ss []registry.Supervisor, dryRun bool) (created, updated int, err error) {
 	return supervisorKind.load(ctx, db, actor, convertRows(ss, newRegSupervisor), dryRun)
 }

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
 
-var registrar = menus.User{ID: 0, Username: "registrar"}
+var registrar = access.User{ID: 0, Username: "registrar"}
 
 // auditEntry is one row of the audit log as the registry writes it.
 type auditEntry struct {
@@ -69,14 +71,14 @@ func TestRegistryDirectorLifecycle(t *testing.T) {
 	MustSeed(t, db)
 	ctx := t.Context()
 
-	d, err := db.CreateDirector(ctx, registrar, menus.Director{ID: 99, Phone: "+8613800000009", Name: "李梅", Language: "zh", Village: "青山村", County: "云岭县"})
+	d, err := db.CreateDirector(ctx, registrar, registry.Director{ID: 99, Phone: "+8613800000009", Name: "李梅", Language: "zh", Village: "青山村", County: "云岭县"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.ID == 99 || !d.Active || d.Name != "李梅" {
 		t.Fatalf("created %+v: the id is the database's and a new director is active", d)
 	}
-	_, err = db.CreateDirector(ctx, registrar, menus.Director{Phone: phoneAmy, Name: "Amy again", Language: "en", Village: "v", County: "c"})
+	_, err = db.CreateDirector(ctx, registrar, registry.Director{Phone: phoneAmy, Name: "Amy again", Language: "en", Village: "v", County: "c"})
 	if !errors.Is(err, menus.ErrConflict) {
 		t.Fatalf("taken phone: %v, want a conflict", err)
 	}
@@ -97,7 +99,7 @@ func TestRegistryDirectorLifecycle(t *testing.T) {
 	if _, err := db.UpdateDirector(ctx, registrar, moved); !errors.Is(err, menus.ErrConflict) {
 		t.Fatalf("phone of another director: %v, want a conflict", err)
 	}
-	if _, err := db.UpdateDirector(ctx, registrar, menus.Director{ID: 12345, Phone: "+8613800000010", Name: "x", Language: "zh", Village: "v", County: "c"}); !errors.Is(err, menus.ErrNotFound) {
+	if _, err := db.UpdateDirector(ctx, registrar, registry.Director{ID: 12345, Phone: "+8613800000010", Name: "x", Language: "zh", Village: "v", County: "c"}); !errors.Is(err, menus.ErrNotFound) {
 		t.Fatalf("unknown id: %v", err)
 	}
 
@@ -150,7 +152,7 @@ func TestRegistryListSearchAndPaging(t *testing.T) {
 	db := storagetest.MustDB(t)
 	MustSeed(t, db)
 	ctx := t.Context()
-	if _, err := db.CreateDirector(ctx, registrar, menus.Director{Phone: "+8613800000011", Name: "50%_off", Language: "en", Village: "v", County: "c"}); err != nil {
+	if _, err := db.CreateDirector(ctx, registrar, registry.Director{Phone: "+8613800000011", Name: "50%_off", Language: "en", Village: "v", County: "c"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
@@ -209,7 +211,7 @@ func TestRegistryChildDirectors(t *testing.T) {
 	ctx := t.Context()
 	born := time.Date(2016, 5, 5, 0, 0, 0, 0, time.UTC)
 
-	_, err := db.CreateChild(ctx, registrar, storage.ChildRecord{Child: menus.Child{Code: "C0100", Name: "孙丽", BirthDate: born, Village: "v", County: "c"}, Directors: []string{phoneBo, "+8613800000099"}})
+	_, err := db.CreateChild(ctx, registrar, registry.ChildRecord{Child: registry.Child{Code: "C0100", Name: "孙丽", BirthDate: born, Village: "v", County: "c"}, Directors: []string{phoneBo, "+8613800000099"}})
 	if f := problemFields(err); !slices.Equal(f, []string{"directors[1]"}) {
 		t.Fatalf("unknown director: %v (fields %v)", err, f)
 	}
@@ -217,7 +219,7 @@ func TestRegistryChildDirectors(t *testing.T) {
 		t.Fatalf("a refused child was stored")
 	}
 
-	c, err := db.CreateChild(ctx, registrar, storage.ChildRecord{Child: menus.Child{Code: "C0100", Name: "孙丽", BirthDate: born, Village: "v", County: "c"}, Directors: []string{phoneBo, phoneGone, phoneAmy, phoneAmy}})
+	c, err := db.CreateChild(ctx, registrar, registry.ChildRecord{Child: registry.Child{Code: "C0100", Name: "孙丽", BirthDate: born, Village: "v", County: "c"}, Directors: []string{phoneBo, phoneGone, phoneAmy, phoneAmy}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,11 +261,11 @@ func TestRegistryGuardianSecret(t *testing.T) {
 	ctx := t.Context()
 	const phone, moved = "+8613900000001", "+8613900000002"
 
-	_, err := db.CreateGuardian(ctx, registrar, menus.Guardian{Phone: phone, Name: "王芳芳", Language: "zh", Children: []string{"C0001", "C9999"}})
+	_, err := db.CreateGuardian(ctx, registrar, registry.Guardian{Phone: phone, Name: "王芳芳", Language: "zh", Children: []string{"C0001", "C9999"}})
 	if f := problemFields(err); !slices.Equal(f, []string{"children[1]"}) {
 		t.Fatalf("unknown child: %v", err)
 	}
-	g, err := db.CreateGuardian(ctx, registrar, menus.Guardian{Phone: phone, Name: "王芳芳", Language: "zh", Children: []string{"C0002", "C0001"}, StatusSecret: "0417"})
+	g, err := db.CreateGuardian(ctx, registrar, registry.Guardian{Phone: phone, Name: "王芳芳", Language: "zh", Children: []string{"C0002", "C0001"}, StatusSecret: "0417"})
 	if err != nil || !slices.Equal(g.Children, []string{"C0001", "C0002"}) || g.StatusSecret != "" {
 		t.Fatalf("create: %+v %v", g, err)
 	}
@@ -308,14 +310,14 @@ func TestRegistryAllowancesAndSupervisors(t *testing.T) {
 	ctx := t.Context()
 	paid := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
 
-	a, err := db.CreateAllowance(ctx, registrar, storage.AllowanceRecord{Allowance: menus.Allowance{ChildCode: "C0001", Scheme: "living", Status: "approved", MonthlyYuan: 500, LastPaid: paid}})
+	a, err := db.CreateAllowance(ctx, registrar, registry.AllowanceRecord{Allowance: menus.Allowance{ChildCode: "C0001", Scheme: "living", Status: "approved", MonthlyYuan: 500, LastPaid: paid}})
 	if err != nil || a.ID == 0 || !a.Active || a.ChildName != "Chen Yi" || !a.LastPaid.Equal(paid) || !a.NextPayment.IsZero() {
 		t.Fatalf("create: %+v %v", a, err)
 	}
-	if _, err := db.CreateAllowance(ctx, registrar, storage.AllowanceRecord{Allowance: menus.Allowance{ChildCode: "C0001", Scheme: "living", Status: "applied"}}); !errors.Is(err, menus.ErrConflict) {
+	if _, err := db.CreateAllowance(ctx, registrar, registry.AllowanceRecord{Allowance: menus.Allowance{ChildCode: "C0001", Scheme: "living", Status: "applied"}}); !errors.Is(err, menus.ErrConflict) {
 		t.Fatalf("second living allowance: %v", err)
 	}
-	if _, err := db.CreateAllowance(ctx, registrar, storage.AllowanceRecord{Allowance: menus.Allowance{ChildCode: "C9999", Scheme: "living", Status: "applied"}}); !slices.Equal(problemFields(err), []string{"child"}) {
+	if _, err := db.CreateAllowance(ctx, registrar, registry.AllowanceRecord{Allowance: menus.Allowance{ChildCode: "C9999", Scheme: "living", Status: "applied"}}); !slices.Equal(problemFields(err), []string{"child"}) {
 		t.Fatalf("unknown child: %v", err)
 	}
 	a.Status = "paid"
@@ -332,7 +334,7 @@ func TestRegistryAllowancesAndSupervisors(t *testing.T) {
 		t.Fatalf("audit: %+v", entries)
 	}
 
-	s, err := db.CreateSupervisor(ctx, registrar, menus.Supervisor{Phone: "+8613700000001", Name: "赵主任", Language: "zh", County: "Leishan"})
+	s, err := db.CreateSupervisor(ctx, registrar, registry.Supervisor{Phone: "+8613700000001", Name: "赵主任", Language: "zh", County: "Leishan"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +355,7 @@ func TestRegistryImport(t *testing.T) {
 	db := storagetest.MustDB(t)
 	MustSeed(t, db)
 	ctx := t.Context()
-	rows := []menus.Director{
+	rows := []registry.Director{
 		{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "Shuiping", County: "Leishan"},    // unchanged
 		{Phone: phoneBo, Name: "Bo Li", Language: menus.LangZH, Village: "Dagu", County: "Leishan"},       // renamed
 		{Phone: phoneGone, Name: "Gone", Language: menus.LangZH, Village: "Dagu", County: "Leishan"},      // unchanged, stays inactive
@@ -387,9 +389,9 @@ func TestRegistryImport(t *testing.T) {
 	// All or nothing: the second child names an unknown director, so the
 	// first is not written either.
 	before = MustCount(t, db, `SELECT (SELECT count(*) FROM children) + (SELECT count(*) FROM audit_log)`)
-	_, _, err = db.ImportChildren(ctx, registrar, []storage.ChildRecord{
-		{Child: menus.Child{Code: "C0200", Name: "A", Village: "v", County: "c"}, Directors: []string{phoneAmy}},
-		{Child: menus.Child{Code: "C0201", Name: "B", Village: "v", County: "c"}, Directors: []string{"+8613800000098"}},
+	_, _, err = db.ImportChildren(ctx, registrar, []registry.ChildRecord{
+		{Child: registry.Child{Code: "C0200", Name: "A", Village: "v", County: "c"}, Directors: []string{phoneAmy}},
+		{Child: registry.Child{Code: "C0201", Name: "B", Village: "v", County: "c"}, Directors: []string{"+8613800000098"}},
 	}, false)
 	if !slices.Equal(problemFields(err), []string{"directors[0]"}) {
 		t.Fatalf("import with an unknown director: %v", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
@@ -59,7 +60,7 @@ func TestCallerByPhone(t *testing.T) {
 func TestCallerByPhoneWithoutChildren(t *testing.T) {
 	t.Parallel()
 	db := storagetest.MustDB(t)
-	id, err := db.UpsertDirector(t.Context(), menus.Director{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "v", County: "c", Active: true})
+	id, err := db.UpsertDirector(t.Context(), registry.Director{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "v", County: "c", Active: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,12 +89,12 @@ func TestUpsertDirector(t *testing.T) {
 	db := storagetest.MustDB(t)
 	ctx := t.Context()
 
-	first := menus.Director{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "Shuiping", County: "Leishan", Active: true}
+	first := registry.Director{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "Shuiping", County: "Leishan", Active: true}
 	id, err := db.UpsertDirector(ctx, first)
 	if err != nil {
 		t.Fatalf("insert: %v", err)
 	}
-	second := menus.Director{Phone: phoneAmy, Name: "Amy Wang", Language: menus.LangZH, Village: "Dagu", County: "Taijiang", Active: false}
+	second := registry.Director{Phone: phoneAmy, Name: "Amy Wang", Language: menus.LangZH, Village: "Dagu", County: "Taijiang", Active: false}
 	id2, err := db.UpsertDirector(ctx, second)
 	if err != nil {
 		t.Fatalf("update: %v", err)
@@ -110,7 +111,7 @@ func TestUpsertDirector(t *testing.T) {
 		t.Errorf("rows = %+v, want %+v", rows, want)
 	}
 
-	if _, err := db.UpsertDirector(ctx, menus.Director{Phone: "0086 138", Name: "x", Language: "en", Village: "v", County: "c"}); err == nil {
+	if _, err := db.UpsertDirector(ctx, registry.Director{Phone: "0086 138", Name: "x", Language: "en", Village: "v", County: "c"}); err == nil {
 		t.Error("a phone that is not E.164 was stored")
 	} else if strings.Contains(err.Error(), "0086 138") {
 		t.Errorf("error %q quotes the phone number", err)
@@ -135,7 +136,7 @@ func TestUpsertChild(t *testing.T) {
 
 	// Midnight in China is the day before in UTC: the date must not move.
 	china := time.FixedZone("CST", 8*3600)
-	child := menus.Child{Code: "C0100", Name: "Wang Xiao", BirthDate: time.Date(2016, 5, 1, 0, 0, 0, 0, china),
+	child := registry.Child{Code: "C0100", Name: "Wang Xiao", BirthDate: time.Date(2016, 5, 1, 0, 0, 0, 0, china),
 		Village: "Shuiping", County: "Leishan", DirectorPhone: phoneAmy, Active: true}
 	id, err := db.UpsertChild(ctx, child)
 	if err != nil {
@@ -156,7 +157,7 @@ func TestUpsertChild(t *testing.T) {
 	}
 
 	// Moved to another director, birth date unknown after all, deactivated.
-	moved := menus.Child{Code: "C0100", Name: "Wang Xiaoming", Village: "Dagu", County: "Taijiang", DirectorPhone: phoneBo, Active: false}
+	moved := registry.Child{Code: "C0100", Name: "Wang Xiaoming", Village: "Dagu", County: "Taijiang", DirectorPhone: phoneBo, Active: false}
 	id2, err := db.UpsertChild(ctx, moved)
 	if err != nil {
 		t.Fatalf("update: %v", err)
@@ -182,7 +183,7 @@ func TestUpsertChildUnknownDirector(t *testing.T) {
 	MustSeed(t, db)
 	before := MustCount(t, db, `SELECT count(*) FROM children`)
 
-	_, err := db.UpsertChild(t.Context(), menus.Child{Code: "C0200", Name: "x", Village: "v", County: "c", DirectorPhone: "+8613877777777", Active: true})
+	_, err := db.UpsertChild(t.Context(), registry.Child{Code: "C0200", Name: "x", Village: "v", County: "c", DirectorPhone: "+8613877777777", Active: true})
 	if !errors.Is(err, menus.ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
@@ -216,7 +217,7 @@ func TestUpsertGuardian(t *testing.T) {
 	ctx := t.Context()
 	const phone = "+8613911111111"
 
-	id, err := db.UpsertGuardian(ctx, menus.Guardian{Phone: phone, Name: "Mother Chen", Language: menus.LangZH, Children: []string{"C0001", "C0002", "C0001"}, Active: true})
+	id, err := db.UpsertGuardian(ctx, registry.Guardian{Phone: phone, Name: "Mother Chen", Language: menus.LangZH, Children: []string{"C0001", "C0002", "C0001"}, Active: true})
 	if err != nil {
 		t.Fatalf("insert: %v", err)
 	}
@@ -228,7 +229,7 @@ func TestUpsertGuardian(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	id2, err := db.UpsertGuardian(ctx, menus.Guardian{Phone: phone, Name: "Chen Mei", Language: menus.LangEN, Children: []string{"C0003", "C0002"}, Active: true})
+	id2, err := db.UpsertGuardian(ctx, registry.Guardian{Phone: phone, Name: "Chen Mei", Language: menus.LangEN, Children: []string{"C0003", "C0002"}, Active: true})
 	if err != nil {
 		t.Fatalf("update: %v", err)
 	}
@@ -240,7 +241,7 @@ func TestUpsertGuardian(t *testing.T) {
 	}
 
 	// An unknown code writes nothing, not even the new name.
-	_, err = db.UpsertGuardian(ctx, menus.Guardian{Phone: phone, Name: "Renamed", Language: menus.LangEN, Children: []string{"C0001", "C9999"}, Active: true})
+	_, err = db.UpsertGuardian(ctx, registry.Guardian{Phone: phone, Name: "Renamed", Language: menus.LangEN, Children: []string{"C0001", "C9999"}, Active: true})
 	if !errors.Is(err, menus.ErrNotFound) {
 		t.Fatalf("unknown child: err = %v, want ErrNotFound", err)
 	}
@@ -252,7 +253,7 @@ func TestUpsertGuardian(t *testing.T) {
 	}
 
 	// No children at all unlinks every child.
-	if _, err := db.UpsertGuardian(ctx, menus.Guardian{Phone: phone, Name: "Chen Mei", Language: menus.LangEN, Active: true}); err != nil {
+	if _, err := db.UpsertGuardian(ctx, registry.Guardian{Phone: phone, Name: "Chen Mei", Language: menus.LangEN, Active: true}); err != nil {
 		t.Fatalf("no children: %v", err)
 	}
 	if got := guardianChildren(t, db, id); len(got) != 0 {

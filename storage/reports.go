@@ -127,54 +127,85 @@ type reportParams struct {
 	reportedAt *time.Time
 }
 
-// SaveReport stores a visit or a need and returns its reference.
+// SaveReport stores a visit or a need and returns its reference; it is
+// FileReport without saying whether this call created the report.
+func (db *DB) SaveReport(ctx context.Context, r menus.Report) (string, error) {
+	ref, _, err := db.FileReport(ctx, r)
+	return ref, err
+}
+
+// FileReport stores a visit or a need, returns its reference and reports
+// whether this call created it.
 //
 // The child must be active and assigned to r.DirectorID: a director reports
 // only on their own children. Otherwise the error wraps menus.ErrNotFound and
 // nothing is stored.
 //
 // Saving is idempotent per r.SessionKey: a retried or concurrent save of the
-// same conversation stores one row and returns its reference to every caller.
-// A different director or child under a session key already used is an error
-// wrapping menus.ErrConflict, not a silent success, because it means two
-// reports share one key and one of them would be lost.
+// same conversation stores one row and returns its reference to every caller,
+// with created false for all but the first. A different director or child
+// under a session key already used is a *menus.SavedError naming the stored
+// reference, not a silent success, because it means two reports share one
+// key and one of them would be lost.
+//
+// With r.Alert, the supervisors of the child's county are alerted in the
+// same transaction, once: alerts exist exactly when their report does.
 //
 // Strings are stored with invalid UTF-8 replaced by U+FFFD and NUL bytes
 // removed. An empty Urgency is stored as routine, a zero ReportedAt as the
-// time of saving and a zero StartedAt as unknown.
-func (db *DB) SaveReport(ctx context.Context, r menus.Report) (string, error) {
+// time of saving and a zero StartedAt as unknown. Errors name no child.
+func (db *DB) FileReport(ctx context.Context, r menus.Report) (ref string, created bool, err error) {
 	t, ok := reportTables[r.Kind]
 	if !ok {
-		return "", fmt.Errorf("save report: unknown kind %q", clean(string(r.Kind)))
+		return "", false, fmt.Errorf("save report: unknown kind %q", clean(string(r.Kind)))
 	}
 	p, err := reportParamsOf(r)
 	if err != nil {
-		return "", fmt.Errorf("save %s: %w", r.Kind, err)
+		return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
 	}
 	for attempt := 1; ; attempt++ {
 		suffix, err := db.newRef()
 		if err != nil {
-			return "", fmt.Errorf("save %s: %w", r.Kind, err)
+			return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
 		}
-		var ref string
+		fresh := t.prefix + suffix
 		err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 			var err error
-			ref, err = saveReport(ctx, tx, t, t.prefix+suffix, p)
-			if err == nil && ref == t.prefix+suffix && menus.IsAlert(r) {
+			ref, err = saveReport(ctx, tx, t, fresh, p)
+			if err == nil && ref == fresh && r.Alert {
 				// A new urgent report: its alerts commit with it, or not at all.
 				err = db.alertsTx(ctx, tx, r, ref)
 			}
 			return err
 		})
 		if err == nil {
-			return ref, nil
+			return ref, ref == fresh, nil
 		}
 		// The insert failed on the reference alone, so another draw will do.
 		if isUnique(err, t.refConstraint) && attempt < refAttempts {
 			continue
 		}
-		return "", fmt.Errorf("save %s: %w", r.Kind, err)
+		return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
 	}
+}
+
+// RefByKey returns the reference of the visit or need saved under a
+// report key, if any.
+func (db *DB) RefByKey(ctx context.Context, key string) (string, bool, error) {
+	const q = `
+SELECT ref FROM visits WHERE session_key = $1
+UNION ALL
+SELECT ref FROM needs WHERE session_key = $1
+LIMIT 1`
+	var ref string
+	err := db.db.GetContext(ctx, &ref, q, clean(key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("report by key: %w", err)
+	}
+	return ref, true, nil
 }
 
 func reportParamsOf(r menus.Report) (reportParams, error) {
@@ -257,7 +288,7 @@ func saveReport(ctx context.Context, tx *sqlx.Tx, t reportTable, ref string, p r
 		return "", errors.New("report for session key vanished after a conflict")
 	}
 	if !prev.matches(p) {
-		return "", fmt.Errorf("session key already holds a report by another director or on another child: %w", menus.ErrConflict)
+		return "", &menus.SavedError{Ref: prev.Ref}
 	}
 	return prev.Ref, nil
 }
@@ -272,7 +303,8 @@ WHERE c.code = $1 AND c.active`
 	var id int64
 	err := tx.GetContext(ctx, &id, q, code, directorID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("child %s of director %d: %w", code, directorID, menus.ErrNotFound)
+		// No code in the error: errors reach logs, child codes must not.
+		return 0, fmt.Errorf("child of director %d: %w", directorID, menus.ErrNotFound)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("child: %w", err)

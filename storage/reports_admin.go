@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
+	"github.com/barefoot-ussd/barefoot/menus/reports"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -24,21 +26,6 @@ import (
 // package menus beside menus.Report; until they move there, a field changed
 // here must be changed in gateway/admin/reports.go too, and the compiler
 // says so where the two meet (admin.API{Reports: db}).
-
-// ReportQuery is menus.ReportQuery.
-type ReportQuery = menus.ReportQuery
-
-// ReportItem is menus.ReportItem.
-type ReportItem = menus.ReportItem
-
-// StatusChange is menus.StatusChange.
-type StatusChange = menus.StatusChange
-
-// ReportDashboard is menus.ReportDashboard.
-type ReportDashboard = menus.ReportDashboard
-
-// VillageCount is menus.VillageCount.
-type VillageCount = menus.VillageCount
 
 // Statuses of a need, as the needs table knows them.
 const (
@@ -151,12 +138,12 @@ type reportItemRow struct {
 	ReportedAt      time.Time    `db:"reported_at"`
 }
 
-func (r reportItemRow) item(kind menus.ReportKind) (ReportItem, error) {
+func (r reportItemRow) item(kind menus.ReportKind) (reports.Item, error) {
 	answers := map[string]string{}
 	if err := json.Unmarshal(r.Answers, &answers); err != nil {
-		return ReportItem{}, fmt.Errorf("report %s: decode answers: %w", r.Ref, err)
+		return reports.Item{}, fmt.Errorf("report %s: decode answers: %w", r.Ref, err)
 	}
-	it := ReportItem{
+	it := reports.Item{
 		Ref: r.Ref, Kind: kind,
 		ChildCode: r.ChildCode, ChildName: r.ChildName, Village: r.Village, County: r.County,
 		DirectorPhone: r.DirectorPhone, DirectorName: r.DirectorName,
@@ -176,7 +163,7 @@ func (r reportItemRow) item(kind menus.ReportKind) (ReportItem, error) {
 // Reports returns one page of the reports q selects, newest first, and how
 // many reports it selects in all. The page and the total are read from one
 // snapshot, so they agree even while reports arrive.
-func (db *DB) Reports(ctx context.Context, q ReportQuery) ([]ReportItem, int, error) {
+func (db *DB) Reports(ctx context.Context, q reports.Query) ([]reports.Item, int, error) {
 	queries, ok := adminReportQueries[q.Kind]
 	if !ok {
 		return nil, 0, fmt.Errorf("reports: unknown kind %q", clean(string(q.Kind)))
@@ -209,7 +196,7 @@ func (db *DB) Reports(ctx context.Context, q ReportQuery) ([]ReportItem, int, er
 	if err != nil {
 		return nil, 0, fmt.Errorf("list %ss: %w", q.Kind, err)
 	}
-	items := make([]ReportItem, len(rows))
+	items := make([]reports.Item, len(rows))
 	for i, r := range rows {
 		if items[i], err = r.item(q.Kind); err != nil {
 			return nil, 0, fmt.Errorf("list %ss: %w", q.Kind, err)
@@ -221,22 +208,22 @@ func (db *DB) Reports(ctx context.Context, q ReportQuery) ([]ReportItem, int, er
 // ReportWithHistory returns the visit or need with the given reference,
 // matched as ReportByRef matches it, with a need's status history. An
 // unknown reference is an error wrapping menus.ErrNotFound.
-func (db *DB) ReportWithHistory(ctx context.Context, ref string) (ReportItem, error) {
-	var it ReportItem
+func (db *DB) ReportWithHistory(ctx context.Context, ref string) (reports.Item, error) {
+	var it reports.Item
 	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
 		it, _, err = reportItem(ctx, tx, ref)
 		return err
 	})
 	if err != nil {
-		return ReportItem{}, fmt.Errorf("report %q: %w", clean(ref), err)
+		return reports.Item{}, fmt.Errorf("report %q: %w", clean(ref), err)
 	}
 	return it, nil
 }
 
 // reportItem reads one report and, for a need, its history; it also
 // returns the report's row id.
-func reportItem(ctx context.Context, q sqlx.QueryerContext, ref string) (ReportItem, int64, error) {
+func reportItem(ctx context.Context, q sqlx.QueryerContext, ref string) (reports.Item, int64, error) {
 	ref = strings.ToUpper(strings.TrimSpace(clean(ref)))
 	var kind menus.ReportKind
 	switch {
@@ -245,23 +232,23 @@ func reportItem(ctx context.Context, q sqlx.QueryerContext, ref string) (ReportI
 	case strings.HasPrefix(ref, reportTables[menus.ReportNeed].prefix):
 		kind = menus.ReportNeed
 	default:
-		return ReportItem{}, 0, menus.ErrNotFound
+		return reports.Item{}, 0, menus.ErrNotFound
 	}
 	var row reportItemRow
 	err := sqlx.GetContext(ctx, q, &row, adminReportQueries[kind].one, ref)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ReportItem{}, 0, menus.ErrNotFound
+		return reports.Item{}, 0, menus.ErrNotFound
 	}
 	if err != nil {
-		return ReportItem{}, 0, err
+		return reports.Item{}, 0, err
 	}
 	it, err := row.item(kind)
 	if err != nil {
-		return ReportItem{}, 0, err
+		return reports.Item{}, 0, err
 	}
 	if kind == menus.ReportNeed {
 		if it.History, err = needHistory(ctx, q, row.ID); err != nil {
-			return ReportItem{}, 0, err
+			return reports.Item{}, 0, err
 		}
 	}
 	return it, row.ID, nil
@@ -275,7 +262,7 @@ type statusChangeRow struct {
 	At    time.Time `db:"at"`
 }
 
-func needHistory(ctx context.Context, q sqlx.QueryerContext, needID int64) ([]StatusChange, error) {
+func needHistory(ctx context.Context, q sqlx.QueryerContext, needID int64) ([]reports.StatusChange, error) {
 	const query = `
 SELECT from_status, to_status, note, actor, at FROM need_status_history
 WHERE need_id = $1 ORDER BY at, id`
@@ -283,9 +270,9 @@ WHERE need_id = $1 ORDER BY at, id`
 	if err := sqlx.SelectContext(ctx, q, &rows, query, needID); err != nil {
 		return nil, fmt.Errorf("status history: %w", err)
 	}
-	out := make([]StatusChange, len(rows))
+	out := make([]reports.StatusChange, len(rows))
 	for i, r := range rows {
-		out[i] = StatusChange{From: r.From, To: r.To, Note: r.Note, Actor: r.Actor, At: r.At.UTC()}
+		out[i] = reports.StatusChange{From: r.From, To: r.To, Note: r.Note, Actor: r.Actor, At: r.At.UTC()}
 	}
 	return out, nil
 }
@@ -300,13 +287,13 @@ WHERE need_id = $1 ORDER BY at, id`
 // need as it is so the caller can say why. The need's row is locked while it
 // changes, so of two people acting on one need at once the second sees what
 // the first did.
-func (db *DB) SetNeedStatus(ctx context.Context, actor menus.User, ref, status, note string) (ReportItem, error) {
+func (db *DB) SetNeedStatus(ctx context.Context, actor access.User, ref, status, note string) (reports.Item, error) {
 	status, note = clean(status), strings.TrimSpace(clean(note))
 	if _, ok := needTransitions[status]; !ok {
-		return ReportItem{}, fmt.Errorf("need %q status: unknown status %q", clean(ref), status)
+		return reports.Item{}, fmt.Errorf("need %q status: unknown status %q", clean(ref), status)
 	}
 	var (
-		it       ReportItem
+		it       reports.Item
 		conflict bool
 	)
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -357,14 +344,14 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 		if it, _, err = reportItem(ctx, tx, ref); err != nil {
 			return err
 		}
-		return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "need.status", ObjectType: "need", ObjectID: it.Ref,
+		return audit(ctx, tx, access.AuditEntry{Actor: actor, Action: "need.status", ObjectType: "need", ObjectID: it.Ref,
 			Before: before, After: map[string]any{"status": status, "status_changed_at": at.UTC(), "note": note}})
 	})
 	if err != nil {
 		if conflict {
 			return it, fmt.Errorf("need %s: %w", it.Ref, err)
 		}
-		return ReportItem{}, fmt.Errorf("need %q status: %w", clean(ref), err)
+		return reports.Item{}, fmt.Errorf("need %q status: %w", clean(ref), err)
 	}
 	return it, nil
 }
@@ -374,7 +361,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 // what format and how many. Exports are reads, but reads of children's
 // data in bulk, so they leave a trail; the caller records the export before
 // it sends the file, so a file never leaves without its entry.
-func (db *DB) RecordExport(ctx context.Context, actor menus.User, kind menus.ReportKind, format string, params map[string]string, rows int) error {
+func (db *DB) RecordExport(ctx context.Context, actor access.User, kind menus.ReportKind, format string, params map[string]string, rows int) error {
 	if _, ok := adminReportQueries[kind]; !ok {
 		return fmt.Errorf("record export: unknown kind %q", clean(string(kind)))
 	}
@@ -383,7 +370,7 @@ func (db *DB) RecordExport(ctx context.Context, actor menus.User, kind menus.Rep
 		cleaned[clean(k)] = clean(v)
 	}
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "report.export", ObjectType: "report", ObjectID: string(kind),
+		return audit(ctx, tx, access.AuditEntry{Actor: actor, Action: "report.export", ObjectType: "report", ObjectID: string(kind),
 			After: map[string]any{"format": clean(format), "filters": cleaned, "rows": rows}})
 	})
 	if err != nil {
@@ -397,7 +384,7 @@ func (db *DB) RecordExport(ctx context.Context, actor menus.User, kind menus.Rep
 // (with zeros) or a report in the period, ordered by county and village.
 // It also counts every open urgent need, whenever reported, and lists the
 // references of the refLimit that have waited longest.
-func (db *DB) ReportDashboard(ctx context.Context, from, before time.Time, refLimit int) (ReportDashboard, error) {
+func (db *DB) ReportDashboard(ctx context.Context, from, before time.Time, refLimit int) (reports.Dashboard, error) {
 	const qVillages = `
 SELECT c.county, c.village,
        count(r.kind) FILTER (WHERE r.kind = 'visit') AS visits,
@@ -423,7 +410,7 @@ ORDER BY reported_at, id LIMIT $1`
 	}
 	var (
 		rows []villageRow
-		d    ReportDashboard
+		d    reports.Dashboard
 	)
 	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
 		if err := tx.SelectContext(ctx, &rows, qVillages, from, before); err != nil {
@@ -435,11 +422,11 @@ ORDER BY reported_at, id LIMIT $1`
 		return tx.SelectContext(ctx, &d.OpenUrgentRefs, qOpenRefs, max(refLimit, 0))
 	})
 	if err != nil {
-		return ReportDashboard{}, fmt.Errorf("report dashboard: %w", err)
+		return reports.Dashboard{}, fmt.Errorf("report dashboard: %w", err)
 	}
-	d.Villages = make([]VillageCount, len(rows))
+	d.Villages = make([]reports.VillageCount, len(rows))
 	for i, r := range rows {
-		d.Villages[i] = VillageCount(r)
+		d.Villages[i] = reports.VillageCount(r)
 	}
 	if d.OpenUrgentRefs == nil {
 		d.OpenUrgentRefs = []string{}

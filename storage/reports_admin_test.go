@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
+	"github.com/barefoot-ussd/barefoot/menus/reports"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
@@ -36,11 +39,11 @@ func mustPlaces(tb testing.TB, db *storage.DB) placesRegistry {
 	var reg placesRegistry
 	for _, d := range []struct {
 		id *int64
-		d  menus.Director
+		d  registry.Director
 	}{
-		{&reg.Hua, menus.Director{Phone: phoneHua, Name: "Hua", Language: menus.LangEN, Village: "Shuiping", County: "Leishan", Active: true}},
-		{&reg.Jin, menus.Director{Phone: phoneJin, Name: "Jin", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: true}},
-		{&reg.Kai, menus.Director{Phone: phoneKai, Name: "Kai", Language: menus.LangZH, Village: "Qiao", County: "Taijiang", Active: true}},
+		{&reg.Hua, registry.Director{Phone: phoneHua, Name: "Hua", Language: menus.LangEN, Village: "Shuiping", County: "Leishan", Active: true}},
+		{&reg.Jin, registry.Director{Phone: phoneJin, Name: "Jin", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: true}},
+		{&reg.Kai, registry.Director{Phone: phoneKai, Name: "Kai", Language: menus.LangZH, Village: "Qiao", County: "Taijiang", Active: true}},
 	} {
 		id, err := db.UpsertDirector(tb.Context(), d.d)
 		if err != nil {
@@ -48,7 +51,7 @@ func mustPlaces(tb testing.TB, db *storage.DB) placesRegistry {
 		}
 		*d.id = id
 	}
-	for _, c := range []menus.Child{
+	for _, c := range []registry.Child{
 		{Code: "C0011", Name: "Yi", Village: "Shuiping", County: "Leishan", DirectorPhone: phoneHua, Active: true},
 		{Code: "C0012", Name: "Er", Village: "Shuiping", County: "Leishan", DirectorPhone: phoneHua, Active: true},
 		{Code: "C0013", Name: "San", Village: "Dagu", County: "Leishan", DirectorPhone: phoneJin, Active: true},
@@ -86,7 +89,7 @@ func mustReport(tb testing.TB, db *storage.DB, r menus.Report) string {
 
 func day(d, h int) time.Time { return time.Date(2026, 10, d, h, 0, 0, 0, time.UTC) }
 
-func refsOf(items []storage.ReportItem) []string {
+func refsOf(items []reports.Item) []string {
 	out := make([]string, len(items))
 	for i, it := range items {
 		out[i] = it.Ref
@@ -113,35 +116,35 @@ func TestReportsFilters(t *testing.T) {
 	n1 := need(reg.Hua, "C0011", "school", menus.UrgencyRoutine, day(5, 9))
 	n2 := need(reg.Jin, "C0013", "protection", menus.UrgencyUrgent, day(6, 9))
 	n3 := need(reg.Kai, "C0014", "school", menus.UrgencyUrgent, day(7, 9))
-	if _, err := db.SetNeedStatus(t.Context(), menus.User{}, n3, "referred", ""); err != nil {
+	if _, err := db.SetNeedStatus(t.Context(), access.User{}, n3, "referred", ""); err != nil {
 		t.Fatal(err)
 	}
 
-	visits := func(q storage.ReportQuery) storage.ReportQuery { q.Kind = menus.ReportVisit; return q }
-	needs := func(q storage.ReportQuery) storage.ReportQuery { q.Kind = menus.ReportNeed; return q }
+	visits := func(q reports.Query) reports.Query { q.Kind = menus.ReportVisit; return q }
+	needs := func(q reports.Query) reports.Query { q.Kind = menus.ReportNeed; return q }
 	tests := []struct {
 		name string
-		q    storage.ReportQuery
+		q    reports.Query
 		want []string // newest first
 	}{
-		{"every visit", visits(storage.ReportQuery{}), []string{v4, v3, v2, v1}},
-		{"every need", needs(storage.ReportQuery{}), []string{n3, n2, n1}},
-		{"from is inclusive", visits(storage.ReportQuery{From: day(2, 9)}), []string{v4, v3, v2}},
-		{"before is exclusive", visits(storage.ReportQuery{Before: day(4, 0)}), []string{v3, v2, v1}},
-		{"one day", visits(storage.ReportQuery{From: day(3, 0), Before: day(4, 0)}), []string{v3}},
-		{"village", visits(storage.ReportQuery{Village: "Shuiping"}), []string{v2, v1}},
-		{"county", visits(storage.ReportQuery{County: "Leishan"}), []string{v3, v2, v1}},
-		{"village of another county", visits(storage.ReportQuery{Village: "Qiao", County: "Leishan"}), nil},
-		{"director", needs(storage.ReportQuery{Director: phoneJin}), []string{n2}},
-		{"child", visits(storage.ReportQuery{Child: "C0012"}), []string{v2}},
-		{"situation", visits(storage.ReportQuery{Detail: "well"}), []string{v4, v1}},
-		{"category", needs(storage.ReportQuery{Detail: "school"}), []string{n3, n1}},
-		{"urgency", needs(storage.ReportQuery{Urgency: menus.UrgencyUrgent}), []string{n3, n2}},
-		{"status open", needs(storage.ReportQuery{Status: "open"}), []string{n2, n1}},
-		{"status referred", needs(storage.ReportQuery{Status: "referred"}), []string{n3}},
-		{"channel", visits(storage.ReportQuery{Channel: menus.ChannelSMS}), []string{v4, v2}},
-		{"filters combine", needs(storage.ReportQuery{County: "Leishan", Urgency: menus.UrgencyUrgent, Status: "open"}), []string{n2}},
-		{"nothing matches", visits(storage.ReportQuery{Child: "C0099"}), nil},
+		{"every visit", visits(reports.Query{}), []string{v4, v3, v2, v1}},
+		{"every need", needs(reports.Query{}), []string{n3, n2, n1}},
+		{"from is inclusive", visits(reports.Query{From: day(2, 9)}), []string{v4, v3, v2}},
+		{"before is exclusive", visits(reports.Query{Before: day(4, 0)}), []string{v3, v2, v1}},
+		{"one day", visits(reports.Query{From: day(3, 0), Before: day(4, 0)}), []string{v3}},
+		{"village", visits(reports.Query{Village: "Shuiping"}), []string{v2, v1}},
+		{"county", visits(reports.Query{County: "Leishan"}), []string{v3, v2, v1}},
+		{"village of another county", visits(reports.Query{Village: "Qiao", County: "Leishan"}), nil},
+		{"director", needs(reports.Query{Director: phoneJin}), []string{n2}},
+		{"child", visits(reports.Query{Child: "C0012"}), []string{v2}},
+		{"situation", visits(reports.Query{Detail: "well"}), []string{v4, v1}},
+		{"category", needs(reports.Query{Detail: "school"}), []string{n3, n1}},
+		{"urgency", needs(reports.Query{Urgency: menus.UrgencyUrgent}), []string{n3, n2}},
+		{"status open", needs(reports.Query{Status: "open"}), []string{n2, n1}},
+		{"status referred", needs(reports.Query{Status: "referred"}), []string{n3}},
+		{"channel", visits(reports.Query{Channel: menus.ChannelSMS}), []string{v4, v2}},
+		{"filters combine", needs(reports.Query{County: "Leishan", Urgency: menus.UrgencyUrgent, Status: "open"}), []string{n2}},
+		{"nothing matches", visits(reports.Query{Child: "C0099"}), nil},
 	}
 	for _, tt := range tests {
 		items, total, err := db.Reports(t.Context(), tt.q)
@@ -160,7 +163,7 @@ func TestReportsFilters(t *testing.T) {
 	// Pages of two: no report twice or missed, and the total on every page.
 	var paged []string
 	for offset := 0; offset < 6; offset += 2 {
-		items, total, err := db.Reports(t.Context(), storage.ReportQuery{Kind: menus.ReportVisit, Limit: 2, Offset: offset})
+		items, total, err := db.Reports(t.Context(), reports.Query{Kind: menus.ReportVisit, Limit: 2, Offset: offset})
 		if err != nil || total != 4 {
 			t.Fatalf("page at %d: total %d, %v", offset, total, err)
 		}
@@ -171,7 +174,7 @@ func TestReportsFilters(t *testing.T) {
 	}
 
 	// What an item carries.
-	items, _, err := db.Reports(t.Context(), storage.ReportQuery{Kind: menus.ReportNeed, Child: "C0014"})
+	items, _, err := db.Reports(t.Context(), reports.Query{Kind: menus.ReportNeed, Child: "C0014"})
 	if err != nil || len(items) != 1 {
 		t.Fatalf("need on C0014: %v, %v", items, err)
 	}
@@ -182,15 +185,15 @@ func TestReportsFilters(t *testing.T) {
 		it.Tree != "director" || it.Version != 1 || !it.ReportedAt.Equal(day(7, 9)) || it.Answers["category"] != "school" {
 		t.Fatalf("item %+v", it)
 	}
-	items, _, err = db.Reports(t.Context(), storage.ReportQuery{Kind: menus.ReportVisit, Child: "C0011"})
+	items, _, err = db.Reports(t.Context(), reports.Query{Kind: menus.ReportVisit, Child: "C0011"})
 	if err != nil || len(items) != 1 || items[0].Status != "" || !items[0].StatusChangedAt.IsZero() || items[0].Detail != "well" {
 		t.Fatalf("visit on C0011: %+v, %v", items, err)
 	}
 
-	if _, _, err := db.Reports(t.Context(), storage.ReportQuery{Kind: menus.ReportVisit, Status: "open"}); err == nil {
+	if _, _, err := db.Reports(t.Context(), reports.Query{Kind: menus.ReportVisit, Status: "open"}); err == nil {
 		t.Fatal("visits filtered by status")
 	}
-	if _, _, err := db.Reports(t.Context(), storage.ReportQuery{Kind: "audit"}); err == nil {
+	if _, _, err := db.Reports(t.Context(), reports.Query{Kind: "audit"}); err == nil {
 		t.Fatal("an unknown kind listed")
 	}
 }
@@ -215,11 +218,11 @@ func TestReportWithHistory(t *testing.T) {
 	if err != nil || got.Ref != n || got.Status != "open" || len(got.History) != 0 {
 		t.Fatalf("new need: %+v, %v", got, err)
 	}
-	editor := mustUser(t, db, "editor1", menus.RoleEditor)
+	editor := mustUser(t, db, "editor1", access.RoleEditor)
 	if _, err := db.SetNeedStatus(t.Context(), editor, n, "referred", "  to the township clinic "); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SetNeedStatus(t.Context(), menus.User{}, n, "resolved", ""); err != nil {
+	if _, err := db.SetNeedStatus(t.Context(), access.User{}, n, "resolved", ""); err != nil {
 		t.Fatal(err)
 	}
 	got, err = db.ReportWithHistory(t.Context(), n)
@@ -234,9 +237,9 @@ func TestReportWithHistory(t *testing.T) {
 	}
 }
 
-func mustUser(tb testing.TB, db *storage.DB, name, role string) menus.User {
+func mustUser(tb testing.TB, db *storage.DB, name, role string) access.User {
 	tb.Helper()
-	u, err := db.CreateUser(tb.Context(), menus.User{}, name, "correct horse battery", role)
+	u, err := db.CreateUser(tb.Context(), access.User{}, name, "correct horse battery", role)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -250,7 +253,7 @@ func TestSetNeedStatus(t *testing.T) {
 	t.Parallel()
 	db := storagetest.MustDB(t)
 	reg := mustPlaces(t, db)
-	editor := mustUser(t, db, "editor1", menus.RoleEditor)
+	editor := mustUser(t, db, "editor1", access.RoleEditor)
 	// How to bring a new (open) need to each status.
 	reach := map[string][]string{"open": nil, "referred": {"referred"}, "resolved": {"resolved"}}
 	allowed := map[[2]string]bool{
@@ -350,7 +353,7 @@ func TestSetNeedStatusConcurrently(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			_, errs[i] = db.SetNeedStatus(t.Context(), menus.User{}, ref, "referred", fmt.Sprint(i))
+			_, errs[i] = db.SetNeedStatus(t.Context(), access.User{}, ref, "referred", fmt.Sprint(i))
 		})
 	}
 	close(start)
@@ -380,7 +383,7 @@ func TestSetNeedStatusConcurrently(t *testing.T) {
 func TestRecordExport(t *testing.T) {
 	t.Parallel()
 	db := storagetest.MustDB(t)
-	viewer := mustUser(t, db, "viewer1", menus.RoleViewer)
+	viewer := mustUser(t, db, "viewer1", access.RoleViewer)
 	if err := db.RecordExport(t.Context(), viewer, menus.ReportNeed, "xlsx", map[string]string{"village": "Dagu", "lang": "en"}, 12); err != nil {
 		t.Fatal(err)
 	}
@@ -422,18 +425,18 @@ func TestReportDashboard(t *testing.T) {
 	newest := report(menus.ReportNeed, reg.Kai, "C0014", menus.UrgencyUrgent, oct.AddDate(0, 0, 6))
 	resolved := report(menus.ReportNeed, reg.Kai, "C0014", menus.UrgencyUrgent, oct.AddDate(0, 0, 7))
 	referred := report(menus.ReportNeed, reg.Kai, "C0014", menus.UrgencyUrgent, oct.AddDate(0, 0, 8))
-	if _, err := db.SetNeedStatus(t.Context(), menus.User{}, resolved, "resolved", ""); err != nil {
+	if _, err := db.SetNeedStatus(t.Context(), access.User{}, resolved, "resolved", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SetNeedStatus(t.Context(), menus.User{}, referred, "referred", ""); err != nil {
+	if _, err := db.SetNeedStatus(t.Context(), access.User{}, referred, "referred", ""); err != nil {
 		t.Fatal(err)
 	}
 	// A report on an inactive child keeps its village on the dashboard.
-	if _, err := db.UpsertChild(t.Context(), menus.Child{Code: "C0015", Name: "Wu", Village: "Gone", County: "Taijiang", DirectorPhone: phoneKai, Active: true}); err != nil {
+	if _, err := db.UpsertChild(t.Context(), registry.Child{Code: "C0015", Name: "Wu", Village: "Gone", County: "Taijiang", DirectorPhone: phoneKai, Active: true}); err != nil {
 		t.Fatal(err)
 	}
 	report(menus.ReportVisit, reg.Kai, "C0015", "", oct.AddDate(0, 0, 9))
-	if _, err := db.UpsertChild(t.Context(), menus.Child{Code: "C0015", Name: "Wu", Village: "Gone", County: "Taijiang", DirectorPhone: phoneKai, Active: false}); err != nil {
+	if _, err := db.UpsertChild(t.Context(), registry.Child{Code: "C0015", Name: "Wu", Village: "Gone", County: "Taijiang", DirectorPhone: phoneKai, Active: false}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -441,7 +444,7 @@ func TestReportDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []storage.VillageCount{
+	want := []reports.VillageCount{
 		{County: "Leishan", Village: "Dagu", Visits: 0, Needs: 1},
 		{County: "Leishan", Village: "Shuiping", Visits: 2, Needs: 1},
 		{County: "Taijiang", Village: "Gone", Visits: 1, Needs: 0},
@@ -460,7 +463,7 @@ func TestReportDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = []storage.VillageCount{
+	want = []reports.VillageCount{
 		{County: "Leishan", Village: "Dagu"}, {County: "Leishan", Village: "Shuiping"}, {County: "Taijiang", Village: "Qiao"},
 	}
 	if !slices.Equal(d.Villages, want) || d.OpenUrgent != 3 || !slices.Equal(d.OpenUrgentRefs, []string{oldest, middle, newest}) {

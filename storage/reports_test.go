@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
@@ -22,7 +23,7 @@ var refPattern = map[menus.ReportKind]*regexp.Regexp{
 }
 
 // visitBy returns a complete visit report by Amy on C0001.
-func visitBy(reg registry, sessionKey string) menus.Report {
+func visitBy(reg seeded, sessionKey string) menus.Report {
 	return menus.Report{
 		Kind:       menus.ReportVisit,
 		SessionKey: sessionKey,
@@ -332,7 +333,7 @@ func TestSaveReportRetryAfterChildMoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.UpsertChild(t.Context(), menus.Child{Code: "C0001", Name: "Chen Yi", Village: "v", County: "c", DirectorPhone: phoneBo, Active: true}); err != nil {
+	if _, err := db.UpsertChild(t.Context(), registry.Child{Code: "C0001", Name: "Chen Yi", Village: "v", County: "c", DirectorPhone: phoneBo, Active: true}); err != nil {
 		t.Fatal(err)
 	}
 	second, err := db.SaveReport(t.Context(), r)

@@ -12,11 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/jmoiron/sqlx"
 )
-
-// StoredTree is one version of a menu tree's source.
-type StoredTree = menus.TreeVersion
 
 type treeRow struct {
 	Name        string       `db:"name"`
@@ -28,8 +26,8 @@ type treeRow struct {
 	PublishedAt sql.NullTime `db:"published_at"`
 }
 
-func (r treeRow) toStored() StoredTree {
-	t := StoredTree{
+func (r treeRow) toStored() menus.TreeVersion {
+	t := menus.TreeVersion{
 		Name:      r.Name,
 		Version:   r.Version,
 		Format:    r.Format,
@@ -56,18 +54,18 @@ const saveTreeAttempts = 10
 //
 // Unlike report text, a tree's source is refused rather than repaired when it
 // is not UTF-8 text: silently altering a menu would be worse than an error.
-func (db *DB) SaveTreeVersion(ctx context.Context, name, format string, source []byte) (StoredTree, error) {
-	return db.SaveTreeVersionAs(ctx, menus.User{Username: "system"}, name, format, source)
+func (db *DB) SaveTreeVersion(ctx context.Context, name, format string, source []byte) (menus.TreeVersion, error) {
+	return db.SaveTreeVersionAs(ctx, access.User{Username: "system"}, name, format, source)
 }
 
 // SaveTreeVersionAs is SaveTreeVersion by actor: a new version is recorded
 // in the audit log with its source.
-func (db *DB) SaveTreeVersionAs(ctx context.Context, actor menus.User, name, format string, source []byte) (StoredTree, error) {
+func (db *DB) SaveTreeVersionAs(ctx context.Context, actor access.User, name, format string, source []byte) (menus.TreeVersion, error) {
 	if name == "" {
-		return StoredTree{}, errors.New("save tree: empty name")
+		return menus.TreeVersion{}, errors.New("save tree: empty name")
 	}
 	if !utf8.Valid(source) || bytes.IndexByte(source, 0) >= 0 {
-		return StoredTree{}, fmt.Errorf("save tree %q: source is not UTF-8 text", clean(name))
+		return menus.TreeVersion{}, fmt.Errorf("save tree %q: source is not UTF-8 text", clean(name))
 	}
 	sum := sha256.Sum256(source)
 	checksum := hex.EncodeToString(sum[:])
@@ -98,7 +96,7 @@ RETURNING name, version, format, source, checksum, created_at, published_at`
 			if ok {
 				before = map[string]any{"version": latest.Version, "source": latest.Source}
 			}
-			return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "menu.save", ObjectType: "menu_tree", ObjectID: name,
+			return audit(ctx, tx, access.AuditEntry{Actor: actor, Action: "menu.save", ObjectType: "menu_tree", ObjectID: name,
 				Before: before, After: map[string]any{"version": next, "format": format, "source": string(source)}})
 		})
 		if err == nil {
@@ -108,7 +106,7 @@ RETURNING name, version, format, source, checksum, created_at, published_at`
 		if isUnique(err, "menu_trees_name_version_key") && attempt < saveTreeAttempts {
 			continue
 		}
-		return StoredTree{}, fmt.Errorf("save tree %q: %w", clean(name), err)
+		return menus.TreeVersion{}, fmt.Errorf("save tree %q: %w", clean(name), err)
 	}
 }
 
@@ -134,7 +132,7 @@ LIMIT 1`
 // a tree is the one published last, so publishing an older version again
 // rolls back. An unknown version is an error wrapping menus.ErrNotFound.
 func (db *DB) PublishTree(ctx context.Context, name string, version int) error {
-	return db.PublishTreeAs(ctx, menus.User{Username: "system"}, name, version)
+	return db.PublishTreeAs(ctx, access.User{Username: "system"}, name, version)
 }
 
 // MenusChannel is the Postgres notification channel a publish signals on,
@@ -143,7 +141,7 @@ const MenusChannel = "barefoot_menus"
 
 // PublishTreeAs is PublishTree by actor, audited, and announced to every
 // gateway process with a notification that is delivered when it commits.
-func (db *DB) PublishTreeAs(ctx context.Context, actor menus.User, name string, version int) error {
+func (db *DB) PublishTreeAs(ctx context.Context, actor access.User, name string, version int) error {
 	const q = `UPDATE menu_trees SET published_at = now() WHERE name = $1 AND version = $2`
 	const qBefore = `
 SELECT COALESCE((SELECT version FROM menu_trees WHERE name = $1 AND published_at IS NOT NULL
@@ -167,7 +165,7 @@ SELECT COALESCE((SELECT version FROM menu_trees WHERE name = $1 AND published_at
 		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, MenusChannel, name); err != nil {
 			return err
 		}
-		return audit(ctx, tx, menus.AuditEntry{Actor: actor, Action: "menu.publish", ObjectType: "menu_tree", ObjectID: name,
+		return audit(ctx, tx, access.AuditEntry{Actor: actor, Action: "menu.publish", ObjectType: "menu_tree", ObjectID: name,
 			Before: map[string]any{"published": was}, After: map[string]any{"published": version}})
 	})
 	if err != nil {
@@ -178,7 +176,7 @@ SELECT COALESCE((SELECT version FROM menu_trees WHERE name = $1 AND published_at
 
 // PublishedTrees returns, for each tree with a published version, the version
 // published last, ordered by name.
-func (db *DB) PublishedTrees(ctx context.Context) ([]StoredTree, error) {
+func (db *DB) PublishedTrees(ctx context.Context) ([]menus.TreeVersion, error) {
 	// Versions published in one transaction share now(); the higher version
 	// wins such a tie.
 	const q = `
@@ -190,7 +188,7 @@ ORDER BY name, published_at DESC, version DESC`
 	if err := db.db.SelectContext(ctx, &rows, q); err != nil {
 		return nil, fmt.Errorf("published trees: %w", err)
 	}
-	trees := make([]StoredTree, len(rows))
+	trees := make([]menus.TreeVersion, len(rows))
 	for i, r := range rows {
 		trees[i] = r.toStored()
 	}
@@ -199,7 +197,7 @@ ORDER BY name, published_at DESC, version DESC`
 
 // TreeVersion returns one version of a tree. An unknown name or version is an
 // error wrapping menus.ErrNotFound.
-func (db *DB) TreeVersion(ctx context.Context, name string, version int) (StoredTree, error) {
+func (db *DB) TreeVersion(ctx context.Context, name string, version int) (menus.TreeVersion, error) {
 	const q = `
 SELECT name, version, format, source, checksum, created_at, published_at
 FROM menu_trees
@@ -207,17 +205,17 @@ WHERE name = $1 AND version = $2`
 	var row treeRow
 	err := db.db.GetContext(ctx, &row, q, name, version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return StoredTree{}, fmt.Errorf("tree %q version %d: %w", clean(name), version, menus.ErrNotFound)
+		return menus.TreeVersion{}, fmt.Errorf("tree %q version %d: %w", clean(name), version, menus.ErrNotFound)
 	}
 	if err != nil {
-		return StoredTree{}, fmt.Errorf("tree %q version %d: %w", clean(name), version, err)
+		return menus.TreeVersion{}, fmt.Errorf("tree %q version %d: %w", clean(name), version, err)
 	}
 	return row.toStored(), nil
 }
 
 // TreeVersions lists every version of every tree, newest first within a
 // tree, without their sources.
-func (db *DB) TreeVersions(ctx context.Context) ([]StoredTree, error) {
+func (db *DB) TreeVersions(ctx context.Context) ([]menus.TreeVersion, error) {
 	const q = `
 SELECT name, version, format, '' AS source, checksum, created_at, published_at
 FROM menu_trees ORDER BY name, version DESC`
@@ -225,7 +223,7 @@ FROM menu_trees ORDER BY name, version DESC`
 	if err := db.db.SelectContext(ctx, &rows, q); err != nil {
 		return nil, fmt.Errorf("tree versions: %w", err)
 	}
-	out := make([]StoredTree, len(rows))
+	out := make([]menus.TreeVersion, len(rows))
 	for i, r := range rows {
 		out[i] = r.toStored()
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
 
-func MustSaveTree(tb testing.TB, db *storage.DB, name, format, source string) storage.StoredTree {
+func MustSaveTree(tb testing.TB, db *storage.DB, name, format, source string) menus.TreeVersion {
 	tb.Helper()
 	tree, err := db.SaveTreeVersion(tb.Context(), name, format, []byte(source))
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 )
 
 // adminCommand runs `barefoot admin create-user`: the first administrator
@@ -21,7 +21,7 @@ func adminCommand(ctx context.Context, cfg config, args []string, stdin io.Reade
 	fs := flag.NewFlagSet("create-user", flag.ContinueOnError)
 	fs.SetOutput(out)
 	username := fs.String("username", "", "login name (lower case)")
-	role := fs.String("role", menus.RoleAdmin, "admin, editor or viewer")
+	role := fs.String("role", access.RoleAdmin, "admin, editor or viewer")
 	if err := fs.Parse(args[1:]); err != nil || *username == "" {
 		return usageError{}
 	}
@@ -39,7 +39,7 @@ func adminCommand(ctx context.Context, cfg config, args []string, stdin io.Reade
 		return err
 	}
 	defer db.Close()
-	system := menus.User{Username: "cli"}
+	system := access.User{Username: "cli"}
 	u, err := db.CreateUser(ctx, system, *username, password, *role)
 	if err != nil {
 		return err

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
 	// The zone database goes into the binary: a minimal container may
 	// have none, and report dates must not silently fall back to UTC.
 	_ "time/tzdata"
 
+	"github.com/barefoot-ussd/barefoot/gateway/assemble"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/redis/go-redis/v9"
@@ -31,9 +34,11 @@ type config struct {
 	// Twilio's signatures and delivery-report callbacks.
 	PublicURL string
 	// SMS settings.
-	SMSSessionTTL  time.Duration
-	SMSReplyLimit  int
-	SMSReplyWindow time.Duration
+	SMSSessionTTL time.Duration
+	SMSReplyLimit int
+	// SMSStrangerReplyLimit bounds replies to numbers not in the registry.
+	SMSStrangerReplyLimit int
+	SMSReplyWindow        time.Duration
 	// SMSDailyReplies bounds the replies of the whole deployment a day.
 	SMSDailyReplies int
 	// Location is the deployment's time zone, for report dates.
@@ -88,8 +93,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		*d.dst = v
 	}
-	if _, err := fmt.Sscan(get("BAREFOOT_SMS_REPLY_LIMIT", "10"), &c.SMSReplyLimit); err != nil || c.SMSReplyLimit < 1 {
-		return c, fmt.Errorf("BAREFOOT_SMS_REPLY_LIMIT: want a whole number of replies, got %q", getenv("BAREFOOT_SMS_REPLY_LIMIT"))
+	counts := []struct {
+		dst *int
+		key string
+		def int
+	}{
+		{&c.SMSReplyLimit, "BAREFOOT_SMS_REPLY_LIMIT", assemble.DefaultReplyLimit},
+		{&c.SMSStrangerReplyLimit, "BAREFOOT_SMS_STRANGER_REPLY_LIMIT", assemble.DefaultStrangerReplyLimit},
+	}
+	for _, n := range counts {
+		if _, err := fmt.Sscan(get(n.key, strconv.Itoa(n.def)), n.dst); err != nil || *n.dst < 1 {
+			return c, fmt.Errorf("%s: want a whole number of replies, got %q", n.key, getenv(n.key))
+		}
 	}
 	if _, err := fmt.Sscan(get("BAREFOOT_SMS_DAILY_REPLIES", "5000"), &c.SMSDailyReplies); err != nil || c.SMSDailyReplies < 1 {
 		return c, fmt.Errorf("BAREFOOT_SMS_DAILY_REPLIES: want a whole number of replies, got %q", getenv("BAREFOOT_SMS_DAILY_REPLIES"))

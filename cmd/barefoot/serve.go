@@ -37,7 +37,7 @@ func serve(ctx context.Context, cfg config) error {
 
 	g, err := assemble.New(ctx, db, rdb, assemble.Settings{
 		Region: cfg.Region, RedisPrefix: cfg.RedisPrefix, SessionTTL: cfg.SessionTTL, ResumeTTL: cfg.ResumeTTL,
-		SMSSessionTTL: cfg.SMSSessionTTL, ReplyLimit: cfg.SMSReplyLimit, ReplyWindow: cfg.SMSReplyWindow,
+		SMSSessionTTL: cfg.SMSSessionTTL, ReplyLimit: cfg.SMSReplyLimit, StrangerReplyLimit: cfg.SMSStrangerReplyLimit, ReplyWindow: cfg.SMSReplyWindow,
 		DailyReplies: cfg.SMSDailyReplies, StatusSecret: cfg.StatusSecret, PublicURL: cfg.PublicURL,
 		TwilioToken: cfg.Twilio.Secret, AlertCarrier: cfg.AlertCarrier, Location: cfg.Location,
 	}, log)

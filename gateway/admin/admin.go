@@ -21,20 +21,21 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/gofiber/fiber/v2"
 	"github.com/pmezard/go-difflib/difflib"
 )
 
 // Store is what the API needs of the database (storage.DB).
 type Store interface {
-	Authenticate(ctx context.Context, username, password string) (menus.User, error)
-	CreateSessionToken(ctx context.Context, actor menus.User, userID int64, name string, ttl time.Duration) (string, error)
-	UserByToken(ctx context.Context, token string) (menus.User, error)
+	Authenticate(ctx context.Context, username, password string) (access.User, error)
+	CreateSessionToken(ctx context.Context, actor access.User, userID int64, name string, ttl time.Duration) (string, error)
+	UserByToken(ctx context.Context, token string) (access.User, error)
 	TreeVersions(ctx context.Context) ([]menus.TreeVersion, error)
 	TreeVersion(ctx context.Context, name string, version int) (menus.TreeVersion, error)
-	SaveTreeVersionAs(ctx context.Context, actor menus.User, name, format string, source []byte) (menus.TreeVersion, error)
-	PublishTreeAs(ctx context.Context, actor menus.User, name string, version int) error
-	AuditLog(ctx context.Context, limit int) ([]menus.AuditRecord, error)
+	SaveTreeVersionAs(ctx context.Context, actor access.User, name, format string, source []byte) (menus.TreeVersion, error)
+	PublishTreeAs(ctx context.Context, actor access.User, name string, version int) error
+	AuditLog(ctx context.Context, limit int) ([]access.AuditRecord, error)
 }
 
 // Refresher loads newly published trees into this process at once (other
@@ -83,13 +84,13 @@ func (a *API) Mount(app *fiber.App) {
 	r.Post("/login", a.login)
 	auth := r.Group("", a.authenticate)
 	auth.Get("/me", func(c *fiber.Ctx) error { return c.JSON(userJSON(user(c))) })
-	auth.Get("/menus", need(menus.RoleEditor), a.listTrees)
-	auth.Get("/menus/:name/versions/:version", need(menus.RoleEditor), a.getTree)
-	auth.Get("/menus/:name/diff", need(menus.RoleEditor), a.diff)
-	auth.Post("/menus/:name/validate", need(menus.RoleEditor), a.validate)
-	auth.Post("/menus/:name/versions", need(menus.RoleEditor), a.saveDraft)
-	auth.Post("/menus/:name/versions/:version/publish", need(menus.RoleEditor), a.publish)
-	auth.Get("/audit", need(menus.RoleAdmin), a.audit)
+	auth.Get("/menus", need(access.RoleEditor), a.listTrees)
+	auth.Get("/menus/:name/versions/:version", need(access.RoleEditor), a.getTree)
+	auth.Get("/menus/:name/diff", need(access.RoleEditor), a.diff)
+	auth.Post("/menus/:name/validate", need(access.RoleEditor), a.validate)
+	auth.Post("/menus/:name/versions", need(access.RoleEditor), a.saveDraft)
+	auth.Post("/menus/:name/versions/:version/publish", need(access.RoleEditor), a.publish)
+	auth.Get("/audit", need(access.RoleAdmin), a.audit)
 	a.mountEditor(auth)
 	a.mountRegistry(auth)
 	a.mountReports(auth)
@@ -133,7 +134,7 @@ type userView struct {
 	Role     string `json:"role"`
 }
 
-func userJSON(u menus.User) userView { return userView{ID: u.ID, Username: u.Username, Role: u.Role} }
+func userJSON(u access.User) userView { return userView{ID: u.ID, Username: u.Username, Role: u.Role} }
 
 func (a *API) login(c *fiber.Ctx) error {
 	var body struct {
@@ -176,8 +177,8 @@ func (a *API) authenticate(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-func user(c *fiber.Ctx) menus.User {
-	u, _ := c.Locals("user").(menus.User)
+func user(c *fiber.Ctx) access.User {
+	u, _ := c.Locals("user").(access.User)
 	return u
 }
 

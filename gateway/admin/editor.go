@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/gofiber/fiber/v2"
@@ -26,8 +27,8 @@ type People interface {
 }
 
 func (a *API) mountEditor(r fiber.Router) {
-	r.Post("/menus/convert", need(menus.RoleEditor), a.convert)
-	r.Post("/menus/:name/simulate", need(menus.RoleEditor), a.simulate)
+	r.Post("/menus/convert", need(access.RoleEditor), a.convert)
+	r.Post("/menus/:name/simulate", need(access.RoleEditor), a.simulate)
 }
 
 // convert turns a tree between YAML and JSON (?to=yaml or ?to=json); the

@@ -18,7 +18,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/text/width"
 )
@@ -37,12 +39,6 @@ import (
 // and so out of access logs; the audit log names them by phone or code.
 // Nothing here logs a name or a phone.
 
-// ChildRecord is menus.ChildRecord.
-type ChildRecord = menus.ChildRecord
-
-// AllowanceRecord is menus.AllowanceRecord.
-type AllowanceRecord = menus.AllowanceRecord
-
 // RegistryStore is what the registry endpoints need of the database
 // (storage.DB). Lists return a page and the number of matches in all; an
 // unknown id is menus.ErrNotFound, a taken phone or code
@@ -51,40 +47,40 @@ type AllowanceRecord = menus.AllowanceRecord
 // roll back when dryRun; they return how many records they created and
 // updated.
 type RegistryStore interface {
-	ListDirectors(ctx context.Context, q string, limit, offset int) ([]menus.Director, int, error)
-	DirectorByID(ctx context.Context, id int64) (menus.Director, error)
-	CreateDirector(ctx context.Context, actor menus.User, d menus.Director) (menus.Director, error)
-	UpdateDirector(ctx context.Context, actor menus.User, d menus.Director) (menus.Director, error)
-	SetDirectorActive(ctx context.Context, actor menus.User, id int64, active bool) (menus.Director, error)
-	ImportDirectors(ctx context.Context, actor menus.User, ds []menus.Director, dryRun bool) (created, updated int, err error)
+	ListDirectors(ctx context.Context, q string, limit, offset int) ([]registry.Director, int, error)
+	DirectorByID(ctx context.Context, id int64) (registry.Director, error)
+	CreateDirector(ctx context.Context, actor access.User, d registry.Director) (registry.Director, error)
+	UpdateDirector(ctx context.Context, actor access.User, d registry.Director) (registry.Director, error)
+	SetDirectorActive(ctx context.Context, actor access.User, id int64, active bool) (registry.Director, error)
+	ImportDirectors(ctx context.Context, actor access.User, ds []registry.Director, dryRun bool) (created, updated int, err error)
 
-	ListChildren(ctx context.Context, q string, limit, offset int) ([]ChildRecord, int, error)
-	ChildByID(ctx context.Context, id int64) (ChildRecord, error)
-	CreateChild(ctx context.Context, actor menus.User, c ChildRecord) (ChildRecord, error)
-	UpdateChild(ctx context.Context, actor menus.User, c ChildRecord) (ChildRecord, error)
-	SetChildActive(ctx context.Context, actor menus.User, id int64, active bool) (ChildRecord, error)
-	ImportChildren(ctx context.Context, actor menus.User, cs []ChildRecord, dryRun bool) (created, updated int, err error)
+	ListChildren(ctx context.Context, q string, limit, offset int) ([]registry.ChildRecord, int, error)
+	ChildByID(ctx context.Context, id int64) (registry.ChildRecord, error)
+	CreateChild(ctx context.Context, actor access.User, c registry.ChildRecord) (registry.ChildRecord, error)
+	UpdateChild(ctx context.Context, actor access.User, c registry.ChildRecord) (registry.ChildRecord, error)
+	SetChildActive(ctx context.Context, actor access.User, id int64, active bool) (registry.ChildRecord, error)
+	ImportChildren(ctx context.Context, actor access.User, cs []registry.ChildRecord, dryRun bool) (created, updated int, err error)
 
-	ListGuardians(ctx context.Context, q string, limit, offset int) ([]menus.Guardian, int, error)
-	GuardianByID(ctx context.Context, id int64) (menus.Guardian, error)
-	CreateGuardian(ctx context.Context, actor menus.User, g menus.Guardian) (menus.Guardian, error)
-	UpdateGuardian(ctx context.Context, actor menus.User, g menus.Guardian) (menus.Guardian, error)
-	SetGuardianActive(ctx context.Context, actor menus.User, id int64, active bool) (menus.Guardian, error)
-	ImportGuardians(ctx context.Context, actor menus.User, gs []menus.Guardian, dryRun bool) (created, updated int, err error)
+	ListGuardians(ctx context.Context, q string, limit, offset int) ([]registry.Guardian, int, error)
+	GuardianByID(ctx context.Context, id int64) (registry.Guardian, error)
+	CreateGuardian(ctx context.Context, actor access.User, g registry.Guardian) (registry.Guardian, error)
+	UpdateGuardian(ctx context.Context, actor access.User, g registry.Guardian) (registry.Guardian, error)
+	SetGuardianActive(ctx context.Context, actor access.User, id int64, active bool) (registry.Guardian, error)
+	ImportGuardians(ctx context.Context, actor access.User, gs []registry.Guardian, dryRun bool) (created, updated int, err error)
 
-	ListAllowances(ctx context.Context, q string, limit, offset int) ([]AllowanceRecord, int, error)
-	AllowanceByID(ctx context.Context, id int64) (AllowanceRecord, error)
-	CreateAllowance(ctx context.Context, actor menus.User, a AllowanceRecord) (AllowanceRecord, error)
-	UpdateAllowance(ctx context.Context, actor menus.User, a AllowanceRecord) (AllowanceRecord, error)
-	SetAllowanceActive(ctx context.Context, actor menus.User, id int64, active bool) (AllowanceRecord, error)
-	ImportAllowances(ctx context.Context, actor menus.User, as []AllowanceRecord, dryRun bool) (created, updated int, err error)
+	ListAllowances(ctx context.Context, q string, limit, offset int) ([]registry.AllowanceRecord, int, error)
+	AllowanceByID(ctx context.Context, id int64) (registry.AllowanceRecord, error)
+	CreateAllowance(ctx context.Context, actor access.User, a registry.AllowanceRecord) (registry.AllowanceRecord, error)
+	UpdateAllowance(ctx context.Context, actor access.User, a registry.AllowanceRecord) (registry.AllowanceRecord, error)
+	SetAllowanceActive(ctx context.Context, actor access.User, id int64, active bool) (registry.AllowanceRecord, error)
+	ImportAllowances(ctx context.Context, actor access.User, as []registry.AllowanceRecord, dryRun bool) (created, updated int, err error)
 
-	ListSupervisors(ctx context.Context, q string, limit, offset int) ([]menus.Supervisor, int, error)
-	SupervisorByID(ctx context.Context, id int64) (menus.Supervisor, error)
-	CreateSupervisor(ctx context.Context, actor menus.User, s menus.Supervisor) (menus.Supervisor, error)
-	UpdateSupervisor(ctx context.Context, actor menus.User, s menus.Supervisor) (menus.Supervisor, error)
-	SetSupervisorActive(ctx context.Context, actor menus.User, id int64, active bool) (menus.Supervisor, error)
-	ImportSupervisors(ctx context.Context, actor menus.User, ss []menus.Supervisor, dryRun bool) (created, updated int, err error)
+	ListSupervisors(ctx context.Context, q string, limit, offset int) ([]registry.Supervisor, int, error)
+	SupervisorByID(ctx context.Context, id int64) (registry.Supervisor, error)
+	CreateSupervisor(ctx context.Context, actor access.User, s registry.Supervisor) (registry.Supervisor, error)
+	UpdateSupervisor(ctx context.Context, actor access.User, s registry.Supervisor) (registry.Supervisor, error)
+	SetSupervisorActive(ctx context.Context, actor access.User, id int64, active bool) (registry.Supervisor, error)
+	ImportSupervisors(ctx context.Context, actor access.User, ss []registry.Supervisor, dryRun bool) (created, updated int, err error)
 
 	// UnknownDirectors and UnknownChildren return those of the phones or
 	// codes that no record, active or not, has.
@@ -97,8 +93,8 @@ const (
 	registryPerPage    = 50
 	registryMaxPerPage = 200
 	registryMaxPage    = 1_000_000
-	registryMaxQuery   = 100 // characters of a search text
-	maxText            = 100 // characters of a name, village or county
+	registryMaxQuery   = 100                 // characters of a search text
+	maxText            = menus.MaxNameLength // characters of a name, village or county
 	maxYuan            = 1_000_000
 	// An import is checked whole and written in one transaction. The
 	// gateway's BodyLimit (16 KB, for carrier callbacks) refuses bigger
@@ -124,7 +120,7 @@ func (a *API) mountRegistry(r fiber.Router) {
 	if a.Registry == nil {
 		return
 	}
-	g := r.Group("/registry", need(menus.RoleAdmin))
+	g := r.Group("/registry", need(access.RoleAdmin))
 	mountResource(g, a.directors())
 	mountResource(g, a.children())
 	mountResource(g, a.guardians())
@@ -155,10 +151,10 @@ type resource[In, R any] struct {
 	view      func(R) any
 	list      func(ctx context.Context, q string, limit, offset int) ([]R, int, error)
 	get       func(ctx context.Context, id int64) (R, error)
-	create    func(ctx context.Context, actor menus.User, r R) (R, error)
-	update    func(ctx context.Context, actor menus.User, id int64, r R) (R, error)
-	setActive func(ctx context.Context, actor menus.User, id int64, active bool) (R, error)
-	load      func(ctx context.Context, actor menus.User, rs []R, dryRun bool) (created, updated int, err error)
+	create    func(ctx context.Context, actor access.User, r R) (R, error)
+	update    func(ctx context.Context, actor access.User, id int64, r R) (R, error)
+	setActive func(ctx context.Context, actor access.User, id int64, active bool) (R, error)
+	load      func(ctx context.Context, actor access.User, rs []R, dryRun bool) (created, updated int, err error)
 }
 
 // csvColumn is a CSV column; an optional one may be left out of the header.
@@ -591,26 +587,26 @@ type directorView struct {
 	Active   bool   `json:"active"`
 }
 
-func (a *API) directors() *resource[directorIn, menus.Director] {
+func (a *API) directors() *resource[directorIn, registry.Director] {
 	s := a.Registry
-	return &resource[directorIn, menus.Director]{
+	return &resource[directorIn, registry.Director]{
 		api: a, path: "directors", noun: "director", keyField: "phone", conflict: "another director has this phone",
 		columns: []csvColumn{{name: "phone"}, {name: "name"}, {name: "language"}, {name: "village"}, {name: "county"}},
 		fromCSV: func(cell func(string) string) directorIn {
 			return directorIn{Phone: cell("phone"), Name: cell("name"), Language: cell("language"), Village: cell("village"), County: cell("county")}
 		},
-		check: func(ck *checker, in directorIn) (menus.Director, []reference) {
-			return menus.Director{
+		check: func(ck *checker, in directorIn) (registry.Director, []reference) {
+			return registry.Director{
 				Phone: ck.phone("phone", in.Phone), Name: ck.text("name", in.Name), Language: ck.language("language", in.Language),
 				Village: ck.text("village", in.Village), County: ck.text("county", in.County),
 			}, nil
 		},
-		key:    func(d menus.Director) string { return d.Phone },
-		view:   func(d menus.Director) any { return directorView(d) },
+		key:    func(d registry.Director) string { return d.Phone },
+		view:   func(d registry.Director) any { return directorView(d) },
 		list:   s.ListDirectors,
 		get:    s.DirectorByID,
 		create: s.CreateDirector,
-		update: func(ctx context.Context, actor menus.User, id int64, d menus.Director) (menus.Director, error) {
+		update: func(ctx context.Context, actor access.User, id int64, d registry.Director) (registry.Director, error) {
 			d.ID = id
 			return s.UpdateDirector(ctx, actor, d)
 		},
@@ -641,16 +637,16 @@ type childView struct {
 	Active    bool     `json:"active"`
 }
 
-func (a *API) children() *resource[childIn, ChildRecord] {
+func (a *API) children() *resource[childIn, registry.ChildRecord] {
 	s := a.Registry
-	return &resource[childIn, ChildRecord]{
+	return &resource[childIn, registry.ChildRecord]{
 		api: a, path: "children", noun: "child", keyField: "code", conflict: "another child has this code",
 		columns: []csvColumn{{name: "code"}, {name: "name"}, {name: "birth_date", optional: true}, {name: "village"}, {name: "county"}, {name: "directors"}},
 		fromCSV: func(cell func(string) string) childIn {
 			return childIn{Code: cell("code"), Name: cell("name"), BirthDate: cell("birth_date"), Village: cell("village"), County: cell("county"), Directors: splitList(cell("directors"))}
 		},
-		check: func(ck *checker, in childIn) (ChildRecord, []reference) {
-			c := ChildRecord{Child: menus.Child{
+		check: func(ck *checker, in childIn) (registry.ChildRecord, []reference) {
+			c := registry.ChildRecord{Child: registry.Child{
 				Code: ck.code("code", in.Code), Name: ck.text("name", in.Name), BirthDate: ck.date("birth_date", in.BirthDate, true),
 				Village: ck.text("village", in.Village), County: ck.text("county", in.County),
 			}}
@@ -667,15 +663,15 @@ func (a *API) children() *resource[childIn, ChildRecord] {
 			}
 			return c, refs
 		},
-		key: func(c ChildRecord) string { return c.Code },
-		view: func(c ChildRecord) any {
+		key: func(c registry.ChildRecord) string { return c.Code },
+		view: func(c registry.ChildRecord) any {
 			return childView{ID: c.ID, Code: c.Code, Name: c.Name, BirthDate: calendarDate(c.BirthDate), Village: c.Village, County: c.County,
 				Directors: append([]string{}, c.Directors...), Active: c.Active}
 		},
 		list:   s.ListChildren,
 		get:    s.ChildByID,
 		create: s.CreateChild,
-		update: func(ctx context.Context, actor menus.User, id int64, c ChildRecord) (ChildRecord, error) {
+		update: func(ctx context.Context, actor access.User, id int64, c registry.ChildRecord) (registry.ChildRecord, error) {
 			c.ID = id
 			return s.UpdateChild(ctx, actor, c)
 		},
@@ -704,16 +700,16 @@ type guardianView struct {
 	Active   bool     `json:"active"`
 }
 
-func (a *API) guardians() *resource[guardianIn, menus.Guardian] {
+func (a *API) guardians() *resource[guardianIn, registry.Guardian] {
 	s := a.Registry
-	return &resource[guardianIn, menus.Guardian]{
+	return &resource[guardianIn, registry.Guardian]{
 		api: a, path: "guardians", noun: "guardian", keyField: "phone", conflict: "another guardian has this phone",
 		columns: []csvColumn{{name: "phone"}, {name: "name"}, {name: "language"}, {name: "children"}, {name: "status_secret", optional: true}},
 		fromCSV: func(cell func(string) string) guardianIn {
 			return guardianIn{Phone: cell("phone"), Name: cell("name"), Language: cell("language"), Children: splitList(cell("children")), StatusSecret: cell("status_secret")}
 		},
-		check: func(ck *checker, in guardianIn) (menus.Guardian, []reference) {
-			g := menus.Guardian{Phone: ck.phone("phone", in.Phone), Name: ck.text("name", in.Name), Language: ck.language("language", in.Language)}
+		check: func(ck *checker, in guardianIn) (registry.Guardian, []reference) {
+			g := registry.Guardian{Phone: ck.phone("phone", in.Phone), Name: ck.text("name", in.Name), Language: ck.language("language", in.Language)}
 			var refs []reference
 			for i, code := range in.Children {
 				field := fmt.Sprintf("children[%d]", i)
@@ -725,14 +721,14 @@ func (a *API) guardians() *resource[guardianIn, menus.Guardian] {
 			g.StatusSecret = ck.secret("status_secret", in.StatusSecret)
 			return g, refs
 		},
-		key: func(g menus.Guardian) string { return g.Phone },
-		view: func(g menus.Guardian) any {
+		key: func(g registry.Guardian) string { return g.Phone },
+		view: func(g registry.Guardian) any {
 			return guardianView{ID: g.ID, Phone: g.Phone, Name: g.Name, Language: g.Language, Children: append([]string{}, g.Children...), Active: g.Active}
 		},
 		list:   s.ListGuardians,
 		get:    s.GuardianByID,
 		create: s.CreateGuardian,
-		update: func(ctx context.Context, actor menus.User, id int64, g menus.Guardian) (menus.Guardian, error) {
+		update: func(ctx context.Context, actor access.User, id int64, g registry.Guardian) (registry.Guardian, error) {
 			g.ID = id
 			return s.UpdateGuardian(ctx, actor, g)
 		},
@@ -764,16 +760,16 @@ type allowanceView struct {
 	Active      bool    `json:"active"`
 }
 
-func (a *API) allowances() *resource[allowanceIn, AllowanceRecord] {
+func (a *API) allowances() *resource[allowanceIn, registry.AllowanceRecord] {
 	s := a.Registry
-	return &resource[allowanceIn, AllowanceRecord]{
+	return &resource[allowanceIn, registry.AllowanceRecord]{
 		api: a, path: "allowances", noun: "allowance", keyField: "scheme", conflict: "the child has an allowance under this scheme already",
 		columns: []csvColumn{{name: "child"}, {name: "scheme"}, {name: "status"}, {name: "monthly_yuan"}, {name: "last_paid", optional: true}, {name: "next_payment", optional: true}},
 		fromCSV: func(cell func(string) string) allowanceIn {
 			return allowanceIn{Child: cell("child"), Scheme: cell("scheme"), Status: cell("status"), MonthlyYuan: amount(cell("monthly_yuan")), LastPaid: cell("last_paid"), NextPayment: cell("next_payment")}
 		},
-		check: func(ck *checker, in allowanceIn) (AllowanceRecord, []reference) {
-			r := AllowanceRecord{Allowance: menus.Allowance{
+		check: func(ck *checker, in allowanceIn) (registry.AllowanceRecord, []reference) {
+			r := registry.AllowanceRecord{Allowance: menus.Allowance{
 				ChildCode: ck.code("child", in.Child), Scheme: ck.oneOf("scheme", in.Scheme, allowanceSchemes),
 				Status: ck.oneOf("status", in.Status, allowanceStatuses), MonthlyYuan: ck.yuan("monthly_yuan", in.MonthlyYuan),
 				LastPaid: ck.date("last_paid", in.LastPaid, true), NextPayment: ck.date("next_payment", in.NextPayment, false),
@@ -784,15 +780,15 @@ func (a *API) allowances() *resource[allowanceIn, AllowanceRecord] {
 			}
 			return r, refs
 		},
-		key: func(r AllowanceRecord) string { return r.ChildCode + ":" + r.Scheme },
-		view: func(r AllowanceRecord) any {
+		key: func(r registry.AllowanceRecord) string { return r.ChildCode + ":" + r.Scheme },
+		view: func(r registry.AllowanceRecord) any {
 			return allowanceView{ID: r.ID, Child: r.ChildCode, ChildName: r.ChildName, Scheme: r.Scheme, Status: r.Status, MonthlyYuan: r.MonthlyYuan,
 				LastPaid: calendarDate(r.LastPaid), NextPayment: calendarDate(r.NextPayment), Active: r.Active}
 		},
 		list:   s.ListAllowances,
 		get:    s.AllowanceByID,
 		create: s.CreateAllowance,
-		update: func(ctx context.Context, actor menus.User, id int64, r AllowanceRecord) (AllowanceRecord, error) {
+		update: func(ctx context.Context, actor access.User, id int64, r registry.AllowanceRecord) (registry.AllowanceRecord, error) {
 			r.ID = id
 			return s.UpdateAllowance(ctx, actor, r)
 		},
@@ -819,26 +815,26 @@ type supervisorView struct {
 	Active   bool   `json:"active"`
 }
 
-func (a *API) supervisors() *resource[supervisorIn, menus.Supervisor] {
+func (a *API) supervisors() *resource[supervisorIn, registry.Supervisor] {
 	s := a.Registry
-	return &resource[supervisorIn, menus.Supervisor]{
+	return &resource[supervisorIn, registry.Supervisor]{
 		api: a, path: "supervisors", noun: "supervisor", keyField: "phone", conflict: "another supervisor has this phone",
 		columns: []csvColumn{{name: "phone"}, {name: "name"}, {name: "language"}, {name: "county"}},
 		fromCSV: func(cell func(string) string) supervisorIn {
 			return supervisorIn{Phone: cell("phone"), Name: cell("name"), Language: cell("language"), County: cell("county")}
 		},
-		check: func(ck *checker, in supervisorIn) (menus.Supervisor, []reference) {
-			return menus.Supervisor{
+		check: func(ck *checker, in supervisorIn) (registry.Supervisor, []reference) {
+			return registry.Supervisor{
 				Phone: ck.phone("phone", in.Phone), Name: ck.text("name", in.Name), Language: ck.language("language", in.Language),
 				County: ck.text("county", in.County),
 			}, nil
 		},
-		key:    func(s menus.Supervisor) string { return s.Phone },
-		view:   func(s menus.Supervisor) any { return supervisorView(s) },
+		key:    func(s registry.Supervisor) string { return s.Phone },
+		view:   func(s registry.Supervisor) any { return supervisorView(s) },
 		list:   s.ListSupervisors,
 		get:    s.SupervisorByID,
 		create: s.CreateSupervisor,
-		update: func(ctx context.Context, actor menus.User, id int64, sv menus.Supervisor) (menus.Supervisor, error) {
+		update: func(ctx context.Context, actor access.User, id int64, sv registry.Supervisor) (registry.Supervisor, error) {
 			sv.ID = id
 			return s.UpdateSupervisor(ctx, actor, sv)
 		},

@@ -16,7 +16,9 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/gateway/export"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/reports"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -44,35 +46,20 @@ import (
 type ReportStore interface {
 	// Reports returns a page of the reports q selects, newest first, and
 	// how many it selects in all.
-	Reports(ctx context.Context, q ReportQuery) ([]ReportItem, int, error)
+	Reports(ctx context.Context, q reports.Query) ([]reports.Item, int, error)
 	// ReportWithHistory returns one report, a need with its status history;
 	// an unknown reference is an error wrapping menus.ErrNotFound.
-	ReportWithHistory(ctx context.Context, ref string) (ReportItem, error)
+	ReportWithHistory(ctx context.Context, ref string) (reports.Item, error)
 	// SetNeedStatus changes a need's status, audited; a change the workflow
 	// does not allow is an error wrapping menus.ErrConflict, returned with
 	// the need as it is.
-	SetNeedStatus(ctx context.Context, actor menus.User, ref, status, note string) (ReportItem, error)
+	SetNeedStatus(ctx context.Context, actor access.User, ref, status, note string) (reports.Item, error)
 	// RecordExport writes the audit entry of an export.
-	RecordExport(ctx context.Context, actor menus.User, kind menus.ReportKind, format string, params map[string]string, rows int) error
+	RecordExport(ctx context.Context, actor access.User, kind menus.ReportKind, format string, params map[string]string, rows int) error
 	// ReportDashboard counts reports per village in [from, before) and the
 	// open urgent needs.
-	ReportDashboard(ctx context.Context, from, before time.Time, refLimit int) (ReportDashboard, error)
+	ReportDashboard(ctx context.Context, from, before time.Time, refLimit int) (reports.Dashboard, error)
 }
-
-// ReportQuery is menus.ReportQuery.
-type ReportQuery = menus.ReportQuery
-
-// ReportItem is menus.ReportItem.
-type ReportItem = menus.ReportItem
-
-// StatusChange is menus.StatusChange.
-type StatusChange = menus.StatusChange
-
-// ReportDashboard is menus.ReportDashboard.
-type ReportDashboard = menus.ReportDashboard
-
-// VillageCount is menus.VillageCount.
-type VillageCount = menus.VillageCount
 
 // Limits of the report endpoints.
 const (
@@ -114,7 +101,7 @@ var reportFilters = map[menus.ReportKind][]string{
 // mountReports adds the report endpoints. Fixed paths come before
 // /reports/:ref, which would otherwise take them for references.
 func (a *API) mountReports(r fiber.Router) {
-	view := need(menus.RoleViewer)
+	view := need(access.RoleViewer)
 	r.Get("/reports/dashboard", view, a.dashboard)
 	for _, kind := range []menus.ReportKind{menus.ReportVisit, menus.ReportNeed} {
 		base := "/reports/" + string(kind) + "s"
@@ -122,7 +109,7 @@ func (a *API) mountReports(r fiber.Router) {
 		r.Get(base+".csv", view, a.exportReports(kind, "csv"))
 		r.Get(base+".xlsx", view, a.exportReports(kind, "xlsx"))
 	}
-	r.Post("/reports/needs/:ref/status", need(menus.RoleEditor), a.setNeedStatus)
+	r.Post("/reports/needs/:ref/status", need(access.RoleEditor), a.setNeedStatus)
 	r.Get("/reports/:ref", view, a.getReport)
 }
 
@@ -140,7 +127,7 @@ func invalidParams(problems []Problem) *Error {
 // other parameters in extra allowed. It returns the query, every parameter
 // as read (copied out of Fiber's buffers, normalised where that applies:
 // for the audit entry of an export), or a 422 naming every bad parameter.
-func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) (ReportQuery, map[string]string, error) {
+func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) (reports.Query, map[string]string, error) {
 	allowed := append(slices.Clone(reportFilters[kind]), extra...)
 	params := map[string]string{}
 	var problems []Problem
@@ -163,7 +150,7 @@ func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) 
 		}
 	}
 
-	q := ReportQuery{Kind: kind}
+	q := reports.Query{Kind: kind}
 	var from, to time.Time
 	for key, v := range params {
 		if v == "" {
@@ -247,7 +234,7 @@ func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) 
 	if len(problems) > 0 {
 		// Map order must not decide the order of the problems.
 		slices.SortStableFunc(problems, func(x, y Problem) int { return strings.Compare(x.Field, y.Field) })
-		return ReportQuery{}, nil, invalidParams(problems)
+		return reports.Query{}, nil, invalidParams(problems)
 	}
 	return q, params, nil
 }
@@ -308,14 +295,14 @@ func timeJSON(t time.Time) string {
 }
 
 // directorPhone is what the user may see of a director's phone.
-func directorPhone(u menus.User, e164 string) string {
-	if u.Allows(menus.RoleEditor) {
+func directorPhone(u access.User, e164 string) string {
+	if u.Allows(access.RoleEditor) {
 		return e164
 	}
 	return phone.Mask(e164)
 }
 
-func reportJSON(u menus.User, it ReportItem, withHistory bool) reportView {
+func reportJSON(u access.User, it reports.Item, withHistory bool) reportView {
 	v := reportView{
 		Ref: it.Ref, Kind: string(it.Kind), ChildCode: it.ChildCode, ChildName: it.ChildName,
 		Village: it.Village, County: it.County,
@@ -487,7 +474,7 @@ func exportCol(key string, kind export.Kind, zh, en string) export.Column {
 
 // reportTable lays reports out for export: fixed columns, then one column
 // per answer key found in any of them, in key order.
-func reportTable(u menus.User, kind menus.ReportKind, items []ReportItem) export.Table {
+func reportTable(u access.User, kind menus.ReportKind, items []reports.Item) export.Table {
 	cols := []export.Column{
 		exportCol("ref", export.Text, "编号", "Reference"),
 		exportCol("reported_at", export.DateTime, "上报时间", "Reported at"),

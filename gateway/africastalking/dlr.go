@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -18,13 +18,13 @@ type Deliveries interface {
 // dlrStatus maps AT's delivery statuses to ours: Sent has left AT,
 // Submitted and Buffered are with the operator, Success is on the handset.
 var dlrStatus = map[string]string{
-	"Sent":      menus.SMSSent,
-	"Submitted": menus.SMSSent,
-	"Buffered":  menus.SMSSent,
-	"Success":   menus.SMSDelivered,
-	"Rejected":  menus.SMSFailed,
-	"Failed":    menus.SMSFailed,
-	"Expired":   menus.SMSFailed,
+	"Sent":      sms.Sent,
+	"Submitted": sms.Sent,
+	"Buffered":  sms.Sent,
+	"Success":   sms.Delivered,
+	"Rejected":  sms.Failed,
+	"Failed":    sms.Failed,
+	"Expired":   sms.Failed,
 }
 
 // Limits on delivery report fields.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 )
 
 // CarrierName is Africa's Talking's short name in stored messages, the key
@@ -87,7 +87,7 @@ type sendResponse struct {
 // reports name. The HTTP status is 2xx even when the recipient was
 // refused, so the recipient's own status code decides: 100-102 accepted,
 // 500-502 retryable, any other refusal final.
-func (s Sender) Send(ctx context.Context, m menus.SMS) (string, error) {
+func (s Sender) Send(ctx context.Context, m sms.Message) (string, error) {
 	form := url.Values{"username": {s.Username}, "to": {m.Phone}, "message": {m.Body}}
 	if s.From != "" {
 		form.Set("from", s.From)

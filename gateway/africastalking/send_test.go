@@ -10,7 +10,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/sendertest"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 	"github.com/gofiber/fiber/v2"
 )
@@ -18,8 +18,8 @@ import (
 // A test number, not a real person's.
 const sendPhone = "+254711000001"
 
-func sendMessage(body string) menus.SMS {
-	return menus.SMS{ID: 41, Carrier: africastalking.CarrierName, Phone: sendPhone, Body: body, Kind: menus.SMSAlert}
+func sendMessage(body string) sms.Message {
+	return sms.Message{ID: 41, Carrier: africastalking.CarrierName, Phone: sendPhone, Body: body, Kind: sms.KindAlert}
 }
 
 func sendClient(url string) africastalking.Sender {
@@ -173,18 +173,18 @@ func TestDLR(t *testing.T) {
 
 	// Each status maps, through a message of its own.
 	for i, tc := range []struct{ status, want string }{
-		{"Sent", menus.SMSSent},
-		{"Submitted", menus.SMSSent},
-		{"Buffered", menus.SMSSent},
-		{"Success", menus.SMSDelivered},
-		{"Rejected", menus.SMSFailed},
-		{"Failed", menus.SMSFailed},
-		{"Expired", menus.SMSFailed},
+		{"Sent", sms.Sent},
+		{"Submitted", sms.Sent},
+		{"Buffered", sms.Sent},
+		{"Success", sms.Delivered},
+		{"Rejected", sms.Failed},
+		{"Failed", sms.Failed},
+		{"Expired", sms.Failed},
 	} {
 		carrierID := "ATXid_map_" + strconv.Itoa(i)
 		id := sendertest.MustSent(t, db, sendMessage("m"), carrierID)
 		form := dlr(carrierID, tc.status)
-		if tc.want == menus.SMSFailed {
+		if tc.want == sms.Failed {
 			form.Set("failureReason", "UserInBlackList")
 		}
 		if code, body := post(form); code != http.StatusOK {
@@ -202,7 +202,7 @@ func TestDLR(t *testing.T) {
 			t.Fatalf("%s: %d %s", st, code, body)
 		}
 	}
-	if got := sendertest.Status(t, db, id); got != menus.SMSDelivered {
+	if got := sendertest.Status(t, db, id); got != sms.Delivered {
 		t.Errorf("after a late Sent and Failed: %s, want delivered", got)
 	}
 

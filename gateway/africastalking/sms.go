@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -44,12 +44,12 @@ func (SMS) Inline() bool { return false }
 // Parse reads an incoming SMS callback. The phone number is returned as
 // sent; the gateway normalises it. The body is kept as sent: the user's own
 // words, with no case or width folding.
-func (SMS) Parse(c *fiber.Ctx) (menus.SMS, error) {
+func (SMS) Parse(c *fiber.Ctx) (sms.Message, error) {
 	f, err := wire.ReadForm(c)
 	if err != nil {
-		return menus.SMS{}, err
+		return sms.Message{}, err
 	}
-	m := menus.SMS{Direction: menus.DirectionIn, Kind: menus.SMSInbound, Carrier: "at"}
+	m := sms.Message{Direction: sms.In, Kind: sms.KindInbound, Carrier: "at"}
 	var date string
 	fields := []struct {
 		dst *string
@@ -67,13 +67,13 @@ func (SMS) Parse(c *fiber.Ctx) (menus.SMS, error) {
 	}
 	for _, fd := range fields {
 		if *fd.dst, err = f.Get(fd.f); err != nil {
-			return menus.SMS{}, err
+			return sms.Message{}, err
 		}
 	}
 	// An empty text is a message (someone sent a blank SMS) and is
 	// answered; a missing one is a malformed callback.
 	if !c.Request().PostArgs().Has("text") {
-		return menus.SMS{}, wire.Invalid("text", "required")
+		return sms.Message{}, wire.Invalid("text", "required")
 	}
 	m.ReceivedAt = parseDate(date)
 	return m, nil

@@ -1,7 +1,6 @@
 package africastalking_test
 
 import (
-	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
 	"io"
 	"mime"
 	"net/http"
@@ -11,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
+
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
-	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -33,8 +34,8 @@ func form(text string) string {
 
 func TestSMS(t *testing.T) {
 	const ct = fiber.MIMEApplicationForm
-	in := func(id, phone, body string, at time.Time) menus.SMS {
-		return menus.SMS{Direction: "in", Kind: "inbound", Carrier: "at", CarrierID: id, Phone: phone, To: "38401", Body: body, ReceivedAt: at}
+	in := func(id, phone, body string, at time.Time) sms.Message {
+		return sms.Message{Direction: "in", Kind: "inbound", Carrier: "at", CarrierID: id, Phone: phone, To: "38401", Body: body, ReceivedAt: at}
 	}
 	march := time.Date(2024, 3, 1, 8, 15, 30, 0, time.UTC)
 	cases := []struct {
@@ -43,7 +44,7 @@ func TestSMS(t *testing.T) {
 		body        string // a body built here
 		contentType string // form when empty, no header when "-"
 		status      int    // 200 when zero
-		want        menus.SMS
+		want        sms.Message
 		wantErr     string // in the refusal's body
 	}{
 		{name: "chinese, ISO date", file: "zh_iso_date.txt",

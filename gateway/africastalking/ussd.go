@@ -5,9 +5,8 @@
 package africastalking
 
 import (
-	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
-	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/gofiber/fiber/v2"
 )
@@ -39,12 +38,12 @@ func (USSD) Budget() textlen.Budget { return textlen.Budget{GSM7: 156, UCS2: 76}
 
 // Parse reads a callback into a hop. The phone number is returned as sent;
 // the gateway normalises it.
-func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
+func (USSD) Parse(c *fiber.Ctx) (conversation.Hop, error) {
 	f, err := wire.ReadForm(c)
 	if err != nil {
-		return dialog.Hop{}, err
+		return conversation.Hop{}, err
 	}
-	h := dialog.Hop{Channel: menus.ChannelUSSD, Carrier: "at"}
+	h := conversation.Hop{Carrier: "at"}
 	fields := []struct {
 		dst *string
 		f   wire.Field
@@ -57,14 +56,14 @@ func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
 	}
 	for _, fd := range fields {
 		if *fd.dst, err = f.Get(fd.f); err != nil {
-			return dialog.Hop{}, err
+			return conversation.Hop{}, err
 		}
 	}
 	return h, nil
 }
 
 // Write sends the reply in Africa's Talking's text format.
-func (USSD) Write(c *fiber.Ctx, _ dialog.Hop, r dialog.Reply) error {
+func (USSD) Write(c *fiber.Ctx, _ conversation.Hop, r conversation.Reply) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 	prefix := "CON "
 	if r.End {

@@ -16,10 +16,9 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/admin"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
 	"github.com/barefoot-ussd/barefoot/gateway/console"
-	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/generic"
 	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
-	"github.com/barefoot-ussd/barefoot/gateway/inbox"
 	"github.com/barefoot-ussd/barefoot/gateway/kannel"
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
 	"github.com/barefoot-ussd/barefoot/menus"
@@ -40,12 +39,15 @@ type Settings struct {
 	SessionTTL, ResumeTTL time.Duration
 	// SMSSessionTTL is the idle timeout of SMS menu conversations.
 	SMSSessionTTL time.Duration
-	// ReplyLimit replies per phone per ReplyWindow; DailyReplies for the
-	// whole deployment (no budget when 0).
-	ReplyLimit   int
-	ReplyWindow  time.Duration
-	DailyReplies int
-	StatusSecret bool
+	// ReplyLimit replies per registered phone (a director or guardian)
+	// and StrangerReplyLimit per unknown number, per ReplyWindow;
+	// DailyReplies for the whole deployment (no budget when 0). Limits
+	// hold back replies, never reports.
+	ReplyLimit         int
+	StrangerReplyLimit int
+	ReplyWindow        time.Duration
+	DailyReplies       int
+	StatusSecret       bool
 	// PublicURL and TwilioToken: Twilio's signatures are checked against
 	// the public URL when the token is set.
 	PublicURL, TwilioToken string
@@ -54,15 +56,24 @@ type Settings struct {
 	HopBudget              time.Duration
 }
 
+// Default SMS reply limits per phone and window (ten minutes by
+// default): a director walking the menu by SMS or filing forms all
+// afternoon stays well inside the first; an unknown number gets a few
+// answers (how to register), then silence.
+const (
+	DefaultReplyLimit         = 60
+	DefaultStrangerReplyLimit = 3
+)
+
 // Gateway is an assembled gateway: its HTTP app and the parts a process
 // or a test reaches into.
 type Gateway struct {
-	App         *fiber.App
-	Catalog     *menus.Catalog
-	MenuOptions menus.Options
-	Dialog      *dialog.Service
-	Store       *sessions.Store
-	Metrics     *prometheus.Registry
+	App           *fiber.App
+	Catalog       *menus.Catalog
+	MenuOptions   menus.Options
+	Conversations *conversation.Service
+	Store         *sessions.Store
+	Metrics       *prometheus.Registry
 	// Refresh loads newly published trees into the catalog.
 	Refresh func(ctx context.Context) error
 }
@@ -100,32 +111,28 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	}
 	metrics := prometheus.NewRegistry()
 	db.SetAlertCarrier(s.AlertCarrier)
-	ussd := &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: s.SessionTTL, Log: log,
-		Metrics: dialog.NewMetrics(metrics), Cache: &dialog.Cache{TTL: s.SessionTTL}}
-	limited := prometheus.NewCounter(prometheus.CounterOpts{Name: "barefoot_sms_replies_limited_total",
-		Help: "SMS not answered because the sender's reply limit was reached."})
-	metrics.MustRegister(limited)
-	box := &inbox.Service{
-		Store: db, Registry: db, Reports: db, Menus: catalog, Conversations: store, DirectorTree: "director",
-		Dialog:  &dialog.Service{Store: store, Registry: db, Reports: db, Menus: catalog, TTL: s.SMSSessionTTL, Log: log, Cache: &dialog.Cache{TTL: s.SMSSessionTTL}},
-		Limiter: sessions.NewLimiter(rdb, s.RedisPrefix, s.ReplyLimit, s.ReplyWindow),
-		Log:     log, Limited: limited, RequireSecret: s.StatusSecret,
+	conv := &conversation.Service{
+		Sessions: store, Registry: db, Reports: db, Messages: db, Menus: catalog,
+		USSDTTL: s.SessionTTL, SMSTTL: s.SMSSessionTTL, DirectorTree: "director",
+		Registered:    sessions.NewLimiter(rdb, s.RedisPrefix, "registered", s.ReplyLimit, s.ReplyWindow),
+		Strangers:     sessions.NewLimiter(rdb, s.RedisPrefix, "stranger", s.StrangerReplyLimit, s.ReplyWindow),
+		RequireSecret: s.StatusSecret,
+		Log:           log, Metrics: conversation.NewMetrics(metrics), Cache: &conversation.Cache{TTL: s.SessionTTL},
 	}
 	if s.DailyReplies > 0 {
-		box.Budget = sessions.NewLimiter(rdb, s.RedisPrefix+"budget:", s.DailyReplies, 24*time.Hour)
+		conv.Budget = sessions.NewLimiter(rdb, s.RedisPrefix, "daily", s.DailyReplies, 24*time.Hour)
 	}
 	api := &admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
 	app := gateway.New(gateway.Config{
-		Dialog:  ussd,
-		Metrics: metrics,
-		Phones:  &phone.Cache{Normalizer: phone.Normalizer{Region: s.Region}},
-		USSD:    adapters,
+		Conversations: conv,
+		Metrics:       metrics,
+		Phones:        &phone.Cache{Normalizer: phone.Normalizer{Region: s.Region}},
+		USSD:          adapters,
 		SMS: []gateway.SMSAdapter{
 			africastalking.SMS{},
 			twilio.SMS{AuthToken: s.TwilioToken, PublicURL: s.PublicURL},
 			kannel.SMS{},
 		},
-		Inbox:  box,
 		Mounts: []func(*fiber.App){api.Mount, console.Mount},
 		Routes: []gateway.Route{
 			{Method: http.MethodPost, Path: "/sms/africastalking/dlr", Handler: africastalking.DLR(db)},
@@ -136,5 +143,5 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		Log:       log,
 		HopBudget: s.HopBudget,
 	})
-	return &Gateway{App: app, Catalog: catalog, MenuOptions: mopts, Dialog: ussd, Store: store, Metrics: metrics, Refresh: refresh}, nil
+	return &Gateway{App: app, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Store: store, Metrics: metrics, Refresh: refresh}, nil
 }

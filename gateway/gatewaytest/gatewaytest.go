@@ -16,25 +16,26 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/fixtures/demo"
 	"github.com/barefoot-ussd/barefoot/gateway/assemble"
-	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/sessions"
 	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
+	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
 
 // Gateway is a running gateway and the stores behind it.
 type Gateway struct {
-	URL     string
-	DB      *storage.DB
-	Redis   *redis.Client
-	Store   *sessions.Store
-	Dialog  *dialog.Service
-	Catalog *menus.Catalog
+	URL           string
+	DB            *storage.DB
+	Redis         *redis.Client
+	Store         *sessions.Store
+	Conversations *conversation.Service
+	Catalog       *menus.Catalog
 	// MenuOptions are what the gateway compiles trees with.
 	MenuOptions menus.Options
 	// Metrics is the gateway's own Prometheus registry.
@@ -53,9 +54,10 @@ type Options struct {
 	HopBudget time.Duration
 	// TwilioToken turns Twilio signature checks on.
 	TwilioToken string
-	// ReplyLimit is the SMS replies a phone may get in ten minutes (100
-	// when zero).
-	ReplyLimit int
+	// ReplyLimit is the SMS replies a registered phone may get in ten
+	// minutes (100 when zero); StrangerReplyLimit an unknown number's
+	// (the binary's default when zero).
+	ReplyLimit, StrangerReplyLimit int
 	// StatusSecret requires a child code and secret with STATUS.
 	StatusSecret bool
 	// ReplyBudget bounds the SMS replies of the whole gateway (none when 0).
@@ -95,11 +97,15 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	if limit == 0 {
 		limit = 100
 	}
+	strangers := opts.StrangerReplyLimit
+	if strangers == 0 {
+		strangers = assemble.DefaultStrangerReplyLimit
+	}
 	life, stop := context.WithCancel(context.Background())
 	tb.Cleanup(stop)
 	g, err := assemble.New(life, db, rdb, assemble.Settings{
 		Region: "CN", RedisPrefix: prefix, SessionTTL: 5 * time.Minute, SMSSessionTTL: 30 * time.Minute,
-		ReplyLimit: limit, ReplyWindow: 10 * time.Minute, DailyReplies: opts.ReplyBudget, StatusSecret: opts.StatusSecret,
+		ReplyLimit: limit, StrangerReplyLimit: strangers, ReplyWindow: 10 * time.Minute, DailyReplies: opts.ReplyBudget, StatusSecret: opts.StatusSecret,
 		PublicURL: base, TwilioToken: opts.TwilioToken, Location: opts.Location, HopBudget: opts.HopBudget,
 	}, log)
 	if err != nil {
@@ -108,9 +114,21 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	go func() { _ = g.App.Listener(ln) }()
 	tb.Cleanup(func() { _ = g.App.ShutdownWithTimeout(5 * time.Second) })
 	return &Gateway{
-		URL: base, DB: db, Redis: rdb, Store: g.Store, Dialog: g.Dialog, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
+		URL: base, DB: db, Redis: rdb, Store: g.Store, Conversations: g.Conversations, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
 		client: &http.Client{Timeout: 10 * time.Second},
 	}
+}
+
+// SQL opens a connection of the test's own to the gateway's database,
+// for checking what was stored, and closes it when the test ends.
+func (g *Gateway) SQL(tb testing.TB) *sqlx.DB {
+	tb.Helper()
+	db, err := sqlx.Open("postgres", storagetest.DSNFor(g.DB.Name()))
+	if err != nil {
+		tb.Fatalf("gatewaytest: open database: %v", err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	return db
 }
 
 // Post sends a form to path and returns the status and body.

@@ -12,9 +12,8 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
-	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -74,23 +73,23 @@ func (USSD) Carrier() string { return carrier }
 
 // Parse reads a request into a hop. The phone number is returned as sent;
 // the gateway normalises it.
-func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
+func (USSD) Parse(c *fiber.Ctx) (conversation.Hop, error) {
 	body, err := wire.ReadJSON(c)
 	if err != nil {
-		return dialog.Hop{}, err
+		return conversation.Hop{}, err
 	}
 	keys, err := wire.ObjectKeys(body)
 	if err != nil {
-		return dialog.Hop{}, err
+		return conversation.Hop{}, err
 	}
 	seen := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		switch {
 		case !fields[k]:
-			return dialog.Hop{}, wire.Invalid("body", "unknown field%s", nameOf(k))
+			return conversation.Hop{}, wire.Invalid("body", "unknown field%s", nameOf(k))
 		case seen[k]:
 			// encoding/json would keep the last copy silently.
-			return dialog.Hop{}, wire.Invalid(k, "sent more than once")
+			return conversation.Hop{}, wire.Invalid(k, "sent more than once")
 		}
 		seen[k] = true
 	}
@@ -98,13 +97,12 @@ func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return dialog.Hop{}, decodeError(err)
+		return conversation.Hop{}, decodeError(err)
 	}
 	if err := req.check(); err != nil {
-		return dialog.Hop{}, err
+		return conversation.Hop{}, err
 	}
-	h := dialog.Hop{
-		Channel: menus.ChannelUSSD,
+	h := conversation.Hop{
 		Carrier: carrier,
 		Session: req.SessionID,
 		Phone:   req.Phone,
@@ -172,7 +170,7 @@ func (r request) check() error {
 
 // Write sends the reply. An end request is only a notice: the session is
 // over, so the answer is an empty final screen.
-func (USSD) Write(c *fiber.Ctx, h dialog.Hop, r dialog.Reply) error {
+func (USSD) Write(c *fiber.Ctx, h conversation.Hop, r conversation.Reply) error {
 	out := response{SessionID: h.Session, Text: r.Text, End: r.End || h.Release}
 	if h.Release {
 		out.Text = ""

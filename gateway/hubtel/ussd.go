@@ -12,9 +12,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/barefoot-ussd/barefoot/gateway/dialog"
+	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
-	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -99,14 +98,14 @@ func (USSD) Carrier() string { return carrier }
 
 // Parse reads a callback into a hop. The phone number is returned as sent
 // (Hubtel omits the '+'); the gateway normalises it.
-func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
+func (USSD) Parse(c *fiber.Ctx) (conversation.Hop, error) {
 	body, err := wire.ReadJSON(c)
 	if err != nil {
-		return dialog.Hop{}, err
+		return conversation.Hop{}, err
 	}
 	keys, err := wire.ObjectKeys(body)
 	if err != nil {
-		return dialog.Hop{}, err
+		return conversation.Hop{}, err
 	}
 	// encoding/json keeps the last of two equal keys (and folds case), so a
 	// field sent twice would be read differently by another parser.
@@ -114,13 +113,13 @@ func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
 	for _, k := range keys {
 		f := strings.ToLower(k)
 		if name := known[f]; name != "" && seen[f] {
-			return dialog.Hop{}, wire.Invalid(name, "sent more than once")
+			return conversation.Hop{}, wire.Invalid(name, "sent more than once")
 		}
 		seen[f] = true
 	}
 	var req request
 	if err := json.Unmarshal(body, &req); err != nil {
-		return dialog.Hop{}, decodeError(err)
+		return conversation.Hop{}, decodeError(err)
 	}
 	fields := []struct {
 		name     string
@@ -140,19 +139,18 @@ func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
 	for _, f := range fields {
 		switch {
 		case f.required && f.v == "":
-			return dialog.Hop{}, wire.Invalid(f.name, "required")
+			return conversation.Hop{}, wire.Invalid(f.name, "required")
 		case len(f.v) > f.max:
-			return dialog.Hop{}, wire.Invalid(f.name, "longer than %d bytes", f.max)
+			return conversation.Hop{}, wire.Invalid(f.name, "longer than %d bytes", f.max)
 		case strings.IndexByte(f.v, 0) >= 0:
 			// Postgres refuses NUL; let in, it would fail on every retry.
-			return dialog.Hop{}, wire.Invalid(f.name, "contains a NUL byte")
+			return conversation.Hop{}, wire.Invalid(f.name, "contains a NUL byte")
 		}
 	}
 	if req.Sequence < 1 {
-		return dialog.Hop{}, wire.Invalid("Sequence", "required")
+		return conversation.Hop{}, wire.Invalid("Sequence", "required")
 	}
-	h := dialog.Hop{
-		Channel:     menus.ChannelUSSD,
+	h := conversation.Hop{
 		Carrier:     carrier,
 		Session:     req.SessionID,
 		Phone:       req.Mobile,
@@ -173,14 +171,14 @@ func (USSD) Parse(c *fiber.Ctx) (dialog.Hop, error) {
 	default:
 		// HijackSession and AddToCart are Safaricom and checkout flows
 		// this service never starts.
-		return dialog.Hop{}, wire.Invalid("Type", "not Initiation, Response, Release or Timeout")
+		return conversation.Hop{}, wire.Invalid("Type", "not Initiation, Response, Release or Timeout")
 	}
 	return h, nil
 }
 
 // Write sends the reply in Hubtel's JSON. A Release callback is only a
 // notice: the session is over, so the answer is an empty release.
-func (USSD) Write(c *fiber.Ctx, h dialog.Hop, r dialog.Reply) error {
+func (USSD) Write(c *fiber.Ctx, h conversation.Hop, r conversation.Reply) error {
 	out := response{SessionID: h.Session, Type: "response", Message: r.Text, Label: label, DataType: "input", FieldType: "text"}
 	if r.End || h.Release {
 		out.Type, out.DataType = "release", "display"
@@ -225,7 +223,7 @@ func serviceCode(s string) string {
 // rather than inputs the caller may not have meant.
 func shortcut(service, dialled string) string {
 	base := strings.TrimSuffix(service, "#")
-	rest, ok := strings.CutPrefix(serviceCode(dialled), base+dialog.Sep)
+	rest, ok := strings.CutPrefix(serviceCode(dialled), base+conversation.Sep)
 	if !ok {
 		return ""
 	}

@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -21,11 +21,11 @@ type Deliveries interface {
 // phone, 2 not delivered to it, 4 buffered at the SMSC, 8 accepted by it,
 // 16 rejected by it.
 var dlrStatus = map[string]string{
-	"1":  menus.SMSDelivered,
-	"2":  menus.SMSFailed,
-	"4":  menus.SMSSent,
-	"8":  menus.SMSSent,
-	"16": menus.SMSFailed,
+	"1":  sms.Delivered,
+	"2":  sms.Failed,
+	"4":  sms.Sent,
+	"8":  sms.Sent,
+	"16": sms.Failed,
 }
 
 // Limits on report fields.

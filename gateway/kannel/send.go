@@ -12,7 +12,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 )
 
@@ -82,7 +82,7 @@ func (s Sender) Check() error {
 // decode) and sent with coding=2 and no charset, which smsbox passes on
 // untouched whatever its build. A text longer than one SMS is split by
 // Kannel as the sendsms-user's max-messages allows.
-func (s Sender) Send(ctx context.Context, m menus.SMS) (string, error) {
+func (s Sender) Send(ctx context.Context, m sms.Message) (string, error) {
 	id := strconv.FormatInt(m.ID, 10)
 	q := url.Values{
 		"username": {s.Username},

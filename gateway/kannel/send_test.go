@@ -11,7 +11,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/kannel"
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/sendertest"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 	"github.com/gofiber/fiber/v2"
 )
@@ -23,8 +23,8 @@ const (
 	sendDLRURL   = "https://gw.example.org/sms/kannel/dlr?id={id}&status=%d"
 )
 
-func sendMessage(body string) menus.SMS {
-	return menus.SMS{ID: 4107, Carrier: kannel.CarrierName, Phone: sendPhone, Body: body, Kind: menus.SMSAlert}
+func sendMessage(body string) sms.Message {
+	return sms.Message{ID: 4107, Carrier: kannel.CarrierName, Phone: sendPhone, Body: body, Kind: sms.KindAlert}
 }
 
 func sendClient(base string) kannel.Sender {
@@ -215,11 +215,11 @@ func TestDLR(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ typ, want string }{
-		{"1", menus.SMSDelivered},
-		{"2", menus.SMSFailed},
-		{"4", menus.SMSSent},
-		{"8", menus.SMSSent},
-		{"16", menus.SMSFailed},
+		{"1", sms.Delivered},
+		{"2", sms.Failed},
+		{"4", sms.Sent},
+		{"8", sms.Sent},
+		{"16", sms.Failed},
 	} {
 		id, ref := sent()
 		if code, body := get("id=" + ref + "&status=" + tc.typ); code != http.StatusOK {
@@ -237,7 +237,7 @@ func TestDLR(t *testing.T) {
 			t.Fatalf("type %s: %d %s", typ, code, body)
 		}
 	}
-	if got := sendertest.Status(t, db, id); got != menus.SMSDelivered {
+	if got := sendertest.Status(t, db, id); got != sms.Delivered {
 		t.Errorf("after late reports: %s, want delivered", got)
 	}
 

@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -59,20 +59,20 @@ type args interface {
 // gives a message with no CarrierID, which cannot be told from a retry
 // (Kannel retries only when http-request-retry is set). The phone number
 // is returned as sent; the gateway normalises it.
-func (SMS) Parse(c *fiber.Ctx) (menus.SMS, error) {
+func (SMS) Parse(c *fiber.Ctx) (sms.Message, error) {
 	var in args
 	switch c.Method() {
 	case fiber.MethodGet:
 		in = c.Context().QueryArgs()
 	case fiber.MethodPost:
 		if _, err := wire.ReadForm(c); err != nil {
-			return menus.SMS{}, err
+			return sms.Message{}, err
 		}
 		in = c.Request().PostArgs()
 	default:
-		return menus.SMS{}, &wire.Error{Status: http.StatusMethodNotAllowed, Message: "want GET or POST"}
+		return sms.Message{}, &wire.Error{Status: http.StatusMethodNotAllowed, Message: "want GET or POST"}
 	}
-	m := menus.SMS{Direction: menus.DirectionIn, Kind: menus.SMSInbound, Carrier: carrier}
+	m := sms.Message{Direction: sms.In, Kind: sms.KindInbound, Carrier: carrier}
 	var ts string
 	fields := []struct {
 		dst *string
@@ -87,14 +87,14 @@ func (SMS) Parse(c *fiber.Ctx) (menus.SMS, error) {
 	for _, fd := range fields {
 		v, err := get(in, fd.f)
 		if err != nil {
-			return menus.SMS{}, err
+			return sms.Message{}, err
 		}
 		*fd.dst = v
 	}
 	// An empty text is a message (%a of a blank SMS) and is answered; a
 	// missing one is a get-url without text=%a.
 	if !in.Has("text") {
-		return menus.SMS{}, wire.Invalid("text", "required")
+		return sms.Message{}, wire.Invalid("text", "required")
 	}
 	m.ReceivedAt = parseTS(ts)
 	return m, nil

@@ -1,7 +1,6 @@
 package kannel_test
 
 import (
-	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
 	"io"
 	"mime"
 	"net/http"
@@ -11,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
+
 	"github.com/barefoot-ussd/barefoot/gateway/kannel"
-	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -34,15 +35,15 @@ func query(text string) string {
 
 func TestSMS(t *testing.T) {
 	may1 := time.Unix(1714550400, 0).UTC()
-	in := func(id, phone, body string, at time.Time) menus.SMS {
-		return menus.SMS{Direction: "in", Kind: "inbound", Carrier: "kannel", CarrierID: id, Phone: phone, To: "10690001", Body: body, ReceivedAt: at}
+	in := func(id, phone, body string, at time.Time) sms.Message {
+		return sms.Message{Direction: "in", Kind: "inbound", Carrier: "kannel", CarrierID: id, Phone: phone, To: "10690001", Body: body, ReceivedAt: at}
 	}
 	cases := []struct {
 		name    string
 		file    string // a fixture, or
 		query   string // a query built here
 		status  int    // 200 when zero
-		want    menus.SMS
+		want    sms.Message
 		wantErr string // in the refusal's body
 	}{
 		{name: "chinese", file: "zh.txt",

@@ -21,6 +21,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -28,7 +29,7 @@ import (
 // Marks apply only to a message still in sending and otherwise return an
 // error wrapping menus.ErrConflict.
 type Outbox interface {
-	ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]menus.SMS, error)
+	ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]sms.Message, error)
 	MarkSent(ctx context.Context, id int64, carrierID string) error
 	MarkRetry(ctx context.Context, id int64, reason string, at time.Time) error
 	MarkFailed(ctx context.Context, id int64, reason string) error
@@ -37,14 +38,14 @@ type Outbox interface {
 // Client sends one SMS through a carrier and returns the carrier's id for
 // it. Failures should be *Error; anything else counts as retryable.
 type Client interface {
-	Send(ctx context.Context, m menus.SMS) (carrierID string, err error)
+	Send(ctx context.Context, m sms.Message) (carrierID string, err error)
 }
 
 // ClientFunc adapts a function to Client.
-type ClientFunc func(ctx context.Context, m menus.SMS) (string, error)
+type ClientFunc func(ctx context.Context, m sms.Message) (string, error)
 
 // Send calls f.
-func (f ClientFunc) Send(ctx context.Context, m menus.SMS) (string, error) { return f(ctx, m) }
+func (f ClientFunc) Send(ctx context.Context, m sms.Message) (string, error) { return f(ctx, m) }
 
 // Defaults for a zero Sender field.
 const (
@@ -252,7 +253,7 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 	var (
 		mu   sync.Mutex
 		errs []error
-		next = make(chan menus.SMS)
+		next = make(chan sms.Message)
 		wg   sync.WaitGroup
 	)
 	for range min(s.workers(), len(msgs)) {
@@ -276,7 +277,7 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 
 // handle sends one claimed message and records the outcome. It returns an
 // error only when the outcome could not be recorded.
-func (s *Sender) handle(ctx context.Context, m menus.SMS, latest time.Time) error {
+func (s *Sender) handle(ctx context.Context, m sms.Message, latest time.Time) error {
 	log := s.log().With("sms", m.ID, "carrier", m.Carrier, "phone", phone.Masked(m.Phone), "attempt", m.Attempts, "kind", m.Kind)
 
 	if m.Attempts > s.maxAttempts() {
@@ -321,7 +322,7 @@ func (s *Sender) handle(ctx context.Context, m menus.SMS, latest time.Time) erro
 	return s.mark(ctx, log, m, func(ctx context.Context) error { return s.DB.MarkRetry(ctx, m.ID, why, at) })
 }
 
-func (s *Sender) fail(ctx context.Context, log *slog.Logger, m menus.SMS, why string) error {
+func (s *Sender) fail(ctx context.Context, log *slog.Logger, m sms.Message, why string) error {
 	s.count(m, outcomeFailed)
 	log.Warn("sms failed", "reason", why)
 	return s.mark(ctx, log, m, func(ctx context.Context) error { return s.DB.MarkFailed(ctx, m.ID, why) })
@@ -330,7 +331,7 @@ func (s *Sender) fail(ctx context.Context, log *slog.Logger, m menus.SMS, why st
 // mark records an outcome on a context a stop does not cancel. A conflict
 // means the message was settled by someone else, typically a sender that
 // claimed it after this one's lease ran out; it is logged, not returned.
-func (s *Sender) mark(ctx context.Context, log *slog.Logger, m menus.SMS, fn func(context.Context) error) error {
+func (s *Sender) mark(ctx context.Context, log *slog.Logger, m sms.Message, fn func(context.Context) error) error {
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 	defer cancel()
 	err := fn(mctx)
@@ -346,7 +347,7 @@ func (s *Sender) mark(ctx context.Context, log *slog.Logger, m menus.SMS, fn fun
 	}
 }
 
-func (s *Sender) count(m menus.SMS, outcome string) {
+func (s *Sender) count(m sms.Message, outcome string) {
 	if s.Metrics == nil {
 		return
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/kannel"
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/sendertest"
-	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,14 +79,14 @@ func newSender(db *storage.DB, f *fakeKannel, log *slog.Logger) *sender.Sender {
 
 func enqueue(tb testing.TB, db *storage.DB, carrier, body string) int64 {
 	tb.Helper()
-	id, _, err := db.Enqueue(tb.Context(), menus.SMS{Carrier: carrier, Phone: testPhone, Body: body, Kind: menus.SMSAlert})
+	id, _, err := db.Enqueue(tb.Context(), sms.Message{Carrier: carrier, Phone: testPhone, Body: body, Kind: sms.KindAlert})
 	if err != nil {
 		tb.Fatalf("Enqueue: %v", err)
 	}
 	return id
 }
 
-func message(tb testing.TB, db *storage.DB, id int64) menus.SMS {
+func message(tb testing.TB, db *storage.DB, id int64) sms.Message {
 	tb.Helper()
 	m, err := db.MessageByID(tb.Context(), id)
 	if err != nil {
@@ -118,13 +118,13 @@ func TestRetryThenSent(t *testing.T) {
 	for attempt := 1; attempt <= 2; attempt++ {
 		sendDue(t, s, 1)
 		m := message(t, db, id)
-		if m.Status != menus.SMSQueued || m.Attempts != attempt || !strings.Contains(m.LastError, "HTTP 503") {
+		if m.Status != sms.Queued || m.Attempts != attempt || !strings.Contains(m.LastError, "HTTP 503") {
 			t.Fatalf("after attempt %d: %s, attempts %d, last error %q", attempt, m.Status, m.Attempts, m.LastError)
 		}
 	}
 	sendDue(t, s, 1)
 	m := message(t, db, id)
-	if m.Status != menus.SMSSent || m.Attempts != 3 || m.CarrierID != fmt.Sprint(id) || m.LastError != "" {
+	if m.Status != sms.Sent || m.Attempts != 3 || m.CarrierID != fmt.Sprint(id) || m.LastError != "" {
 		t.Errorf("after attempt 3: %+v", m)
 	}
 	sendDue(t, s, 0)
@@ -142,7 +142,7 @@ func TestFinalErrorFailsAtOnce(t *testing.T) {
 
 	sendDue(t, s, 1)
 	m := message(t, db, id)
-	if m.Status != menus.SMSFailed || m.Attempts != 1 || !strings.Contains(m.LastError, "HTTP 403") {
+	if m.Status != sms.Failed || m.Attempts != 1 || !strings.Contains(m.LastError, "HTTP 403") {
 		t.Errorf("after a final error: %+v", m)
 	}
 	sendDue(t, s, 0)
@@ -160,7 +160,7 @@ func TestMaxAttempts(t *testing.T) {
 		sendDue(t, s, 1)
 	}
 	m := message(t, db, id)
-	if m.Status != menus.SMSFailed || m.Attempts != 3 || !strings.HasPrefix(m.LastError, "gave up after 3 attempts: kannel: HTTP 503") {
+	if m.Status != sms.Failed || m.Attempts != 3 || !strings.HasPrefix(m.LastError, "gave up after 3 attempts: kannel: HTTP 503") {
 		t.Errorf("after 3 busy attempts: %s, attempts %d, %q", m.Status, m.Attempts, m.LastError)
 	}
 	sendDue(t, s, 0)
@@ -183,7 +183,7 @@ func TestAbandonedClaimsGiveUp(t *testing.T) {
 	}
 	sendDue(t, s, 1)
 	m := message(t, db, id)
-	if m.Status != menus.SMSFailed || m.Attempts != 2 || !strings.Contains(m.LastError, "without an outcome") {
+	if m.Status != sms.Failed || m.Attempts != 2 || !strings.Contains(m.LastError, "without an outcome") {
 		t.Errorf("%+v", m)
 	}
 	if n := f.count("poison"); n != 0 {
@@ -199,7 +199,7 @@ func TestUnconfiguredCarrier(t *testing.T) {
 
 	sendDue(t, s, 1)
 	m := message(t, db, id)
-	if m.Status != menus.SMSFailed || m.LastError != `no send client configured for carrier "infobip"` {
+	if m.Status != sms.Failed || m.LastError != `no send client configured for carrier "infobip"` {
 		t.Errorf("%+v", m)
 	}
 }
@@ -284,7 +284,7 @@ func TestConcurrentSenders(t *testing.T) {
 		if n := f.count(fmt.Sprintf("message %02d", i)); n != 1 {
 			t.Errorf("message %02d sent %d times", i, n)
 		}
-		if m := message(t, db, id); m.Status != menus.SMSSent || m.Attempts != 1 {
+		if m := message(t, db, id); m.Status != sms.Sent || m.Attempts != 1 {
 			t.Errorf("message %02d: %s after %d attempts", i, m.Status, m.Attempts)
 		}
 	}
@@ -330,7 +330,7 @@ func TestRunFinishesInFlightSend(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after the send")
 	}
-	if m := message(t, db, id); m.Status != menus.SMSSent {
+	if m := message(t, db, id); m.Status != sms.Sent {
 		t.Errorf("after a graceful stop: %s, want sent", m.Status)
 	}
 }
@@ -353,7 +353,7 @@ func TestRunDrains(t *testing.T) {
 
 	deadline := time.Now().Add(10 * time.Second)
 	for _, id := range ids {
-		for message(t, db, id).Status != menus.SMSSent {
+		for message(t, db, id).Status != sms.Sent {
 			if time.Now().After(deadline) {
 				t.Fatalf("message %d not sent in time", id)
 			}
@@ -454,7 +454,7 @@ func TestUnclassifiedErrors(t *testing.T) {
 	var calls atomic.Int32
 	s := &sender.Sender{
 		DB: db,
-		Carriers: map[string]sender.Client{"raw": sender.ClientFunc(func(ctx context.Context, m menus.SMS) (string, error) {
+		Carriers: map[string]sender.Client{"raw": sender.ClientFunc(func(ctx context.Context, m sms.Message) (string, error) {
 			calls.Add(1)
 			_, err := sendertest.Client().Get("http://192.0.2.1/send?to=" + m.Phone + "&password=hunter2")
 			return "", err
@@ -465,7 +465,7 @@ func TestUnclassifiedErrors(t *testing.T) {
 	id := enqueue(t, db, "raw", "x")
 	sendDue(t, s, 1)
 	m := message(t, db, id)
-	if m.Status != menus.SMSQueued || calls.Load() != 1 {
+	if m.Status != sms.Queued || calls.Load() != 1 {
 		t.Fatalf("after a plain error: %s after %d calls", m.Status, calls.Load())
 	}
 	for _, secret := range []string{"hunter2", testPhone, strings.TrimPrefix(testPhone, "+"), "192.0.2.1/send"} {

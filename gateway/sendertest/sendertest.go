@@ -8,7 +8,6 @@ package sendertest
 import (
 	"context"
 	"fmt"
-	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
 	"io"
 	"net"
 	"net/http"
@@ -21,7 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
+
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/gofiber/fiber/v2"
 )
@@ -186,11 +187,11 @@ func PostForm(path string, form url.Values) *http.Request {
 // carrierID is replaced by the message's id, which is Kannel's carrier id.
 // It claims every message due, so call it before queueing messages a test
 // means to send.
-func MustSent(tb testing.TB, db *storage.DB, m menus.SMS, carrierID string) int64 {
+func MustSent(tb testing.TB, db *storage.DB, m sms.Message, carrierID string) int64 {
 	tb.Helper()
 	ctx := tb.Context()
 	if m.Kind == "" {
-		m.Kind = menus.SMSAlert
+		m.Kind = sms.KindAlert
 	}
 	id, _, err := db.Enqueue(ctx, m)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 )
 
 // CarrierName is Twilio's short name in stored messages, the key of its
@@ -77,7 +77,7 @@ type messageResource struct {
 // Send sends m to m.Phone and returns the message sid, which status
 // callbacks name. 429 and 5xx are retryable; other refusals are final,
 // with Twilio's error code in the reason.
-func (s Sender) Send(ctx context.Context, m menus.SMS) (string, error) {
+func (s Sender) Send(ctx context.Context, m sms.Message) (string, error) {
 	form := url.Values{"To": {m.Phone}, "From": {s.From}, "Body": {m.Body}}
 	if s.StatusCallback != "" {
 		form.Set("StatusCallback", s.StatusCallback)

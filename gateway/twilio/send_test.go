@@ -10,7 +10,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/sendertest"
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 	"github.com/gofiber/fiber/v2"
 )
@@ -22,8 +22,8 @@ const (
 	sendToken = "send-token-0123456789abcdef"
 )
 
-func sendMessage(body string) menus.SMS {
-	return menus.SMS{ID: 7, Carrier: twilio.CarrierName, Phone: sendPhone, Body: body, Kind: menus.SMSReply}
+func sendMessage(body string) sms.Message {
+	return sms.Message{ID: 7, Carrier: twilio.CarrierName, Phone: sendPhone, Body: body, Kind: sms.KindReply}
 }
 
 func sendClient(base string) twilio.Sender {
@@ -150,24 +150,24 @@ func TestStatus(t *testing.T) {
 	}
 
 	for i, tc := range []struct{ status, want string }{
-		{"queued", menus.SMSSent},
-		{"sending", menus.SMSSent},
-		{"sent", menus.SMSSent},
-		{"delivered", menus.SMSDelivered},
-		{"read", menus.SMSDelivered},
-		{"failed", menus.SMSFailed},
-		{"undelivered", menus.SMSFailed},
+		{"queued", sms.Sent},
+		{"sending", sms.Sent},
+		{"sent", sms.Sent},
+		{"delivered", sms.Delivered},
+		{"read", sms.Delivered},
+		{"failed", sms.Failed},
+		{"undelivered", sms.Failed},
 		// Nothing to say about delivery: acknowledged, nothing changes.
-		{"accepted", menus.SMSSent},
-		{"scheduled", menus.SMSSent},
-		{"canceled", menus.SMSSent},
-		{"receiving", menus.SMSSent},
-		{"received", menus.SMSSent},
+		{"accepted", sms.Sent},
+		{"scheduled", sms.Sent},
+		{"canceled", sms.Sent},
+		{"receiving", sms.Sent},
+		{"received", sms.Sent},
 	} {
 		sid := "SMmap" + strconv.Itoa(i)
 		id := sendertest.MustSent(t, db, sendMessage("m"), sid)
 		form := callback(sid, tc.status)
-		if tc.want == menus.SMSFailed {
+		if tc.want == sms.Failed {
 			form.Set("ErrorCode", "30003")
 		}
 		if code, body := post(form); code != http.StatusOK {
@@ -189,7 +189,7 @@ func TestStatus(t *testing.T) {
 			t.Fatalf("%v: %d %s", form, code, body)
 		}
 	}
-	if got := sendertest.Status(t, db, id); got != menus.SMSDelivered {
+	if got := sendertest.Status(t, db, id); got != sms.Delivered {
 		t.Errorf("after late callbacks: %s, want delivered", got)
 	}
 
@@ -206,7 +206,7 @@ func TestStatus(t *testing.T) {
 			t.Errorf("%s: %d, want 403", name, code)
 		}
 	}
-	if got := sendertest.Status(t, db, id2); got != menus.SMSSent {
+	if got := sendertest.Status(t, db, id2); got != sms.Sent {
 		t.Errorf("after refused callbacks: %s, want sent", got)
 	}
 

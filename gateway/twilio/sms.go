@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -68,17 +68,17 @@ func (SMS) Inline() bool { return true }
 // parameters without notice), and a missing or wrong one is a 403. The
 // phone number is returned as sent; the gateway normalises it. Twilio
 // gives no receive time: ReceivedAt is left zero for the gateway's clock.
-func (a SMS) Parse(c *fiber.Ctx) (menus.SMS, error) {
+func (a SMS) Parse(c *fiber.Ctx) (sms.Message, error) {
 	f, err := wire.ReadForm(c)
 	if err != nil {
-		return menus.SMS{}, err
+		return sms.Message{}, err
 	}
 	if a.AuthToken != "" {
 		if err := a.verify(c); err != nil {
-			return menus.SMS{}, err
+			return sms.Message{}, err
 		}
 	}
-	m := menus.SMS{Direction: menus.DirectionIn, Kind: menus.SMSInbound, Carrier: carrier}
+	m := sms.Message{Direction: sms.In, Kind: sms.KindInbound, Carrier: carrier}
 	fields := []struct {
 		dst *string
 		f   wire.Field
@@ -92,7 +92,7 @@ func (a SMS) Parse(c *fiber.Ctx) (menus.SMS, error) {
 	}
 	for _, fd := range fields {
 		if *fd.dst, err = f.Get(fd.f); err != nil {
-			return menus.SMS{}, err
+			return sms.Message{}, err
 		}
 	}
 	return m, nil

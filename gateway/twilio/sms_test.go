@@ -2,7 +2,6 @@ package twilio_test
 
 import (
 	"encoding/xml"
-	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
 	"io"
 	"maps"
 	"mime"
@@ -13,8 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
+
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
-	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -50,8 +51,8 @@ const (
 )
 
 // message is an accepted message's fields from the recorded payloads.
-func message(sid, body string) menus.SMS {
-	return menus.SMS{Direction: "in", Kind: "inbound", Carrier: "twilio", CarrierID: sid, Phone: "+8613800138000", To: "+14155550100", Body: body}
+func message(sid, body string) sms.Message {
+	return sms.Message{Direction: "in", Kind: "inbound", Carrier: "twilio", CarrierID: sid, Phone: "+8613800138000", To: "+14155550100", Body: body}
 }
 
 // base is a well-formed webhook body with Body replaced.
@@ -80,7 +81,7 @@ func TestSMS(t *testing.T) {
 		flip     bool
 		reply    string // testReply when empty, none when "-"
 		status   int    // 200 when zero
-		want     menus.SMS
+		want     sms.Message
 		wantBody string // the whole reply, or what a refusal holds
 	}{
 		{name: "chinese", adapter: signed, file: "zh.txt",

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -19,13 +19,13 @@ type Deliveries interface {
 // nothing about an outbound message's delivery (it is not yet sent, or it
 // is an inbound one) map to "", which is acknowledged and ignored.
 var statusMap = map[string]string{
-	"queued":              menus.SMSSent,
-	"sending":             menus.SMSSent,
-	"sent":                menus.SMSSent,
-	"delivered":           menus.SMSDelivered,
-	"read":                menus.SMSDelivered,
-	"failed":              menus.SMSFailed,
-	"undelivered":         menus.SMSFailed,
+	"queued":              sms.Sent,
+	"sending":             sms.Sent,
+	"sent":                sms.Sent,
+	"delivered":           sms.Delivered,
+	"read":                sms.Delivered,
+	"failed":              sms.Failed,
+	"undelivered":         sms.Failed,
 	"accepted":            "",
 	"scheduled":           "",
 	"canceled":            "",

@@ -11,7 +11,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
-	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -39,7 +39,7 @@ func newApp() *fiber.App {
 // SMSAdapter is what SMSApp needs of an inbound SMS adapter.
 type SMSAdapter interface {
 	Route() string
-	Parse(c *fiber.Ctx) (menus.SMS, error)
+	Parse(c *fiber.Ctx) (sms.Message, error)
 	Write(c *fiber.Ctx, reply string) error
 }
 
@@ -47,9 +47,9 @@ type SMSAdapter interface {
 // messages with reply, and returns the app and the messages it parsed. The
 // channel is buffered generously: a test that expected a refusal and got a
 // message fails on its status, rather than hanging on the send.
-func SMSApp(tb testing.TB, a SMSAdapter, reply string) (*fiber.App, <-chan menus.SMS) {
+func SMSApp(tb testing.TB, a SMSAdapter, reply string) (*fiber.App, <-chan sms.Message) {
 	tb.Helper()
-	got := make(chan menus.SMS, 256)
+	got := make(chan sms.Message, 256)
 	app := newApp()
 	app.All("/sms/"+a.Route(), func(c *fiber.Ctx) error {
 		m, err := a.Parse(c)

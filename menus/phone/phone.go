@@ -74,6 +74,9 @@ func Mask(s string) string {
 			digits++
 		}
 	}
+	if digits == 0 {
+		return s // no number in it: nothing to hide, and blanking it hides what it says
+	}
 	seen := 0
 	for _, r := range s {
 		if r < '0' || r > '9' {

@@ -51,6 +51,7 @@ func TestMask(t *testing.T) {
 		{"13800138001", "13*******01"},
 		{"", ""},
 		{"12", "12"},
+		{"started", "started"}, // a lifecycle phase logged under "from" or "to"
 	}
 	for _, tt := range tests {
 		if got := phone.Mask(tt.in); got != tt.want {

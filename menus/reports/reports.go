@@ -1,32 +1,21 @@
-package menus
+// Package reports holds the read models of stored visits and needs: the
+// query that selects them, a report as staff read it, a need's follow-up
+// history and the dashboard's month at a glance.
+package reports
 
-import "time"
+import (
+	"time"
 
-// Types the admin API and the store share: records and queries of the
-// registry and reports pages. They live in the core so that neither
-// adapter imports the other.
+	"github.com/barefoot-ussd/barefoot/menus"
+)
 
-// ChildRecord is a child with every director assigned to it: the
-// responsible director first, the others by phone.
-type ChildRecord struct {
-	Child
-	Directors []string
-}
-
-// AllowanceRecord is an allowance with its id and state.
-type AllowanceRecord struct {
-	Allowance
-	ID     int64
-	Active bool
-}
-
-// ReportQuery selects visits or needs. Empty strings and zero times do not
+// Query selects visits or needs. Empty strings and zero times do not
 // filter. Places are the child's village and county; Director is the E.164
 // phone of the director who reported; Detail is the situation of a visit or
 // the category of a need; Status applies to needs only. Limit 0 means every
 // matching report.
-type ReportQuery struct {
-	Kind ReportKind
+type Query struct {
+	Kind menus.ReportKind
 	// From (inclusive) and Before (exclusive) bound reported_at.
 	From, Before    time.Time
 	Village, County string
@@ -39,13 +28,13 @@ type ReportQuery struct {
 	Limit, Offset   int
 }
 
-// ReportItem is a visit or need with what staff need to read it: the
+// Item is a visit or need with what staff need to read it: the
 // child and their place, the director, and for needs the follow-up status
 // (empty on visits) with, from ReportWithHistory and SetNeedStatus, its
 // history oldest first.
-type ReportItem struct {
+type Item struct {
 	Ref                         string
-	Kind                        ReportKind
+	Kind                        menus.ReportKind
 	ChildCode, ChildName        string
 	Village, County             string
 	DirectorPhone, DirectorName string
@@ -73,9 +62,9 @@ type StatusChange struct {
 	At       time.Time
 }
 
-// ReportDashboard is a month at a glance: reports per village, and the
+// Dashboard is a month at a glance: reports per village, and the
 // urgent needs nobody has acted on yet.
-type ReportDashboard struct {
+type Dashboard struct {
 	Villages []VillageCount
 	// OpenUrgent counts every open urgent need, whenever reported;
 	// OpenUrgentRefs lists the longest waiting of them.

@@ -1,37 +1,40 @@
-package menus
+// Package sms is a text message as the gateway keeps it, inbound or
+// outbound, with the states it moves through: received and answered,
+// queued, sending, sent, delivered or failed.
+package sms
 
 import "time"
 
-// SMS directions.
+// Directions.
 const (
-	DirectionIn  = "in"
-	DirectionOut = "out"
+	In  = "in"
+	Out = "out"
 )
 
-// SMS statuses. Inbound: received, then answered. Outbound: queued, sending
+// Statuses. Inbound: received, then answered. Outbound: queued, sending
 // (claimed by a sender), then sent (the carrier accepted it), delivered or
 // failed (final); replied is an outbound reply given inline in the
 // carrier's HTTP response (TwiML, Kannel), which has no send step.
 const (
-	SMSReceived  = "received"
-	SMSAnswered  = "answered"
-	SMSQueued    = "queued"
-	SMSSending   = "sending"
-	SMSSent      = "sent"
-	SMSDelivered = "delivered"
-	SMSFailed    = "failed"
-	SMSReplied   = "replied"
+	Received  = "received"
+	Answered  = "answered"
+	Queued    = "queued"
+	Sending   = "sending"
+	Sent      = "sent"
+	Delivered = "delivered"
+	Failed    = "failed"
+	Replied   = "replied"
 )
 
-// SMS kinds.
+// Kinds.
 const (
-	SMSInbound = "inbound"
-	SMSReply   = "reply"
-	SMSAlert   = "alert"
+	KindInbound = "inbound"
+	KindReply   = "reply"
+	KindAlert   = "alert"
 )
 
-// SMS is one text message, in or out, in the gateway's own terms.
-type SMS struct {
+// Message is one text message, in or out, in the gateway's own terms.
+type Message struct {
 	ID        int64
 	Direction string
 	Carrier   string // short carrier name: "at", "twilio", "kannel"

@@ -1,4 +1,4 @@
-package dialog
+package conversation
 
 import (
 	"sync"
@@ -89,10 +89,4 @@ func (c *Cache) ttl() time.Duration {
 		return 5 * time.Minute
 	}
 	return c.TTL
-}
-
-// Forget drops what this process remembers of a session, for a caller
-// that deleted it from the store.
-func (s *Service) Forget(channel, id string) {
-	s.Cache.forget(channel + ":" + id)
 }

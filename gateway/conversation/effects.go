@@ -1,0 +1,82 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+)
+
+// Outcomes of a confirmed report, for the report counter.
+const (
+	outcomeSaved    = "saved"    // stored now
+	outcomeReplayed = "replayed" // a retry, given the first reference
+	outcomeFailed   = "failed"   // not stored; the caller may try again
+	outcomeRefused  = "refused"  // never to be stored; the caller is told why
+)
+
+// apply carries out a step's effects, after the step and in one place: a
+// report is saved (with its alerts, in its transaction), a language is
+// remembered. It returns the snapshot the step ends on, completed with
+// the report's reference or turned back with the reason it was not
+// saved, and whether a report was saved by this step.
+func (s *Service) apply(ctx context.Context, hs *hop, m *menus.Machine, e event, before, next menus.Snapshot, effects menus.Effects) (menus.Snapshot, bool) {
+	for _, eff := range effects {
+		switch eff := eff.(type) {
+		case menus.RememberLanguage:
+			// Remembered for the phone, so the next dial and the SMS
+			// replies use it; the session switches either way.
+			if err := s.Registry.SetLanguage(ctx, e.phone, eff.Lang); err != nil {
+				hs.log.Error("language choice not remembered", "lang", eff.Lang, "err", err)
+			}
+		case menus.DiscardWalk:
+			hs.discarded = true
+		}
+	}
+	r, ok := effects.Report()
+	if !ok {
+		return next, false
+	}
+	r.SessionKey = before.ReportKey
+	if r.SessionKey == "" {
+		r.SessionKey = e.conv.report
+	}
+	r.Channel, r.Carrier = e.conv.channel, e.carrier
+	out, outcome := s.file(ctx, hs, m, before, next, r)
+	hs.reports = append(hs.reports, filed{kind: r.Kind, outcome: outcome})
+	if outcome == outcomeRefused {
+		hs.discarded = true
+	}
+	return out, outcome == outcomeSaved || outcome == outcomeReplayed
+}
+
+// file saves a confirmed report and completes the step: the end screen
+// with its reference; the confirm again, to retry, when the store failed;
+// or, when the store refused it for good, an end screen that says why.
+func (s *Service) file(ctx context.Context, hs *hop, m *menus.Machine, before, next menus.Snapshot, r menus.Report) (menus.Snapshot, string) {
+	ref, created, err := s.Reports.FileReport(ctx, r)
+	var dup *menus.SavedError
+	switch {
+	case err == nil:
+		outcome := outcomeSaved
+		if !created {
+			outcome = outcomeReplayed
+		}
+		hs.log.Info("report saved", "kind", r.Kind, "ref", ref, "outcome", outcome, "tree", r.Tree, "version", r.Version)
+		return m.Saved(next, ref), outcome
+	case errors.As(err, &dup):
+		hs.log.Warn("report refused: this conversation's report was saved with other answers", "kind", r.Kind, "ref", dup.Ref)
+		return m.Refused(before, menus.RefusedSaved, dup.Ref), outcomeRefused
+	case errors.Is(err, menus.ErrNotFound):
+		hs.log.Warn("report refused: the child is no longer the director's", "kind", r.Kind)
+		return m.Refused(before, menus.RefusedChild, ""), outcomeRefused
+	}
+	hs.log.Error("report not saved; caller asked to retry", "kind", r.Kind, "err", err)
+	return m.Failed(before), outcomeFailed
+}
+
+func (s *Service) countReport(kind menus.ReportKind, channel, outcome string) {
+	if s.Metrics != nil {
+		s.Metrics.Reports.WithLabelValues(string(kind), channel, outcome).Inc()
+	}
+}

@@ -1,0 +1,353 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"unicode"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
+	"golang.org/x/text/width"
+)
+
+// An inbound SMS is a family's STATUS query, HELP, STOP, MENU, a
+// director's one-line report form, or the next input of a menu run as an
+// SMS conversation. Every message is recorded before anything else
+// happens, so a carrier retry is recognised and answered exactly as the
+// first delivery was, and every message is processed: limits hold back
+// replies, never reports.
+
+// Budgets: a reply may take two SMS segments per child (the STATUS
+// reply), and a menu screen by SMS takes two segments.
+const segmentsPerChild = 2
+
+// smsScreen is the budget of a menu screen sent by SMS: two segments.
+var smsScreen = textlen.Budget{GSM7: 306, UCS2: 134}
+
+// Keywords the gateway answers whatever tree is published or conversation
+// open; trees may not claim them (menus' reserved keywords).
+var (
+	statusWords = []string{"STATUS", "状态", "查询"}
+	helpWords   = []string{"HELP", "帮助"}
+	stopWords   = []string{"STOP", "退出"}
+)
+
+// sender is who sent a message, looked up once per message.
+type sender struct {
+	director *menus.Caller
+	guardian *menus.Caller
+}
+
+func (w sender) registered() bool { return w.director != nil || w.guardian != nil }
+
+func (w sender) lang() string {
+	switch {
+	case w.director != nil:
+		return w.director.Language
+	case w.guardian != nil:
+		return w.guardian.Language
+	}
+	return ""
+}
+
+// Receive records an inbound message, processes it and returns the reply
+// (empty for none). For carriers that take the reply inline the reply is
+// recorded as replied; for the others it is queued for the sender. An
+// error means the message could not be recorded or processed: the carrier
+// should deliver it again (5xx).
+func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (string, error) {
+	log := s.logger().With("channel", menus.ChannelSMS, "carrier", in.Carrier, "phone", phone.Masked(in.Phone))
+	id, prev, err := s.Messages.RecordInbound(ctx, in)
+	if errors.Is(err, menus.ErrConflict) {
+		// The carrier id was seen from another phone: not a retry, and not
+		// something a retry would fix. Acknowledge, answer nothing.
+		log.Warn("carrier message id reused by another phone; ignored", "err", err)
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("record inbound sms: %w", err)
+	}
+	if prev != nil {
+		log.Info("carrier retry answered as before", "message", id)
+		return prev.Body, nil
+	}
+	who, err := s.identify(ctx, in.Phone)
+	if err != nil {
+		// Nothing was processed: the carrier's retry will be.
+		return "", fmt.Errorf("identify sender: %w", err)
+	}
+	body := s.answer(ctx, log, id, in, who)
+	if body == "" || !s.mayReply(ctx, log, id, in.Phone, who) {
+		// Processed, and answered with nothing: a carrier retry of it
+		// gets nothing either, and is not processed again.
+		if err := s.Messages.MarkAnswered(ctx, id); err != nil {
+			return "", fmt.Errorf("mark message answered: %w", err)
+		}
+		return "", nil
+	}
+	reply := sms.Message{Carrier: in.Carrier, Phone: in.Phone, Body: body, Status: sms.Queued, Kind: sms.KindReply}
+	if inline {
+		reply.Status = sms.Replied
+	}
+	stored, err := s.Messages.Answer(ctx, id, reply)
+	if err != nil {
+		return "", fmt.Errorf("record reply: %w", err)
+	}
+	return stored.Body, nil
+}
+
+// identify looks the sender up as a director, then as a guardian.
+func (s *Service) identify(ctx context.Context, from string) (sender, error) {
+	var who sender
+	c, err := s.Registry.CallerByPhone(ctx, from)
+	switch {
+	case err == nil:
+		who.director = &c
+	case !errors.Is(err, menus.ErrNotFound):
+		return who, err
+	}
+	g, err := s.Registry.GuardianByPhone(ctx, from)
+	switch {
+	case err == nil:
+		who.guardian = &g
+	case !errors.Is(err, menus.ErrNotFound):
+		return who, err
+	}
+	return who, nil
+}
+
+// mayReply counts a reply against the sender's limit and the deployment's
+// budget. A held-back reply is logged and counted; the message was
+// processed all the same. An unreachable limiter holds back replies to
+// strangers and lets registered people's through.
+func (s *Service) mayReply(ctx context.Context, log *slog.Logger, id int64, from string, who sender) bool {
+	kind, lim := "stranger", s.Strangers
+	if who.registered() {
+		kind, lim = "registered", s.Registered
+	}
+	check := func(l Limiter, key, over string) (string, bool) {
+		if l == nil {
+			return "", true
+		}
+		ok, err := l.Allow(ctx, key)
+		switch {
+		case err != nil:
+			log.Error("reply limiter unavailable", "err", err)
+			return "limiter_down", who.registered()
+		case !ok:
+			return over, false
+		}
+		return "", true
+	}
+	reason, ok := check(lim, from, "phone_limit")
+	if ok {
+		reason, ok = check(s.Budget, "all", "daily_budget")
+	}
+	if !ok {
+		log.Warn("reply suppressed; the message was processed", "message", id, "sender", kind, "reason", reason)
+		if s.Metrics != nil {
+			s.Metrics.Suppressed.WithLabelValues(kind, reason).Inc()
+		}
+	}
+	return ok
+}
+
+// answer processes one message and works out its reply.
+func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms.Message, who sender) string {
+	words := Words(in.Body)
+	if len(words) == 0 {
+		return s.help(who)
+	}
+	switch w := words[0]; {
+	case isWord(statusWords, w):
+		if s.RequireSecret {
+			return s.statusWithSecret(ctx, log, in, who, words[1:])
+		}
+		return s.status(log, who)
+	case isWord(helpWords, w):
+		return s.help(who)
+	case isWord(stopWords, w):
+		return s.stop(ctx, log, in.Phone, who)
+	}
+	tree, _ := s.Menus.Current(s.DirectorTree)
+	if tree != nil && isWord(tree.Tree().Keywords, words[0]) {
+		return s.converse(ctx, in, id, "")
+	}
+	open := s.conversationOpen(ctx, log, in.Phone)
+	if tree != nil && who.director != nil {
+		if f, fields, ok := tree.MatchForm(words); ok && (len(fields) > 0 || !open) {
+			// A complete form is a report whatever conversation is open;
+			// during one, a message that does not fill the form is the
+			// conversation's input (free text may start with "V").
+			if reply, ok := s.form(ctx, log, id, in, *who.director, tree, f, fields, open); ok {
+				return reply
+			}
+		}
+	}
+	if open {
+		return s.converse(ctx, in, 0, strings.TrimSpace(in.Body))
+	}
+	return s.help(who)
+}
+
+// conversationOpen reports whether the phone has a menu conversation under
+// way.
+func (s *Service) conversationOpen(ctx context.Context, log *slog.Logger, from string) bool {
+	c := smsMenuConv(from, 0)
+	snap, _, found := s.Cache.get(c.cacheKey(), s.now())
+	if !found {
+		var err error
+		if snap, _, found, _, err = s.Sessions.LoadWithResume(ctx, c.channel, c.id, from); err != nil {
+			log.Error("sms conversation not loaded", "err", err)
+			return false
+		}
+	}
+	return found && !snap.Ended
+}
+
+// converse feeds one message to the phone's SMS conversation; a message
+// with an opener id (MENU) opens a new one, whose report is keyed to it.
+func (s *Service) converse(ctx context.Context, in sms.Message, opener int64, input string) string {
+	tree, _ := s.Menus.Current(s.DirectorTree)
+	if tree == nil {
+		return menus.Message(menus.MsgUnknownService, "")
+	}
+	r := s.run(ctx, event{
+		conv: smsMenuConv(in.Phone, opener), carrier: in.Carrier, phone: in.Phone, tree: tree,
+		incremental: true, opens: opener > 0, restart: opener > 0, input: input, budget: smsScreen, ttl: s.SMSTTL,
+	})
+	return r.Text
+}
+
+// stop ends the phone's SMS conversation.
+func (s *Service) stop(ctx context.Context, log *slog.Logger, from string, who sender) string {
+	if !s.conversationOpen(ctx, log, from) {
+		return menus.Message(menus.MsgNothingOpen, who.lang())
+	}
+	s.forget(ctx, log, smsMenuConv(from, 0))
+	log.Info("sms conversation stopped by its caller")
+	return menus.Message(menus.MsgStopped, who.lang())
+}
+
+// form saves a director's one-line report, or says which field is wrong
+// and what the form looks like; nothing is saved from a bad form. With
+// quiet set (a conversation is open) a bad form is not answered: ok is
+// false and the message goes to the conversation.
+func (s *Service) form(ctx context.Context, log *slog.Logger, id int64, in sms.Message, c menus.Caller, m *menus.Machine, f menus.Form, fields []string, quiet bool) (string, bool) {
+	snap, effects, problem := m.FillForm(c, f, fields, s.now(), smsScreen)
+	if problem != nil {
+		if quiet {
+			return "", false
+		}
+		return formError(m, f, problem, snap.Lang), true
+	}
+	key := formKey(in.Carrier, in.CarrierID, id)
+	before := snap
+	before.ReportKey = key
+	hs := &hop{log: log}
+	e := event{conv: conv{channel: menus.ChannelSMS, report: key}, carrier: in.Carrier, phone: in.Phone}
+	out, _ := s.apply(ctx, hs, m, e, before, snap, effects)
+	for _, r := range hs.reports {
+		s.countReport(r.kind, menus.ChannelSMS, r.outcome)
+	}
+	if out.Notice == "save_failed" {
+		// A form is not a conversation: there is no confirm to press
+		// again, so the director is asked to send it again.
+		return menus.Message(menus.MsgNotSaved, snap.Lang), true
+	}
+	return out.Screen, true
+}
+
+func formError(m *menus.Machine, f menus.Form, p *menus.FormProblem, lang string) string {
+	field := fmt.Sprintf("%d", p.Field)
+	if p.Key != "" {
+		field = menus.FieldName(p.Key, lang)
+	}
+	usage := m.FormUsage(f, lang)
+	if lang == menus.LangZH {
+		return fmt.Sprintf("第%d项（%s）：%s\n格式：%s", p.Field, field, p.Message, usage)
+	}
+	return fmt.Sprintf("Field %d (%s): %s\nFormat: %s", p.Field, field, p.Message, usage)
+}
+
+// status answers a family's STATUS query. A number that is not a
+// registered guardian learns nothing about anyone: not whether a child code
+// it names exists, nor anything else.
+func (s *Service) status(log *slog.Logger, who sender) string {
+	g := who.guardian
+	if g == nil {
+		log.Info("status query from an unregistered number")
+		return menus.Message(menus.MsgRegister, "")
+	}
+	var parts []string
+	for _, c := range g.Children {
+		lines := menus.AllowancesOf(*g, c.Code, g.Language)
+		if len(lines) == 0 {
+			lines = []string{c.Name + ": " + menus.Message(menus.MsgNoAllowance, g.Language)}
+		}
+		parts = append(parts, textlen.FitSMS(strings.Join(lines, "\n"), "...", segmentsPerChild))
+	}
+	if len(parts) == 0 {
+		return menus.Message(menus.MsgNoAllowance, g.Language)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// statusWithSecret answers "STATUS <child code> <secret>" with that
+// child's status, and anything else with the same instruction, so the
+// reply never tells whether a number, a code or a secret was wrong.
+func (s *Service) statusWithSecret(ctx context.Context, log *slog.Logger, in sms.Message, who sender, args []string) string {
+	if len(args) == 2 && who.guardian != nil {
+		if code, ok := menus.ChildCode(args[0]); ok {
+			match, err := s.Registry.CheckStatusSecret(ctx, in.Phone, code, args[1])
+			if err != nil {
+				log.Error("status secret check failed", "err", err)
+				return menus.Message(menus.MsgBusy, "")
+			}
+			if match {
+				g := *who.guardian
+				lines := menus.AllowancesOf(g, code, g.Language)
+				if len(lines) == 0 {
+					return menus.Message(menus.MsgNoAllowance, g.Language)
+				}
+				return textlen.FitSMS(strings.Join(lines, "\n"), "...", segmentsPerChild)
+			}
+		}
+	}
+	log.Info("status query without a valid code and secret")
+	return menus.Message(menus.MsgStatusSecret, "")
+}
+
+// help lists the keywords in the sender's language, or both.
+func (s *Service) help(who sender) string {
+	if who.director != nil {
+		return menus.Message(menus.MsgHelpDirector, who.director.Language)
+	}
+	return menus.Message(menus.MsgHelpFamily, who.lang())
+}
+
+// Words splits an SMS into upper-cased words the way people type them on
+// Chinese phones: full-width letters and digits folded, Chinese and ASCII
+// punctuation and any space (including the ideographic space) separating.
+func Words(body string) []string {
+	s := width.Narrow.String(body)
+	return strings.FieldsFunc(strings.ToUpper(s), func(r rune) bool {
+		// Any punctuation separates, Chinese included (，、；：。！？), so
+		// "状态！" and "V,C0001,1" read as their words.
+		return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r)
+	})
+}
+
+func isWord(list []string, w string) bool {
+	for _, k := range list {
+		if strings.ToUpper(k) == w {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,50 @@
+// Package access holds who may use the console and the admin API, with
+// which role, and the audit log of what they changed.
+package access
+
+import "encoding/json"
+
+// Roles of console users and API tokens.
+const (
+	RoleAdmin  = "admin"  // everything
+	RoleEditor = "editor" // menus
+	RoleViewer = "viewer" // read reports
+)
+
+// User is a county administrator.
+type User struct {
+	ID       int64
+	Username string
+	Role     string
+	Active   bool
+}
+
+// Allows reports whether a role may do what needs role need: admins may do
+// everything, editors what editors and viewers may, viewers only read.
+func (u User) Allows(need string) bool {
+	rank := map[string]int{RoleViewer: 1, RoleEditor: 2, RoleAdmin: 3}
+	return u.Active && rank[u.Role] >= rank[need] && rank[need] > 0
+}
+
+// AuditEntry is one change, for the audit log.
+type AuditEntry struct {
+	Actor      User
+	Action     string // e.g. "menu.publish"
+	ObjectType string // e.g. "menu_tree"
+	ObjectID   string
+	Before     any
+	After      any
+}
+
+// AuditRecord is an audit log entry as read back.
+type AuditRecord struct {
+	ID         int64  `json:"id"`
+	At         string `json:"at"`
+	Actor      string `json:"actor"`
+	Action     string `json:"action"`
+	ObjectType string `json:"object_type"`
+	ObjectID   string `json:"object_id"`
+	// Before and After are the changed object as JSON (null when absent).
+	Before json.RawMessage `json:"before,omitempty"`
+	After  json.RawMessage `json:"after,omitempty"`
+}
