@@ -61,13 +61,11 @@ func mustReportsFixture(t *testing.T) reportsFixture {
 
 	// In the past, stored directly: 王芳's child C0009 in 石门村, a child
 	// in another county, and a child whose name is a formula.
-	for _, c := range []registry.Child{
-		{Code: "C0888", Name: "何平", Village: "河口村", County: "花溪县", DirectorPhone: shimenDirector, Active: true},
-		{Code: "C0777", Name: "=1+2", Village: "青山村", County: "云岭县", DirectorPhone: zhDirector, Active: true},
-	} {
-		if _, err := g.DB.UpsertChild(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+	if _, _, err := g.DB.ImportChildren(ctx, access.System, []registry.ChildRecord{
+		{Child: registry.Child{Code: "C0888", Name: "何平", Village: "河口村", County: "花溪县", DirectorPhone: shimenDirector}},
+		{Child: registry.Child{Code: "C0777", Name: "=1+2", Village: "青山村", County: "云岭县", DirectorPhone: zhDirector}},
+	}, false); err != nil {
+		t.Fatal(err)
 	}
 	directorID := func(p string) int64 {
 		c, err := g.DB.CallerByPhone(ctx, p)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/barefoot-ussd/barefoot/menus"
-	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/jmoiron/sqlx"
 )
@@ -19,22 +18,6 @@ import (
 // SetAlertCarrier names the carrier alerts are sent through ("at",
 // "twilio", "kannel").
 func (db *DB) SetAlertCarrier(carrier string) { db.alertCarrier = carrier }
-
-// UpsertSupervisor inserts or updates the supervisor with s.Phone.
-func (db *DB) UpsertSupervisor(ctx context.Context, s registry.Supervisor) (int64, error) {
-	const q = `
-INSERT INTO supervisors (phone, name, language, county, active)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (phone) DO UPDATE SET
-    name = EXCLUDED.name, language = EXCLUDED.language, county = EXCLUDED.county,
-    active = EXCLUDED.active, updated_at = now()
-RETURNING id`
-	var id int64
-	if err := db.db.GetContext(ctx, &id, q, clean(s.Phone), clean(s.Name), clean(s.Language), clean(s.County), s.Active); err != nil {
-		return 0, fmt.Errorf("upsert supervisor: %w", err)
-	}
-	return id, nil
-}
 
 type alertTarget struct {
 	Phone    string `db:"phone"`

@@ -11,6 +11,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/fixtures/demo"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/access"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
@@ -47,7 +48,13 @@ func TestSharedChildren(t *testing.T) {
 		t.Fatalf("third director children = %v", codes(c))
 	}
 
-	if err := db.AssignChild(ctx, "C0001", []string{"+8613800138001"}); err != nil {
+	assign := func(code string, phones ...string) error {
+		_, _, err := db.ImportChildren(ctx, access.System, []registry.ChildRecord{{
+			Child: registry.Child{Code: code, Name: "王小明", BirthDate: time.Date(2015, 3, 12, 0, 0, 0, 0, time.UTC), Village: "青山村", County: "云岭县"}, Directors: phones,
+		}}, false)
+		return err
+	}
+	if err := assign("C0001", "+8613800138001"); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := db.CallerByPhone(ctx, "+8613800138002")
@@ -59,11 +66,8 @@ func TestSharedChildren(t *testing.T) {
 	if !errors.Is(err, menus.ErrNotFound) {
 		t.Fatalf("report on an unassigned child: %v, want ErrNotFound", err)
 	}
-	if err := db.AssignChild(ctx, "C0001", []string{"+8613999999999"}); !errors.Is(err, menus.ErrNotFound) {
-		t.Fatalf("unknown director: %v", err)
-	}
-	if err := db.AssignChild(ctx, "C7777", []string{"+8613800138001"}); !errors.Is(err, menus.ErrNotFound) {
-		t.Fatalf("unknown child: %v", err)
+	if err := assign("C0001", "+8613999999999"); err == nil {
+		t.Fatal("a child was assigned to an unknown director")
 	}
 }
 
@@ -90,8 +94,8 @@ func TestGuardianByPhone(t *testing.T) {
 	if _, err := db.GuardianByPhone(ctx, "+8613800138002"); !errors.Is(err, menus.ErrNotFound) {
 		t.Fatalf("a director as guardian: %v", err)
 	}
-	if err := db.UpsertAllowance(ctx, menus.Allowance{ChildCode: "C7777", Scheme: "living", Status: "applied"}); !errors.Is(err, menus.ErrNotFound) {
-		t.Fatalf("allowance of an unknown child: %v", err)
+	if _, _, err := db.ImportAllowances(ctx, access.System, []registry.AllowanceRecord{{Allowance: menus.Allowance{ChildCode: "C7777", Scheme: "living", Status: "applied"}}}, false); err == nil {
+		t.Fatal("an allowance of an unknown child was stored")
 	}
 	if err := db.SetLanguage(ctx, "+8613900139001", "en"); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/barefoot-ussd/barefoot/storage"
 )
@@ -28,34 +29,66 @@ type seeded struct {
 //	Gone (inactive): C0006
 func MustSeed(tb testing.TB, db *storage.DB) seeded {
 	tb.Helper()
-	var reg seeded
-	for _, d := range []struct {
-		id *int64
-		d  registry.Director
-	}{
-		{&reg.Amy, registry.Director{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "Shuiping", County: "Leishan", Active: true}},
-		{&reg.Bo, registry.Director{Phone: phoneBo, Name: "Bo", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: true}},
-		{&reg.Gone, registry.Director{Phone: phoneGone, Name: "Gone", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: false}},
-	} {
-		id, err := db.UpsertDirector(tb.Context(), d.d)
-		if err != nil {
-			tb.Fatalf("seed director %s: %v", d.d.Name, err)
-		}
-		*d.id = id
+	ids := mustDirectors(tb, db,
+		registry.Director{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "Shuiping", County: "Leishan", Active: true},
+		registry.Director{Phone: phoneBo, Name: "Bo", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: true},
+		registry.Director{Phone: phoneGone, Name: "Gone", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: false},
+	)
+	mustChildren(tb, db,
+		registry.Child{Code: "C0003", Name: "Chen San", DirectorPhone: phoneAmy, Active: true},
+		registry.Child{Code: "C0001", Name: "Chen Yi", DirectorPhone: phoneAmy, Active: true, BirthDate: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC)},
+		registry.Child{Code: "C0002", Name: "Chen Er", DirectorPhone: phoneAmy, Active: true},
+		registry.Child{Code: "C0004", Name: "Chen Si", DirectorPhone: phoneAmy, Active: false},
+		registry.Child{Code: "C0005", Name: "Li Wu", DirectorPhone: phoneBo, Active: true},
+		registry.Child{Code: "C0006", Name: "Li Liu", DirectorPhone: phoneGone, Active: true},
+	)
+	return seeded{Amy: ids[phoneAmy], Bo: ids[phoneBo], Gone: ids[phoneGone]}
+}
+
+// mustDirectors stores directors through the registry's one write path,
+// the audited import the seed and the console use, deactivates those
+// given Active false, and returns their ids by phone.
+func mustDirectors(tb testing.TB, db *storage.DB, ds ...registry.Director) map[string]int64 {
+	tb.Helper()
+	if _, _, err := db.ImportDirectors(tb.Context(), access.System, ds, false); err != nil {
+		tb.Fatalf("import directors: %v", err)
 	}
-	for _, c := range []registry.Child{
-		{Code: "C0003", Name: "Chen San", DirectorPhone: phoneAmy, Active: true},
-		{Code: "C0001", Name: "Chen Yi", DirectorPhone: phoneAmy, Active: true, BirthDate: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC)},
-		{Code: "C0002", Name: "Chen Er", DirectorPhone: phoneAmy, Active: true},
-		{Code: "C0004", Name: "Chen Si", DirectorPhone: phoneAmy, Active: false},
-		{Code: "C0005", Name: "Li Wu", DirectorPhone: phoneBo, Active: true},
-		{Code: "C0006", Name: "Li Liu", DirectorPhone: phoneGone, Active: true},
-	} {
-		if _, err := db.UpsertChild(tb.Context(), c); err != nil {
-			tb.Fatalf("seed child %s: %v", c.Code, err)
+	ids := map[string]int64{}
+	for _, d := range ds {
+		var id int64
+		if err := storage.SQL(db).GetContext(tb.Context(), &id, `SELECT id FROM directors WHERE phone = $1`, d.Phone); err != nil {
+			tb.Fatal(err)
+		}
+		if !d.Active {
+			if _, err := db.SetDirectorActive(tb.Context(), access.System, id, false); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		ids[d.Phone] = id
+	}
+	return ids
+}
+
+// mustChildren stores children, each assigned to its DirectorPhone,
+// through the audited import, and sets each one's active flag as given.
+func mustChildren(tb testing.TB, db *storage.DB, cs ...registry.Child) {
+	tb.Helper()
+	recs := make([]registry.ChildRecord, len(cs))
+	for i, c := range cs {
+		recs[i] = registry.ChildRecord{Child: c}
+	}
+	if _, _, err := db.ImportChildren(tb.Context(), access.System, recs, false); err != nil {
+		tb.Fatalf("import children: %v", err)
+	}
+	for _, c := range cs {
+		var id int64
+		if err := storage.SQL(db).GetContext(tb.Context(), &id, `SELECT id FROM children WHERE code = $1`, c.Code); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := db.SetChildActive(tb.Context(), access.System, id, c.Active); err != nil {
+			tb.Fatal(err)
 		}
 	}
-	return reg
 }
 
 // MustCount returns the result of a count(*) query.

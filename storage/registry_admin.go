@@ -931,3 +931,38 @@ func (db *DB) SetSupervisorActive(ctx context.Context, actor access.User, id int
 func (db *DB) ImportSupervisors(ctx context.Context, actor access.User, ss []registry.Supervisor, dryRun bool) (created, updated int, err error) {
 	return supervisorKind.load(ctx, db, actor, convertRows(ss, newRegSupervisor), dryRun)
 }
+
+// replaceGuardianChildren makes codes, which hold no duplicates, the
+// guardian's children.
+func replaceGuardianChildren(ctx context.Context, tx *sqlx.Tx, guardianID int64, codes []string) error {
+	const qMissing = `
+SELECT u.code
+FROM unnest($1::text[]) AS u(code)
+WHERE NOT EXISTS (SELECT 1 FROM children c WHERE c.code = u.code)
+ORDER BY u.code
+LIMIT 1`
+	var missing string
+	err := tx.GetContext(ctx, &missing, qMissing, pq.Array(codes))
+	if err == nil {
+		return fmt.Errorf("child %s: %w", missing, menus.ErrNotFound)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("check children: %w", err)
+	}
+
+	const qDelete = `
+DELETE FROM child_guardians cg
+USING children c
+WHERE cg.guardian_id = $1 AND c.id = cg.child_id AND NOT (c.code = ANY ($2::text[]))`
+	if _, err := tx.ExecContext(ctx, qDelete, guardianID, pq.Array(codes)); err != nil {
+		return fmt.Errorf("unlink children: %w", err)
+	}
+	const qInsert = `
+INSERT INTO child_guardians (child_id, guardian_id)
+SELECT c.id, $1 FROM children c WHERE c.code = ANY ($2::text[])
+ON CONFLICT (child_id, guardian_id) DO NOTHING`
+	if _, err := tx.ExecContext(ctx, qInsert, guardianID, pq.Array(codes)); err != nil {
+		return fmt.Errorf("link children: %w", err)
+	}
+	return nil
+}

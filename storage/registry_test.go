@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
@@ -60,10 +61,7 @@ func TestCallerByPhone(t *testing.T) {
 func TestCallerByPhoneWithoutChildren(t *testing.T) {
 	t.Parallel()
 	db := storagetest.MustDB(t)
-	id, err := db.UpsertDirector(t.Context(), registry.Director{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "v", County: "c", Active: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := mustDirectors(t, db, registry.Director{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "v", County: "c", Active: true})[phoneAmy]
 	got, err := db.CallerByPhone(t.Context(), phoneAmy)
 	if err != nil {
 		t.Fatal(err)
@@ -74,189 +72,57 @@ func TestCallerByPhoneWithoutChildren(t *testing.T) {
 	}
 }
 
-// directorRow is a director as the table holds it.
-type directorRow struct {
-	Phone    string `db:"phone"`
-	Name     string `db:"name"`
-	Language string `db:"language"`
-	Village  string `db:"village"`
-	County   string `db:"county"`
-	Active   bool   `db:"active"`
-}
-
-func TestUpsertDirector(t *testing.T) {
+// TestImportDatesAndLinks: the registry's one write path keeps calendar
+// dates as written whatever the zone, and replaces a guardian's children
+// without losing what is recorded of links that stay; an unknown code
+// writes nothing.
+func TestImportDatesAndLinks(t *testing.T) {
 	t.Parallel()
 	db := storagetest.MustDB(t)
-	ctx := t.Context()
-
-	first := registry.Director{Phone: phoneAmy, Name: "Amy", Language: menus.LangEN, Village: "Shuiping", County: "Leishan", Active: true}
-	id, err := db.UpsertDirector(ctx, first)
-	if err != nil {
-		t.Fatalf("insert: %v", err)
-	}
-	second := registry.Director{Phone: phoneAmy, Name: "Amy Wang", Language: menus.LangZH, Village: "Dagu", County: "Taijiang", Active: false}
-	id2, err := db.UpsertDirector(ctx, second)
-	if err != nil {
-		t.Fatalf("update: %v", err)
-	}
-	if id2 != id {
-		t.Errorf("update returned id %d, insert %d", id2, id)
-	}
-	var rows []directorRow
-	if err := storage.SQL(db).SelectContext(ctx, &rows, `SELECT phone, name, language, village, county, active FROM directors`); err != nil {
-		t.Fatal(err)
-	}
-	want := []directorRow{{Phone: phoneAmy, Name: "Amy Wang", Language: menus.LangZH, Village: "Dagu", County: "Taijiang", Active: false}}
-	if !reflect.DeepEqual(rows, want) {
-		t.Errorf("rows = %+v, want %+v", rows, want)
-	}
-
-	if _, err := db.UpsertDirector(ctx, registry.Director{Phone: "0086 138", Name: "x", Language: "en", Village: "v", County: "c"}); err == nil {
-		t.Error("a phone that is not E.164 was stored")
-	} else if strings.Contains(err.Error(), "0086 138") {
-		t.Errorf("error %q quotes the phone number", err)
-	}
-}
-
-type childRow struct {
-	Code       string  `db:"code"`
-	Name       string  `db:"name"`
-	BirthDate  *string `db:"birth_date"`
-	Village    string  `db:"village"`
-	County     string  `db:"county"`
-	DirectorID int64   `db:"director_id"`
-	Active     bool    `db:"active"`
-}
-
-func TestUpsertChild(t *testing.T) {
-	t.Parallel()
-	db := storagetest.MustDB(t)
-	reg := MustSeed(t, db)
+	MustSeed(t, db)
 	ctx := t.Context()
 
 	// Midnight in China is the day before in UTC: the date must not move.
 	china := time.FixedZone("CST", 8*3600)
-	child := registry.Child{Code: "C0100", Name: "Wang Xiao", BirthDate: time.Date(2016, 5, 1, 0, 0, 0, 0, china),
-		Village: "Shuiping", County: "Leishan", DirectorPhone: phoneAmy, Active: true}
-	id, err := db.UpsertChild(ctx, child)
-	if err != nil {
-		t.Fatalf("insert: %v", err)
+	mustChildren(t, db, registry.Child{Code: "C0100", Name: "Wang Xiao", BirthDate: time.Date(2016, 5, 1, 0, 0, 0, 0, china),
+		Village: "Shuiping", County: "Leishan", DirectorPhone: phoneAmy, Active: true})
+	if got := MustCount(t, db, `SELECT count(*) FROM children WHERE code = 'C0100' AND birth_date = '2016-05-01'`); got != 1 {
+		t.Fatal("birth date moved")
 	}
-	read := func() childRow {
+
+	const phone = "+8613911111111"
+	load := func(name string, codes ...string) error {
+		_, _, err := db.ImportGuardians(ctx, access.System, []registry.Guardian{{Phone: phone, Name: name, Language: menus.LangZH, Children: codes}}, false)
+		return err
+	}
+	links := func() []string {
 		t.Helper()
-		var row childRow
-		const q = `SELECT code, name, to_char(birth_date, 'YYYY-MM-DD') AS birth_date, village, county, director_id, active FROM children WHERE id = $1`
-		if err := storage.SQL(db).GetContext(ctx, &row, q, id); err != nil {
+		var out []string
+		const q = `
+SELECT c.code || ':' || cg.relationship
+FROM child_guardians cg JOIN children c ON c.id = cg.child_id JOIN guardians g ON g.id = cg.guardian_id
+WHERE g.phone = $1 ORDER BY c.code`
+		if err := storage.SQL(db).SelectContext(ctx, &out, q, phone); err != nil {
 			t.Fatal(err)
 		}
-		return row
+		return out
 	}
-	date := "2016-05-01"
-	if got, want := read(), (childRow{Code: "C0100", Name: "Wang Xiao", BirthDate: &date, Village: "Shuiping", County: "Leishan", DirectorID: reg.Amy, Active: true}); !reflect.DeepEqual(got, want) {
-		t.Errorf("after insert: %+v (birth %v), want %+v (birth %v)", got, deref(got.BirthDate), want, deref(want.BirthDate))
-	}
-
-	// Moved to another director, birth date unknown after all, deactivated.
-	moved := registry.Child{Code: "C0100", Name: "Wang Xiaoming", Village: "Dagu", County: "Taijiang", DirectorPhone: phoneBo, Active: false}
-	id2, err := db.UpsertChild(ctx, moved)
-	if err != nil {
-		t.Fatalf("update: %v", err)
-	}
-	if id2 != id {
-		t.Errorf("update returned id %d, insert %d", id2, id)
-	}
-	if got, want := read(), (childRow{Code: "C0100", Name: "Wang Xiaoming", Village: "Dagu", County: "Taijiang", DirectorID: reg.Bo, Active: false}); !reflect.DeepEqual(got, want) {
-		t.Errorf("after update: %+v (birth %v), want %+v", got, deref(got.BirthDate), want)
-	}
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return "NULL"
-	}
-	return *s
-}
-
-func TestUpsertChildUnknownDirector(t *testing.T) {
-	t.Parallel()
-	db := storagetest.MustDB(t)
-	MustSeed(t, db)
-	before := MustCount(t, db, `SELECT count(*) FROM children`)
-
-	_, err := db.UpsertChild(t.Context(), registry.Child{Code: "C0200", Name: "x", Village: "v", County: "c", DirectorPhone: "+8613877777777", Active: true})
-	if !errors.Is(err, menus.ErrNotFound) {
-		t.Fatalf("err = %v, want ErrNotFound", err)
-	}
-	if strings.Contains(err.Error(), "8613877777777") {
-		t.Errorf("error %q quotes the phone number", err)
-	}
-	if got := MustCount(t, db, `SELECT count(*) FROM children`); got != before {
-		t.Errorf("%d children, want %d", got, before)
-	}
-}
-
-// guardianChildren returns the guardian's child codes and relationships.
-func guardianChildren(tb testing.TB, db *storage.DB, guardianID int64) []string {
-	tb.Helper()
-	var links []string
-	const q = `
-SELECT c.code || ':' || cg.relationship
-FROM child_guardians cg JOIN children c ON c.id = cg.child_id
-WHERE cg.guardian_id = $1
-ORDER BY c.code`
-	if err := storage.SQL(db).SelectContext(tb.Context(), &links, q, guardianID); err != nil {
-		tb.Fatal(err)
-	}
-	return links
-}
-
-func TestUpsertGuardian(t *testing.T) {
-	t.Parallel()
-	db := storagetest.MustDB(t)
-	MustSeed(t, db)
-	ctx := t.Context()
-	const phone = "+8613911111111"
-
-	id, err := db.UpsertGuardian(ctx, registry.Guardian{Phone: phone, Name: "Mother Chen", Language: menus.LangZH, Children: []string{"C0001", "C0002", "C0001"}, Active: true})
-	if err != nil {
-		t.Fatalf("insert: %v", err)
-	}
-	if got, want := guardianChildren(t, db, id), []string{"C0001:", "C0002:"}; !slices.Equal(got, want) {
-		t.Fatalf("links after insert = %v, want %v", got, want)
-	}
-	// A relationship recorded elsewhere survives for links that stay.
-	if _, err := storage.SQL(db).ExecContext(ctx, `UPDATE child_guardians SET relationship = 'mother' WHERE guardian_id = $1`, id); err != nil {
+	if err := load("Mother Chen", "C0001", "C0002"); err != nil {
 		t.Fatal(err)
 	}
-
-	id2, err := db.UpsertGuardian(ctx, registry.Guardian{Phone: phone, Name: "Chen Mei", Language: menus.LangEN, Children: []string{"C0003", "C0002"}, Active: true})
-	if err != nil {
-		t.Fatalf("update: %v", err)
+	if _, err := storage.SQL(db).ExecContext(ctx, `UPDATE child_guardians SET relationship = 'mother'`); err != nil {
+		t.Fatal(err)
 	}
-	if id2 != id {
-		t.Errorf("update returned id %d, insert %d", id2, id)
+	if err := load("Chen Mei", "C0003", "C0002"); err != nil {
+		t.Fatal(err)
 	}
-	if got, want := guardianChildren(t, db, id), []string{"C0002:mother", "C0003:"}; !slices.Equal(got, want) {
+	if got, want := links(), []string{"C0002:mother", "C0003:"}; !slices.Equal(got, want) {
 		t.Errorf("links after update = %v, want %v", got, want)
 	}
-
-	// An unknown code writes nothing, not even the new name.
-	_, err = db.UpsertGuardian(ctx, registry.Guardian{Phone: phone, Name: "Renamed", Language: menus.LangEN, Children: []string{"C0001", "C9999"}, Active: true})
-	if !errors.Is(err, menus.ErrNotFound) {
-		t.Fatalf("unknown child: err = %v, want ErrNotFound", err)
+	if err := load("Renamed", "C0001", "C9999"); err == nil {
+		t.Fatal("a guardian of an unknown child was stored")
 	}
-	if got, want := guardianChildren(t, db, id), []string{"C0002:mother", "C0003:"}; !slices.Equal(got, want) {
-		t.Errorf("links after failed update = %v, want %v", got, want)
-	}
-	if n := MustCount(t, db, `SELECT count(*) FROM guardians WHERE name = 'Chen Mei'`); n != 1 {
-		t.Errorf("failed update changed the guardian's name")
-	}
-
-	// No children at all unlinks every child.
-	if _, err := db.UpsertGuardian(ctx, registry.Guardian{Phone: phone, Name: "Chen Mei", Language: menus.LangEN, Active: true}); err != nil {
-		t.Fatalf("no children: %v", err)
-	}
-	if got := guardianChildren(t, db, id); len(got) != 0 {
-		t.Errorf("links after clearing = %v, want none", got)
+	if got := MustCount(t, db, `SELECT count(*) FROM guardians WHERE name = 'Chen Mei'`); got != 1 {
+		t.Error("a failed import changed the guardian's name")
 	}
 }

@@ -36,33 +36,19 @@ const (
 
 func mustPlaces(tb testing.TB, db *storage.DB) placesRegistry {
 	tb.Helper()
-	var reg placesRegistry
-	for _, d := range []struct {
-		id *int64
-		d  registry.Director
-	}{
-		{&reg.Hua, registry.Director{Phone: phoneHua, Name: "Hua", Language: menus.LangEN, Village: "Shuiping", County: "Leishan", Active: true}},
-		{&reg.Jin, registry.Director{Phone: phoneJin, Name: "Jin", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: true}},
-		{&reg.Kai, registry.Director{Phone: phoneKai, Name: "Kai", Language: menus.LangZH, Village: "Qiao", County: "Taijiang", Active: true}},
-	} {
-		id, err := db.UpsertDirector(tb.Context(), d.d)
-		if err != nil {
-			tb.Fatalf("director %s: %v", d.d.Name, err)
-		}
-		*d.id = id
-	}
-	for _, c := range []registry.Child{
-		{Code: "C0011", Name: "Yi", Village: "Shuiping", County: "Leishan", DirectorPhone: phoneHua, Active: true},
-		{Code: "C0012", Name: "Er", Village: "Shuiping", County: "Leishan", DirectorPhone: phoneHua, Active: true},
-		{Code: "C0013", Name: "San", Village: "Dagu", County: "Leishan", DirectorPhone: phoneJin, Active: true},
-		{Code: "C0014", Name: "Si", Village: "Qiao", County: "Taijiang", DirectorPhone: phoneKai, Active: true},
-		{Code: "C0015", Name: "Wu", Village: "Gone", County: "Taijiang", DirectorPhone: phoneKai, Active: false},
-	} {
-		if _, err := db.UpsertChild(tb.Context(), c); err != nil {
-			tb.Fatalf("child %s: %v", c.Code, err)
-		}
-	}
-	return reg
+	ids := mustDirectors(tb, db,
+		registry.Director{Phone: phoneHua, Name: "Hua", Language: menus.LangEN, Village: "Shuiping", County: "Leishan", Active: true},
+		registry.Director{Phone: phoneJin, Name: "Jin", Language: menus.LangZH, Village: "Dagu", County: "Leishan", Active: true},
+		registry.Director{Phone: phoneKai, Name: "Kai", Language: menus.LangZH, Village: "Qiao", County: "Taijiang", Active: true},
+	)
+	mustChildren(tb, db,
+		registry.Child{Code: "C0011", Name: "Yi", Village: "Shuiping", County: "Leishan", DirectorPhone: phoneHua, Active: true},
+		registry.Child{Code: "C0012", Name: "Er", Village: "Shuiping", County: "Leishan", DirectorPhone: phoneHua, Active: true},
+		registry.Child{Code: "C0013", Name: "San", Village: "Dagu", County: "Leishan", DirectorPhone: phoneJin, Active: true},
+		registry.Child{Code: "C0014", Name: "Si", Village: "Qiao", County: "Taijiang", DirectorPhone: phoneKai, Active: true},
+		registry.Child{Code: "C0015", Name: "Wu", Village: "Gone", County: "Taijiang", DirectorPhone: phoneKai, Active: false},
+	)
+	return placesRegistry{Hua: ids[phoneHua], Jin: ids[phoneJin], Kai: ids[phoneKai]}
 }
 
 // mustReport saves a report and returns its reference.
@@ -432,13 +418,9 @@ func TestReportDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A report on an inactive child keeps its village on the dashboard.
-	if _, err := db.UpsertChild(t.Context(), registry.Child{Code: "C0015", Name: "Wu", Village: "Gone", County: "Taijiang", DirectorPhone: phoneKai, Active: true}); err != nil {
-		t.Fatal(err)
-	}
+	mustChildren(t, db, registry.Child{Code: "C0015", Name: "Wu", Village: "Gone", County: "Taijiang", DirectorPhone: phoneKai, Active: true})
 	report(menus.ReportVisit, reg.Kai, "C0015", "", oct.AddDate(0, 0, 9))
-	if _, err := db.UpsertChild(t.Context(), registry.Child{Code: "C0015", Name: "Wu", Village: "Gone", County: "Taijiang", DirectorPhone: phoneKai, Active: false}); err != nil {
-		t.Fatal(err)
-	}
+	mustChildren(t, db, registry.Child{Code: "C0015", Name: "Wu", Village: "Gone", County: "Taijiang", DirectorPhone: phoneKai, Active: false})
 
 	d, err := db.ReportDashboard(t.Context(), oct, nov, 2)
 	if err != nil {

@@ -333,9 +333,7 @@ func TestSaveReportRetryAfterChildMoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.UpsertChild(t.Context(), registry.Child{Code: "C0001", Name: "Chen Yi", Village: "v", County: "c", DirectorPhone: phoneBo, Active: true}); err != nil {
-		t.Fatal(err)
-	}
+	mustChildren(t, db, registry.Child{Code: "C0001", Name: "Chen Yi", Village: "v", County: "c", DirectorPhone: phoneBo, Active: true})
 	second, err := db.SaveReport(t.Context(), r)
 	if err != nil {
 		t.Fatalf("retry: %v", err)

@@ -48,3 +48,8 @@ type AuditRecord struct {
 	Before json.RawMessage `json:"before,omitempty"`
 	After  json.RawMessage `json:"after,omitempty"`
 }
+
+// System is the actor of changes no person made, such as loading the demo
+// registry: its changes go through the same audited path as a person's
+// and are recorded under this name.
+var System = User{Username: "system", Role: RoleAdmin, Active: true}
