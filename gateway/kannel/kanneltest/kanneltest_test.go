@@ -212,13 +212,17 @@ func TestGetURLParameters(t *testing.T) {
 		text string
 		// intactWithoutRecode: %a passes the UCS-2 bytes through unharmed.
 		intactWithoutRecode bool
+		// raw is the text parameter as Kannel writes it into the query,
+		// with mo-recode off and on; empty for long texts.
+		raw [2]string
 	}{
-		{"ascii", asciiMO, true},
-		{"chinese", statusMO, true},
-		{"chinese with ascii and spaces", demandMO, true},
-		{"long chinese", longMO, false},
+		{"ascii", asciiMO, true, [2]string{"STATUS", "STATUS"}},
+		{"chinese", statusMO, true, [2]string{"r%B6%60%01", "%E7%8A%B6%E6%80%81"}},
+		{"chinese with ascii and spaces", demandMO, true,
+			[2]string{"%97%00lB%00+%00C%000%000%000%001%00+%006%00+%002", "%E9%9C%80%E6%B1%82+C0001+6+2"}},
+		{"long chinese", longMO, false, [2]string{}},
 		// A 7-bit MO in two parts with a UDH, which bearerbox joins.
-		{"long ascii", longASCII, true},
+		{"long ascii", longASCII, true, [2]string{}},
 	}
 	for _, recode := range []bool{false, true} {
 		t.Run(fmt.Sprintf("mo-recode=%v", recode), func(t *testing.T) {
@@ -241,16 +245,18 @@ func TestGetURLParameters(t *testing.T) {
 					ids[id] = true
 				}
 
+				raw := c.raw[0]
+				if recode {
+					raw = c.raw[1]
+				}
+				if raw != "" && !strings.Contains(got.raw, "&text="+raw+"&") {
+					t.Errorf("%s: query %s, want text=%s", c.name, got.raw, raw)
+				}
+
 				text := []byte(q.Get("text"))
 				ucs2 := !printableASCII(c.text) && !recode
-				var wantText []byte
-				var wantCoding, wantCharset string
-				switch {
-				case printableASCII(c.text):
-					wantText, wantCoding, wantCharset = percentA([]byte(c.text)), "0", "UTF-8"
-				case recode:
-					wantText, wantCoding, wantCharset = percentA([]byte(c.text)), "0", "UTF-8"
-				default:
+				wantText, wantCoding, wantCharset := percentA([]byte(c.text)), "0", "UTF-8"
+				if ucs2 {
 					wantText, wantCoding, wantCharset = percentA(utf16BE(c.text)), "2", "UTF-16BE"
 				}
 				if string(text) != string(wantText) {
