@@ -40,7 +40,7 @@ fmt-check:
 # Every test, against the real PostgreSQL and Redis, with the race detector
 # (and headless Chromium for the console).
 test: vet fmt-check
-	@bash .ci/services --with-browser
+	@bash .ci/services --with-browser --with-kannel
 	$(GO) test -race -count=1 $(PKGS)
 
 bench: services
