@@ -6,9 +6,12 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/barefoot-ussd/barefoot/gateway/assemble"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/prometheus/client_golang/prometheus"
@@ -412,5 +415,38 @@ func TestOnePhoneManyReports(t *testing.T) {
 	rows := countRows(t, g, `SELECT count(*) FROM visits`) + countRows(t, g, `SELECT count(*) FROM needs`)
 	if len(refs) != 5 || rows != 5 {
 		t.Fatalf("%d references %v and %d rows, want 5 and 5", len(refs), refs, rows)
+	}
+}
+
+// TestReadmeDemo texts the README's SMS demo in order, as written, with
+// the binary's default limits, then walks the menu by SMS as its
+// interactive line invites: nothing is refused, held back or lost.
+func TestReadmeDemo(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{ReplyLimit: assemble.DefaultReplyLimit})
+	line := regexp.MustCompile(`(?m)^\./bin/barefoot simulate --sms --phone (\S+) +(\S[^#\n]*?)\s*#`)
+	sent := 0
+	for _, m := range line.FindAllStringSubmatch(string(readme), -1) {
+		from, text := m[1], m[2]
+		if got := kannelSMS(t, g, from, text); got == "" || strings.Contains(got, "Could not save") {
+			t.Fatalf("README's %q from %s answered %q", text, from, got)
+		}
+		sent++
+	}
+	if sent < 3 {
+		t.Fatalf("found %d SMS lines in the README", sent)
+	}
+	for range 3 {
+		smsScript(t, g, enDirector, [][2]string{
+			{"HELP", "MENU"}, {"MENU", "1."}, {"1", "child ID"}, {"C0001", "How is"}, {"1", "Confirm"}, {"1", "Visit saved"},
+			{"V C0002 1", "Visit saved"}, {"N C0003 2 1", "Need reported"}, {"STATUS", ""},
+		})
+	}
+	if got := counter(t, g.Metrics, "barefoot_sms_replies_suppressed_total", nil); got != 0 {
+		t.Fatalf("%v replies held back during the demo", got)
 	}
 }
