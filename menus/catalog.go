@@ -3,6 +3,7 @@ package menus
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -20,6 +21,7 @@ type Catalog struct {
 	mu        sync.RWMutex
 	current   map[string]*Machine // tree name -> published version
 	byService map[string]*Machine
+	byKeyword map[string]*Machine // SMS keyword (upper case) -> tree it opens
 	byVersion map[versionKey]*Machine
 }
 
@@ -30,25 +32,96 @@ type versionKey struct {
 
 // NewCatalog returns an empty catalog; load may be nil.
 func NewCatalog(load LoadFunc) *Catalog {
-	return &Catalog{load: load, current: map[string]*Machine{}, byService: map[string]*Machine{}, byVersion: map[versionKey]*Machine{}}
+	return &Catalog{load: load, current: map[string]*Machine{}, byService: map[string]*Machine{}, byKeyword: map[string]*Machine{}, byVersion: map[versionKey]*Machine{}}
 }
 
-// Publish makes m the current tree for its service codes. Sessions already
-// running on an older version keep it.
+// Publish makes m the current tree for its service codes and SMS
+// keywords. Sessions already running on an older version keep it.
 func (c *Catalog) Publish(m *Machine) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.byVersion[versionKey{m.tree.Name, m.version}] = m
-	if old, ok := c.current[m.tree.Name]; ok {
-		// A code the new version dropped stops answering.
-		for _, code := range old.tree.ServiceCodes {
-			delete(c.byService, NormalizeServiceCode(code))
+	c.current[m.tree.Name] = m
+	c.index()
+}
+
+// Unpublish stops a tree answering its codes and keywords.
+func (c *Catalog) Unpublish(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.current, name)
+	c.index()
+}
+
+// index rebuilds the code and keyword tables from the current trees, so
+// that a code a new version dropped, or a tree gave up, stops answering
+// at once, and so that every process resolves them the same way whatever
+// order it loaded trees in. Publishing refuses a code or keyword another
+// live tree owns; should two trees still claim one (stored before that
+// rule), the tree whose name sorts first keeps it.
+func (c *Catalog) index() {
+	names := make([]string, 0, len(c.current))
+	for n := range c.current {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	c.byService = map[string]*Machine{}
+	c.byKeyword = map[string]*Machine{}
+	for _, n := range names {
+		m := c.current[n]
+		for _, code := range m.tree.ServiceCodes {
+			if k := NormalizeServiceCode(code); c.byService[k] == nil {
+				c.byService[k] = m
+			}
+		}
+		for _, kw := range m.tree.smsWords() {
+			if c.byKeyword[kw] == nil {
+				c.byKeyword[kw] = m
+			}
 		}
 	}
-	c.current[m.tree.Name] = m
-	for _, code := range m.tree.ServiceCodes {
-		c.byService[NormalizeServiceCode(code)] = m
+}
+
+// ForKeyword returns the tree an SMS keyword opens as a conversation
+// (MENU, 菜单), or whose one-line form it starts.
+func (c *Catalog) ForKeyword(word string) (*Machine, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m, ok := c.byKeyword[strings.ToUpper(word)]
+	return m, ok
+}
+
+// MatchForm finds the published tree and form an SMS's words fill (see
+// Machine.MatchForm), across every tree: a keyword is owned by one tree,
+// and the longest keyword a glued first word starts with wins.
+func (c *Catalog) MatchForm(words []string) (*Machine, Form, []string, bool) {
+	c.mu.RLock()
+	trees := make([]*Machine, 0, len(c.current))
+	for _, m := range c.current {
+		trees = append(trees, m)
 	}
+	c.mu.RUnlock()
+	var (
+		best      *Machine
+		bestForm  Form
+		bestField []string
+		bestLen   = -1
+	)
+	for _, m := range trees {
+		f, fields, ok := m.MatchForm(words)
+		if !ok {
+			continue
+		}
+		// The keyword's length is what the first word lost to it.
+		kw := len(words[0])
+		if len(fields) == len(words) {
+			kw -= len(fields[0])
+		}
+		if kw > bestLen || (kw == bestLen && m.tree.Name < best.tree.Name) {
+			best, bestForm, bestField, bestLen = m, f, fields, kw
+		}
+	}
+	return best, bestForm, bestField, best != nil
 }
 
 // Current returns the published version of a tree.

@@ -24,10 +24,11 @@ type Form struct {
 }
 
 // FormProblem is what is wrong with a filled-in form: the field (1-based
-// position and answer key) and a message, in the caller's language.
+// position, and the answer's name in the caller's language when the field
+// is one the form asks) and a message, in the caller's language.
 type FormProblem struct {
 	Field   int
-	Key     string
+	Name    string
 	Message string
 }
 
@@ -83,7 +84,10 @@ func (m *Machine) MatchForm(words []string) (Form, []string, bool) {
 // missing.
 func (m *Machine) FillForm(c Caller, f Form, fields []string, now time.Time, budget textlen.Budget) (Snapshot, Effects, *FormProblem) {
 	s := m.Start(c, now, budget)
-	s.Node = f.Start
+	// A form enters the tree at its start node: nothing of the main
+	// menu's walk applies.
+	s.Node, s.Answers = f.Start, nil
+	m.preset(&s)
 	for i := 0; ; i++ {
 		n := m.nodes[s.Node]
 		if n.Kind == KindConfirm {
@@ -96,15 +100,24 @@ func (m *Machine) FillForm(c Caller, f Form, fields []string, now time.Time, bud
 			}
 			return next, effects, nil
 		}
+		if n.Kind == KindEnd {
+			// A branch that ends without a report ("the child is in
+			// school: nothing to report"): its screen is the answer.
+			if i < len(fields) {
+				return s, nil, &FormProblem{Field: i + 1, Message: m.label("form_extra", s.Lang)}
+			}
+			return s, nil, nil
+		}
 		if n.Kind != KindInput && n.Kind != KindChoice {
 			return s, nil, &FormProblem{Field: i + 1, Message: m.label("invalid_option", s.Lang)}
 		}
+		name := m.FieldName(n, s.Lang)
 		if i >= len(fields) {
-			return s, nil, &FormProblem{Field: i + 1, Key: n.SaveAs, Message: m.label("form_missing", s.Lang)}
+			return s, nil, &FormProblem{Field: i + 1, Name: name, Message: m.label("form_missing", s.Lang)}
 		}
 		next, _, err := m.Step(s, fields[i], now)
 		if err != nil {
-			return s, nil, &FormProblem{Field: i + 1, Key: n.SaveAs, Message: err.Error()}
+			return s, nil, &FormProblem{Field: i + 1, Name: name, Message: err.Error()}
 		}
 		if next.Node == s.Node || next.Notice != "" {
 			msg := m.label("invalid_option", s.Lang)
@@ -114,46 +127,103 @@ func (m *Machine) FillForm(c Caller, f Form, fields []string, now time.Time, bud
 					msg = n.Error[s.Lang]
 				}
 			}
-			return s, nil, &FormProblem{Field: i + 1, Key: n.SaveAs, Message: msg}
+			return s, nil, &FormProblem{Field: i + 1, Name: name, Message: msg}
 		}
 		s = next
 	}
 }
 
 // FormUsage writes a form's expected format for a reply, e.g.
-// "V <child ID> <situation 1-4>", following each node's default next.
+// "V <child ID> <situation 1-4>": the fields in walk order, each named in
+// lang, with a field that only some branches ask in brackets
+// ("S <child ID> <in school 1-2> [<reason 1-4>]").
 func (m *Machine) FormUsage(f Form, lang string) string {
 	parts := []string{f.Keywords[0]}
-	seen := map[string]bool{}
-	for id := f.Start; id != "" && !seen[id]; {
-		seen[id] = true
-		n := m.nodes[id]
-		if n == nil || n.Kind == KindConfirm {
-			break
+	for _, n := range m.formFields(f) {
+		field := "<" + m.FieldName(n.node, lang)
+		if n.node.Kind == KindChoice {
+			field += " 1-" + strconv.Itoa(len(n.node.Choices))
 		}
-		name := fieldNames[n.SaveAs][lang]
-		if name == "" {
-			name = n.SaveAs
+		field += ">"
+		if !n.always {
+			field = "[" + field + "]"
 		}
-		switch n.Kind {
-		case KindChoice:
-			parts = append(parts, "<"+name+" 1-"+strconv.Itoa(len(n.Choices))+">")
-			id = n.Next
-			if id == "" && len(n.Choices) > 0 {
-				id = n.Choices[0].Next
-			}
-		case KindInput:
-			parts = append(parts, "<"+name+">")
-			id = n.Next
-		default:
-			id = ""
-		}
+		parts = append(parts, field)
 	}
 	return strings.Join(parts, " ")
 }
 
-// fieldNames name the answers forms usually ask for; any other answer is
-// named by its key.
+// formField is a node a form's fields fill, and whether every way through
+// the form asks it.
+type formField struct {
+	node   *Node
+	always bool
+}
+
+// formFields lists the inputs and choices a form may ask, breadth first
+// from its start, each marked whether every path from the start to a
+// confirm or end passes it.
+func (m *Machine) formFields(f Form) []formField {
+	next := func(n *Node) []string {
+		var out []string
+		switch n.Kind {
+		case KindInput:
+			out = append(out, n.Next)
+		case KindChoice:
+			for _, o := range n.Choices {
+				if o.Next != "" {
+					out = append(out, o.Next)
+				} else {
+					out = append(out, n.Next)
+				}
+			}
+		}
+		return out
+	}
+	// reaches tells whether a confirm or end is reachable from the start
+	// without passing skip.
+	reaches := func(skip string) bool {
+		seen := map[string]bool{f.Start: true}
+		queue := []string{f.Start}
+		for len(queue) > 0 {
+			n := m.nodes[queue[0]]
+			queue = queue[1:]
+			if n == nil || n.ID == skip {
+				continue
+			}
+			if n.Kind == KindConfirm || n.Kind == KindEnd {
+				return true
+			}
+			for _, id := range next(n) {
+				if !seen[id] {
+					seen[id] = true
+					queue = append(queue, id)
+				}
+			}
+		}
+		return false
+	}
+	var out []formField
+	seen := map[string]bool{f.Start: true}
+	queue := []string{f.Start}
+	for len(queue) > 0 {
+		n := m.nodes[queue[0]]
+		queue = queue[1:]
+		if n == nil || (n.Kind != KindInput && n.Kind != KindChoice) {
+			continue
+		}
+		out = append(out, formField{node: n, always: !reaches(n.ID)})
+		for _, id := range next(n) {
+			if !seen[id] {
+				seen[id] = true
+				queue = append(queue, id)
+			}
+		}
+	}
+	return out
+}
+
+// fieldNames name the answers forms usually ask for.
 var fieldNames = map[string]Text{
 	"child":     {LangZH: "儿童编号", LangEN: "child ID"},
 	"situation": {LangZH: "情况", LangEN: "situation"},
@@ -161,12 +231,23 @@ var fieldNames = map[string]Text{
 	"urgency":   {LangZH: "紧急程度", LangEN: "urgency"},
 }
 
-// FieldName names an answer key in lang, for error replies.
-func FieldName(key, lang string) string {
-	if n := fieldNames[key][lang]; n != "" {
-		return n
+// maxFieldName bounds a name taken from a prompt, which can be a sentence.
+const maxFieldName = 16
+
+// FieldName names the answer a node asks, in lang, for SMS form replies:
+// the node's label, else the built-in name of a well-known answer, else
+// its prompt (without placeholders, shortened). Never the answer's key,
+// which means nothing to a director.
+func (m *Machine) FieldName(n *Node, lang string) string {
+	if l := strings.TrimSpace(n.Label[lang]); l != "" {
+		return l
 	}
-	return key
+	if l := fieldNames[n.SaveAs][lang]; l != "" {
+		return l
+	}
+	prompt := strings.TrimSpace(expand(n.Text[lang], func(string) string { return "" }))
+	prompt = strings.TrimRight(prompt, "?？:：。. ")
+	return shorten(prompt, maxFieldName)
 }
 
 // forms checks each form starts at a node that takes input and that

@@ -1,10 +1,12 @@
 package menus_test
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 )
@@ -128,5 +130,19 @@ func TestCancelDiscardsTheWalk(t *testing.T) {
 	s, effects, err := m.Step(s, "2", now)
 	if err != nil || !effects.Discards() || s.Unfinished() || len(s.Answers) != 0 {
 		t.Fatalf("cancel: %+v, %v, %v", s, effects, err)
+	}
+}
+
+// TestBudgetSaysWhyItHalved: an English screen that shows a child's name
+// is measured as UCS-2, and the problem says that is why.
+func TestBudgetSaysWhyItHalved(t *testing.T) {
+	src, err := fs.ReadFile(fixtures.Menus(), "director.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Replace(string(src), `en: "Visit to {child.name} ({child.code}): {situation}"`, `en: "Visit to {child.name} ({child.code}): {situation}. Please check the answers before you confirm."`, 1)
+	_, err = menus.Check([]byte(long), menus.FormatYAML, menus.Options{Region: "CN", Budget: screen})
+	if err == nil || !strings.Contains(err.Error(), `node "visit_confirm"`) || !strings.Contains(err.Error(), "UCS-2 because {child.name} may be Chinese") {
+		t.Fatalf("Check = %v", err)
 	}
 }

@@ -89,7 +89,7 @@ func Parse(data []byte, format string) (*Tree, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&t); err != nil {
-			return nil, fmt.Errorf("menus: decode yaml: %w", err)
+			return nil, fmt.Errorf("menus: %w", yamlError(data, err))
 		}
 		var extra any
 		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -99,7 +99,7 @@ func Parse(data []byte, format string) (*Tree, error) {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&t); err != nil {
-			return nil, fmt.Errorf("menus: decode json: %w", err)
+			return nil, fmt.Errorf("menus: %w", jsonError(err))
 		}
 		if dec.More() {
 			return nil, errors.New("menus: decode json: trailing data after the tree")
@@ -111,6 +111,76 @@ func Parse(data []byte, format string) (*Tree, error) {
 		return nil, err
 	}
 	return &t, nil
+}
+
+// Decoding errors speak of Go types ("field number not found in type
+// menus.Option"); an officer reads YAML, so they are said in its terms.
+var (
+	yamlLineRE  = regexp.MustCompile(`^yaml: line (\d+): `)
+	goFieldRE   = regexp.MustCompile(`field (\S+) not found in type menus\.(\w+)`)
+	goUnmarshal = regexp.MustCompile("cannot unmarshal !!(\\w+) `([^`]*)` into (\\S+)")
+	typeNames   = map[string]string{"Tree": "the tree", "Node": "a node", "Option": "an option", "Form": "an SMS form", "Keys": "keys", "Text": "a text"}
+	goKinds     = map[string]string{"int": "a whole number", "*int": "a whole number", "string": "text", "[]string": "a list", "menus.Text": "a text in each language ({zh: ..., en: ...})", "[]menus.Node": "a list of nodes", "[]menus.Option": "a list of options", "map[string]string": "a map of answers"}
+)
+
+// yamlError rewords a YAML decoding error, and for a syntax error finds
+// the line that breaks the document: the parser often reports the line
+// where the enclosing block began (line 11 for a bad indent on line 48).
+func yamlError(src []byte, err error) error {
+	msg := err.Error()
+	msg = goFieldRE.ReplaceAllStringFunc(msg, func(m string) string {
+		g := goFieldRE.FindStringSubmatch(m)
+		return fmt.Sprintf("%s is not a field of %s", g[1], nameOf(g[2]))
+	})
+	msg = goUnmarshal.ReplaceAllStringFunc(msg, func(m string) string {
+		g := goUnmarshal.FindStringSubmatch(m)
+		want := goKinds[g[3]]
+		if want == "" {
+			want = "something else"
+		}
+		return fmt.Sprintf("%q should be %s", g[2], want)
+	})
+	msg = strings.Replace(msg, "yaml: unmarshal errors:\n  ", "", 1)
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		reported, _ := strconv.Atoi(m[1])
+		if line, text := firstBadLine(src); line > 0 && line != reported {
+			msg += fmt.Sprintf(" (the document breaks at line %d: %q)", line, strings.TrimSpace(text))
+		}
+	}
+	return fmt.Errorf("yaml: %s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// firstBadLine returns the first line whose addition makes the document
+// fail to parse, and its text; 0 when every prefix parses.
+func firstBadLine(src []byte) (int, string) {
+	lines := strings.Split(string(src), "\n")
+	for k := 1; k <= len(lines); k++ {
+		var v any
+		if err := yaml.Unmarshal([]byte(strings.Join(lines[:k], "\n")), &v); err != nil {
+			return k, lines[k-1]
+		}
+	}
+	return 0, ""
+}
+
+func nameOf(goType string) string {
+	if n, ok := typeNames[goType]; ok {
+		return n
+	}
+	return strings.ToLower(goType)
+}
+
+// jsonError rewords a JSON decoding error in the tree's terms.
+func jsonError(err error) error {
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		want := goKinds[ute.Type.String()]
+		if want == "" {
+			want = "something else"
+		}
+		return fmt.Errorf("json: %s should be %s (at byte %d)", ute.Field, want, ute.Offset)
+	}
+	return err
 }
 
 var (
@@ -130,7 +200,7 @@ var actionNeeds = map[string][]string{
 // Validate checks a tree and returns a *ValidationError listing every
 // problem, or nil.
 func (t *Tree) Validate() error {
-	v := validator{t: t, byID: map[string]*Node{}, keys: map[string]*Node{}}
+	v := validator{t: t, byID: map[string]*Node{}, keys: map[string]*Node{}, presets: map[string]bool{}}
 	v.run()
 	if len(v.problems) == 0 {
 		return nil
@@ -142,6 +212,7 @@ type validator struct {
 	t        *Tree
 	byID     map[string]*Node
 	keys     map[string]*Node // answer key -> node that stores it
+	presets  map[string]bool  // answer keys some node's set gives
 	problems []Problem
 }
 
@@ -196,6 +267,9 @@ func (v *validator) run() {
 			continue
 		}
 		v.byID[n.ID] = n
+		for k := range n.Set {
+			v.presets[k] = true
+		}
 		if n.SaveAs != "" {
 			if prev, dup := v.keys[n.SaveAs]; dup && prev.Kind != n.Kind {
 				v.add(n.ID, "save_as", "answer %q is also stored by node %q of another kind", n.SaveAs, prev.ID)
@@ -217,6 +291,7 @@ func (v *validator) run() {
 	}
 	v.forms()
 	v.reachable()
+	v.paths()
 }
 
 func (v *validator) node(n *Node) {
@@ -225,6 +300,14 @@ func (v *validator) node(n *Node) {
 	if n.Error != nil {
 		v.text(n.ID, "error", n.Error)
 	}
+	if n.Label != nil {
+		v.text(n.ID, "label", n.Label)
+		if n.Kind != KindInput && n.Kind != KindChoice {
+			v.add(n.ID, "label", "only inputs and choices name an answer")
+		}
+	}
+	v.presetsOf(n)
+	v.sameLabels(n)
 	switch n.Kind {
 	case KindMenu:
 		if len(n.Options) == 0 {
@@ -297,17 +380,13 @@ func (v *validator) node(n *Node) {
 		if v.t.For() != AudienceDirector {
 			v.add(n.ID, "kind", "reports are filed from director trees only")
 		}
-		needs, ok := actionNeeds[n.Action]
-		switch {
+		// Whether every path gives the answers the action needs is
+		// checked path by path (paths.go).
+		switch _, ok := actionNeeds[n.Action]; {
 		case n.Action == "":
 			v.add(n.ID, "action", "a confirm node needs an action (save_visit or save_need)")
 		case !ok:
 			v.add(n.ID, "action", "unknown action %q (want save_visit or save_need)", n.Action)
-		}
-		for _, k := range needs {
-			if _, ok := v.keys[k]; !ok {
-				v.add(n.ID, "action", "action %s needs the answer %q, which no node stores", n.Action, k)
-			}
 		}
 		v.required(n, "next", n.Next)
 		v.required(n, "cancel", n.Cancel)
@@ -332,13 +411,60 @@ func (v *validator) node(n *Node) {
 	}
 }
 
+// presetsOf checks a node's fixed answers: named like answers, never the
+// child (only the child validator may name one), and for an answer a
+// choice stores, one of its values.
+func (v *validator) presetsOf(n *Node) {
+	keys := make([]string, 0, len(n.Set))
+	for k := range n.Set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		val := n.Set[k]
+		switch {
+		case !idRE.MatchString(k):
+			v.add(n.ID, "set", "%q is not an answer name: lower-case letters, digits or '_'", k)
+		case k == "child":
+			v.add(n.ID, "set", "the child cannot be preset: it comes from the child validator")
+		case strings.TrimSpace(val) == "":
+			v.add(n.ID, "set", "%s is preset to nothing", k)
+		}
+		if c := v.keys[k]; c != nil && c.Kind == KindChoice && !slices.ContainsFunc(c.Choices, func(o Option) bool { return o.Value == val }) {
+			v.add(n.ID, "set", "%s is preset to %q, which is not a value of node %q", k, val, c.ID)
+		}
+		if k == "urgency" && val != UrgencyRoutine && val != UrgencyUrgent {
+			v.add(n.ID, "set", "urgency is routine or urgent, not %q", val)
+		}
+	}
+}
+
+// sameLabels flags two options of one node with the same label: a caller
+// cannot tell them apart.
+func (v *validator) sameLabels(n *Node) {
+	for _, opts := range [][]Option{n.Options, n.Choices} {
+		for _, lang := range v.t.Languages {
+			seen := map[string]int{}
+			for i, o := range opts {
+				l := strings.TrimSpace(o.Label[lang])
+				if j, dup := seen[l]; dup && l != "" {
+					v.add(n.ID, fmt.Sprintf("options[%d].label", i+1), "%s label %q is also option %d's: callers cannot tell them apart", lang, l, j)
+				}
+				seen[l] = i + 1
+			}
+		}
+	}
+}
+
 // keys_ checks the navigation keys: digits, distinct, and never an option
 // number of any node (confirm nodes use 1 and 2).
 func (v *validator) keys_() {
 	k := v.t.Keys.withDefaults()
-	most := 2
+	most, widest := 2, "a confirm node"
 	for _, n := range v.t.Nodes {
-		most = max(most, len(n.Options), len(n.Choices))
+		if c := max(len(n.Options), len(n.Choices)); c > most {
+			most, widest = c, fmt.Sprintf("node %q", n.ID)
+		}
 	}
 	seen := map[string]string{}
 	for _, kv := range [][2]string{{"more", k.More}, {"back", k.Back}, {"home", k.Home}} {
@@ -352,7 +478,7 @@ func (v *validator) keys_() {
 		}
 		seen[key] = name
 		if n, err := strconv.Atoi(key); err == nil && key[0] != '0' && n >= 1 && n <= most {
-			v.add("", "keys."+name, "%q is an option number (a node has %d options)", key, most)
+			v.add("", "keys."+name, "%q is also an option number: %s has %d options", key, widest, most)
 		}
 	}
 }
@@ -428,7 +554,7 @@ func (v *validator) placeholders(node, field string, t Text) {
 					}
 				}
 			default:
-				if _, ok := v.keys[name]; !ok {
+				if _, ok := v.keys[name]; !ok && !v.presets[name] {
 					v.add(node, field, "%s text names {%s}, which no node stores", l, name)
 				}
 			}

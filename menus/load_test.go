@@ -83,6 +83,13 @@ func TestValidationErrors(t *testing.T) {
 		{"bidi override", "text: {zh: 主菜单, en: Main}", "text: {zh: 主菜单, en: \"Ma\u202ein\"}", "main", "bidirectional"},
 		{"end with next", "    text: {zh: \"编号{ref}\", en: \"Ref {ref}\"}\n", "    text: {zh: \"编号{ref}\", en: \"Ref {ref}\"}\n    next: main\n", "done", "not used by an end node"},
 		{"bad date bound", "validate: child", "validate: date\n    max_date: tomorrow", "child", `"tomorrow"`},
+		{"form that skips the child", "start: main\n", "start: main\nsms_forms: [{keywords: [V], start: situation}]\n", "confirm", `needs the answer "child", which the path situation → confirm from SMS form V never gives`},
+		{"placeholder a form path skips", "start: main\n", "start: main\nsms_forms: [{keywords: [V], start: situation}]\n", "situation", "{child.name}, which the path situation from SMS form V never gives"},
+		{"same labels", "      - {value: well, label: {zh: 好, en: Well}}\n", "      - {value: well, label: {zh: 好, en: Well}}\n      - {value: fine, label: {zh: 好, en: Fine}}\n", "situation", `zh label "好" is also option 1's`},
+		{"preset of a value no choice has", "    action: save_visit\n", "    action: save_visit\n    set: {situation: great}\n", "confirm", `situation is preset to "great", which is not a value of node "situation"`},
+		{"preset child", "    action: save_visit\n", "    action: save_visit\n    set: {child: C0001}\n", "confirm", "the child cannot be preset"},
+		{"back key that is an option number", "start: main\n", "start: main\nkeys: {back: \"2\"}\n", "", `"2" is also an option number: a confirm node has 2 options`},
+		{"label on a menu", "    text: {zh: 主菜单, en: Main}\n", "    text: {zh: 主菜单, en: Main}\n    label: {zh: 菜单, en: Menu}\n", "main", "only inputs and choices name an answer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,4 +199,24 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("empty start screen")
 		}
 	})
+}
+
+// TestDecodeErrorsInTheOfficersTerms: YAML mistakes are reported at the
+// line that breaks the tree and in YAML's words, never Go's types.
+func TestDecodeErrorsInTheOfficersTerms(t *testing.T) {
+	src, err := fs.ReadFile(fixtures.Menus(), "director.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(src), "\n")
+	lines[47] = "   " + strings.TrimLeft(lines[47], " ") // a bad indent on line 48
+	_, err = menus.Parse([]byte(strings.Join(lines, "\n")), menus.FormatYAML)
+	if err == nil || !strings.Contains(err.Error(), "line 48") {
+		t.Errorf("bad indent on line 48: %v", err)
+	}
+	option := strings.Replace(string(src), "        next: visit_child\n", "        next: visit_child\n        number: 1\n", 1)
+	_, err = menus.Parse([]byte(option), menus.FormatYAML)
+	if err == nil || !strings.Contains(err.Error(), "number is not a field of an option") || strings.Contains(err.Error(), "menus.") {
+		t.Errorf("unknown option field: %v", err)
+	}
 }

@@ -52,6 +52,18 @@ type Machine struct {
 	langs []Option
 }
 
+// Check parses a tree and runs every check there is on it: the format,
+// the per-node and per-path rules, and every screen against the budget in
+// opts. The command line, the admin API and the console all check trees
+// with it, so they never disagree.
+func Check(src []byte, format string, opts Options) (*Machine, error) {
+	t, err := Parse(src, format)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(t, 1, opts)
+}
+
 // Compile builds the state machine of a validated tree: states are node ids,
 // events are the inputs that move between them.
 func Compile(t *Tree, version int, opts Options) (*Machine, error) {
@@ -179,6 +191,7 @@ func (m *Machine) Start(c Caller, now time.Time, budget textlen.Budget) Snapshot
 		lang = m.tree.Languages[0]
 	}
 	s := Snapshot{Tree: m.tree.Name, Version: m.version, Node: m.tree.Start, Lang: lang, Caller: c, Budget: budget, Started: now}
+	m.preset(&s)
 	m.settle(&s)
 	return s
 }
@@ -302,6 +315,7 @@ func (m *Machine) navigate(s *Snapshot, n *Node, in string) (handled, discarded 
 		// report the caller has turned away from.
 		discarded = len(s.Answers) > 0
 		s.Node, s.Page, s.Trail, s.Answers = m.tree.Start, 0, nil, nil
+		m.preset(s)
 		return true, discarded
 	case n.Kind == KindEnd, n.Kind == KindInput && (n.Validate == ValidateNumber || in == m.keys.More):
 		return false, false
@@ -335,6 +349,19 @@ func (m *Machine) moveTo(s *Snapshot, next string) {
 		}
 	}
 	s.Node, s.Page = next, 0
+	m.preset(s)
+}
+
+// preset stores the fixed answers of the node the walk has reached.
+func (m *Machine) preset(s *Snapshot) {
+	n := m.nodes[s.Node]
+	if n == nil || len(n.Set) == 0 {
+		return
+	}
+	if s.Answers == nil {
+		s.Answers = make(map[string]string, len(n.Set))
+	}
+	maps.Copy(s.Answers, n.Set)
 }
 
 // Saved completes a step that produced a report, with its reference.
@@ -520,8 +547,44 @@ func (m *Machine) value(s *Snapshot, key string) string {
 	return v
 }
 
-// expand replaces {name} placeholders using get.
+// expand replaces {name} placeholders using get. A conditional section,
+// [[ ... ]], is shown only when every placeholder inside it has a value:
+// "Need: {category}[[, reason: {reason}]]" reads well on a path that never
+// asked the reason.
 func expand(s string, get func(string) string) string {
+	if !strings.Contains(s, "{") && !strings.Contains(s, "[[") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "[[")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(s[i:], "]]")
+		if j < 0 {
+			break
+		}
+		b.WriteString(expandPlain(s[:i], get))
+		inner := s[i+2 : i+j]
+		shown := true
+		for _, m := range varRE.FindAllStringSubmatch(inner, -1) {
+			if get(m[1]) == "" {
+				shown = false
+				break
+			}
+		}
+		if shown {
+			b.WriteString(expandPlain(inner, get))
+		}
+		s = s[i+j+2:]
+	}
+	b.WriteString(expandPlain(s, get))
+	return b.String()
+}
+
+// expandPlain replaces placeholders in text without sections.
+func expandPlain(s string, get func(string) string) string {
 	if !strings.Contains(s, "{") {
 		return s
 	}

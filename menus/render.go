@@ -261,6 +261,10 @@ func (m *Machine) confirmLines(lang string) string {
 	return "1. " + m.label("confirm", lang) + "\n2. " + m.label("cancel", lang)
 }
 
+// worstName is the child's name screens are laid out for: six Chinese
+// characters, the common worst case. Longer names are shortened to fit.
+const worstName = "王王王王王王"
+
 // worst returns the longest value each placeholder can plausibly take, to
 // check and page screens before any caller sees them.
 func (m *Machine) worst(lang string) func(string) string {
@@ -271,7 +275,7 @@ func (m *Machine) worst(lang string) func(string) string {
 		case "child.code":
 			return "C00001"
 		case "child.name":
-			return "王王王王王王"
+			return worstName
 		}
 		if n, ok := m.choices[key]; ok {
 			longest := ""
@@ -335,8 +339,16 @@ func (m *Machine) checkBudget(b textlen.Budget) []Problem {
 	var problems []Problem
 	over := func(n *Node, lang, what, screen string) {
 		enc, units := textlen.Measure(screen)
+		why := ""
+		if enc == textlen.UCS2 {
+			// A Latin screen that shows a Chinese name is sent as UCS-2,
+			// with about half the room: say so, or the figure puzzles.
+			if e, _ := textlen.Measure(strings.ReplaceAll(screen, worstName, "xxxxxx")); e == textlen.GSM7 {
+				why = fmt.Sprintf(" (UCS-2 because {child.name} may be Chinese, which halves the room of a %s screen)", lang)
+			}
+		}
 		problems = append(problems, Problem{Node: n.ID, Field: "text", Message: fmt.Sprintf(
-			"%s %s is %d %s characters, over the screen budget of %d", lang, what, units, enc, b.Limit(enc))})
+			"%s %s is %d %s characters, over the screen budget of %d%s", lang, what, units, enc, b.Limit(enc), why)})
 	}
 	for i := range m.tree.Nodes {
 		n := &m.tree.Nodes[i]

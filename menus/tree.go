@@ -1,5 +1,10 @@
 package menus
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Kind is what a node does with the caller's input.
 type Kind string
 
@@ -134,6 +139,14 @@ type Node struct {
 
 	// SaveAs is the answer key an input or choice node stores under.
 	SaveAs string `yaml:"save_as,omitempty" json:"save_as,omitempty"`
+	// Label names the answer in SMS form replies ("Field 2 (enrolled)"
+	// would read as a key): the answer's name in each language. Without
+	// it, the built-in name of a well-known answer (child, situation,
+	// category, urgency) or the node's prompt is used.
+	Label Text `yaml:"label,omitempty" json:"label,omitempty"`
+	// Set stores fixed answers when the walk reaches the node, so a walk
+	// can file, say, a school need without asking its category.
+	Set map[string]string `yaml:"set,omitempty" json:"set,omitempty"`
 	// Next is where an input, choice (by default) or confirm node goes.
 	Next string `yaml:"next,omitempty" json:"next,omitempty"`
 
@@ -161,3 +174,42 @@ func (t *Tree) For() string {
 	}
 	return t.Audience
 }
+
+// smsWords are the SMS keywords the tree owns, upper-cased: those that
+// open it as a conversation and those of its forms.
+func (t *Tree) smsWords() []string {
+	var out []string
+	for _, k := range t.Keywords {
+		out = append(out, strings.ToUpper(strings.TrimSpace(k)))
+	}
+	for _, f := range t.Forms {
+		for _, k := range f.Keywords {
+			out = append(out, strings.ToUpper(strings.TrimSpace(k)))
+		}
+	}
+	return out
+}
+
+// Claims are what a live tree owns, that no other live tree may: its
+// service codes (normalised) and its SMS keywords (upper-cased).
+func (t *Tree) Claims() (codes, keywords []string) {
+	for _, c := range t.ServiceCodes {
+		codes = append(codes, NormalizeServiceCode(c))
+	}
+	return codes, t.smsWords()
+}
+
+// ClaimError is a publish refused because another live tree owns a
+// service code or SMS keyword the tree claims. It matches ErrConflict.
+type ClaimError struct {
+	What  string // "service code" or "SMS keyword"
+	Value string
+	Owner string // the tree that owns it
+}
+
+func (e *ClaimError) Error() string {
+	return fmt.Sprintf("%s %s belongs to the live tree %q: remove it from this tree, or from %q first", e.What, e.Value, e.Owner, e.Owner)
+}
+
+// Unwrap lets errors.Is(err, ErrConflict) match.
+func (e *ClaimError) Unwrap() error { return ErrConflict }

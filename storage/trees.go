@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -55,7 +56,7 @@ const saveTreeAttempts = 10
 // Unlike report text, a tree's source is refused rather than repaired when it
 // is not UTF-8 text: silently altering a menu would be worse than an error.
 func (db *DB) SaveTreeVersion(ctx context.Context, name, format string, source []byte) (menus.TreeVersion, error) {
-	return db.SaveTreeVersionAs(ctx, access.User{Username: "system"}, name, format, source)
+	return db.SaveTreeVersionAs(ctx, access.System, name, format, source)
 }
 
 // SaveTreeVersionAs is SaveTreeVersion by actor: a new version is recorded
@@ -132,7 +133,7 @@ LIMIT 1`
 // a tree is the one published last, so publishing an older version again
 // rolls back. An unknown version is an error wrapping menus.ErrNotFound.
 func (db *DB) PublishTree(ctx context.Context, name string, version int) error {
-	return db.PublishTreeAs(ctx, access.User{Username: "system"}, name, version)
+	return db.PublishTreeAs(ctx, access.System, name, version)
 }
 
 // MenusChannel is the Postgres notification channel a publish signals on,
@@ -147,6 +148,9 @@ func (db *DB) PublishTreeAs(ctx context.Context, actor access.User, name string,
 SELECT COALESCE((SELECT version FROM menu_trees WHERE name = $1 AND published_at IS NOT NULL
                  ORDER BY published_at DESC, version DESC LIMIT 1), 0)`
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := checkClaims(ctx, tx, name, version); err != nil {
+			return err
+		}
 		var was int
 		if err := tx.GetContext(ctx, &was, qBefore, name); err != nil {
 			return err
@@ -174,18 +178,73 @@ SELECT COALESCE((SELECT version FROM menu_trees WHERE name = $1 AND published_at
 	return nil
 }
 
-// PublishedTrees returns, for each tree with a published version, the version
-// published last, ordered by name.
-func (db *DB) PublishedTrees(ctx context.Context) ([]menus.TreeVersion, error) {
-	// Versions published in one transaction share now(); the higher version
-	// wins such a tie.
-	const q = `
+// publishedQuery selects, for each tree with a published version, the
+// version published last. Versions published in one transaction share
+// now(); the higher version wins such a tie.
+const publishedQuery = `
 SELECT DISTINCT ON (name) name, version, format, source, checksum, created_at, published_at
 FROM menu_trees
 WHERE published_at IS NOT NULL
 ORDER BY name, published_at DESC, version DESC`
+
+// publishLock serialises publishes, so two trees cannot each take a code
+// the other's check did not see yet.
+const publishLock = 0x6d656e75 // "menu"
+
+// checkClaims refuses to publish a version that claims a service code or
+// an SMS keyword another live tree owns: the error names the owner.
+func checkClaims(ctx context.Context, tx *sqlx.Tx, name string, version int) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, publishLock); err != nil {
+		return fmt.Errorf("lock publishes: %w", err)
+	}
+	var row treeRow
+	err := tx.GetContext(ctx, &row, `SELECT name, version, format, source, checksum, created_at, published_at FROM menu_trees WHERE name = $1 AND version = $2`, name, version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return menus.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	tree, err := menus.Parse([]byte(row.Source), row.Format)
+	if err != nil {
+		// It will answer nothing (the catalog skips a tree that does not
+		// compile), so it takes nothing from anyone; the API refuses to
+		// save such a version in the first place.
+		return nil
+	}
+	codes, words := tree.Claims()
+	var live []treeRow
+	if err := tx.SelectContext(ctx, &live, publishedQuery); err != nil {
+		return fmt.Errorf("live trees: %w", err)
+	}
+	for _, r := range live {
+		if r.Name == name {
+			continue
+		}
+		other, err := menus.Parse([]byte(r.Source), r.Format)
+		if err != nil {
+			continue // a live tree that no longer parses answers nothing
+		}
+		oc, ow := other.Claims()
+		for _, c := range codes {
+			if slices.Contains(oc, c) {
+				return &menus.ClaimError{What: "service code", Value: c, Owner: r.Name}
+			}
+		}
+		for _, w := range words {
+			if slices.Contains(ow, w) {
+				return &menus.ClaimError{What: "SMS keyword", Value: w, Owner: r.Name}
+			}
+		}
+	}
+	return nil
+}
+
+// PublishedTrees returns, for each tree with a published version, the version
+// published last, ordered by name.
+func (db *DB) PublishedTrees(ctx context.Context) ([]menus.TreeVersion, error) {
 	var rows []treeRow
-	if err := db.db.SelectContext(ctx, &rows, q); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, publishedQuery); err != nil {
 		return nil, fmt.Errorf("published trees: %w", err)
 	}
 	trees := make([]menus.TreeVersion, len(rows))
@@ -228,4 +287,23 @@ FROM menu_trees ORDER BY name, version DESC`
 		out[i] = r.toStored()
 	}
 	return out, nil
+}
+
+// TreeVersionAuthor returns who saved a version of a tree, as the audit
+// log recorded it ("system" for the seed). A version with no record is an
+// error wrapping menus.ErrNotFound.
+func (db *DB) TreeVersionAuthor(ctx context.Context, name string, version int) (string, error) {
+	const q = `
+SELECT actor FROM audit_log
+WHERE action = 'menu.save' AND object_type = 'menu_tree' AND object_id = $1 AND (after->>'version')::int = $2
+ORDER BY id LIMIT 1`
+	var actor string
+	err := db.db.GetContext(ctx, &actor, q, name, version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("author of tree %q version %d: %w", clean(name), version, menus.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("author of tree %q version %d: %w", clean(name), version, err)
+	}
+	return actor, nil
 }

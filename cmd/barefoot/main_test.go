@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -128,6 +129,46 @@ func TestMenusCheck(t *testing.T) {
 	err := run(context.Background(), []string{"menus", "check", "../../fixtures/menus/director.yaml", bad}, nil, &out)
 	if err == nil || !strings.Contains(out.String(), "director.yaml: ok") || !strings.Contains(out.String(), `node "b": unreachable`) {
 		t.Fatalf("menus check: %v\n%s", err, out.String())
+	}
+}
+
+// TestMenusCheckScreens: the command line checks screen budgets as
+// publishing does, and FORMAT.md's worked example passes; --help helps.
+func TestMenusCheckScreens(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../fixtures/menus/director.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{86, 256} {
+		long := strings.Replace(string(src), "zh: 紧急程度？", "zh: "+strings.Repeat("紧", n), 1)
+		f := filepath.Join(dir, fmt.Sprintf("long%d.yaml", n))
+		if err := os.WriteFile(f, []byte(long), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"menus", "check", f}, nil, &out)
+		if err == nil || !strings.Contains(out.String(), `node "need_urgency": text: zh prompt with its first option is`) || !strings.Contains(out.String(), "over the screen budget") {
+			t.Fatalf("a %d-character Chinese prompt: %v\n%s", n, err, out.String())
+		}
+	}
+	doc, err := os.ReadFile("../../menus/FORMAT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(doc), "<!-- school-tree -->\n```yaml\n")
+	school, _, _ := strings.Cut(rest, "```")
+	f := filepath.Join(dir, "school.yaml")
+	if err := os.WriteFile(f, []byte(school), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"menus", "check", f}, nil, &out); err != nil {
+		t.Fatalf("FORMAT.md's school tree: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"menus", "check", "--help"}, nil, &out); err != nil || !strings.Contains(out.String(), "usage: barefoot menus check FILE...") {
+		t.Fatalf("--help: %v\n%s", err, out.String())
 	}
 }
 

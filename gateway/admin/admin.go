@@ -199,7 +199,9 @@ type treeView struct {
 	Checksum    string `json:"checksum"`
 	CreatedAt   string `json:"created_at"`
 	PublishedAt string `json:"published_at,omitempty"`
-	Source      string `json:"source,omitempty"`
+	// Live marks the version callers get: the one published last.
+	Live   bool   `json:"live,omitempty"`
+	Source string `json:"source,omitempty"`
 }
 
 func treeJSON(t menus.TreeVersion) treeView {
@@ -216,8 +218,21 @@ func (a *API) listTrees(c *fiber.Ctx) error {
 		return a.write(c, err)
 	}
 	out := make([]treeView, len(trees))
+	live := map[string]int{} // tree name -> index of its live version
 	for i, t := range trees {
 		out[i] = treeJSON(t)
+		if t.PublishedAt == nil {
+			continue
+		}
+		// Published last wins; in a tie (one transaction), the higher
+		// version, as the gateway decides.
+		if j, ok := live[t.Name]; !ok || t.PublishedAt.After(*trees[j].PublishedAt) ||
+			(t.PublishedAt.Equal(*trees[j].PublishedAt) && t.Version > trees[j].Version) {
+			live[t.Name] = i
+		}
+	}
+	for _, i := range live {
+		out[i].Live = true
 	}
 	return c.JSON(fiber.Map{"versions": out})
 }
@@ -289,13 +304,9 @@ func (a *API) draft(c *fiber.Ctx) (string, []byte, error) {
 		format = menus.FormatJSON
 	}
 	src := append([]byte(nil), c.Body()...)
-	tree, err := menus.Parse(src, format)
-	if err == nil {
-		if tree.Name != c.Params("name") {
-			err = &menus.ValidationError{Tree: tree.Name, Problems: []menus.Problem{{Field: "name", Message: fmt.Sprintf("is %q, the path names %q", tree.Name, c.Params("name"))}}}
-		} else {
-			_, err = menus.Compile(tree, 1, a.Options)
-		}
+	m, err := menus.Check(src, format, a.Options)
+	if err == nil && m.Tree().Name != c.Params("name") {
+		err = &menus.ValidationError{Tree: m.Tree().Name, Problems: []menus.Problem{{Field: "name", Message: fmt.Sprintf("is %q, the path names %q", m.Tree().Name, c.Params("name"))}}}
 	}
 	var verr *menus.ValidationError
 	switch {
@@ -338,6 +349,12 @@ func (a *API) publish(c *fiber.Ctx) error {
 		return a.write(c, err)
 	}
 	if err := a.Store.PublishTreeAs(c.UserContext(), user(c), t.Name, t.Version); err != nil {
+		var claim *menus.ClaimError
+		if errors.As(err, &claim) {
+			// Publishing it would take a code or keyword from a live
+			// tree's callers; nothing changed.
+			return a.write(c, fail(http.StatusConflict, "claimed", "%s", claim.Error()))
+		}
 		return a.write(c, err)
 	}
 	if a.Refresh != nil {

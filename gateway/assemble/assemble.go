@@ -83,6 +83,16 @@ func USSDAdapters() []gateway.USSDAdapter {
 	return []gateway.USSDAdapter{africastalking.USSD{}, hubtel.USSD{}, generic.USSD{}}
 }
 
+// MenuOptions are what trees are compiled and checked with: the phone
+// region ("CN" when empty) and the strictest screen budget of the
+// carriers the gateway serves. The command line's check uses them too.
+func MenuOptions(region string) menus.Options {
+	if region == "" {
+		region = "CN"
+	}
+	return menus.Options{Region: region, Budget: gateway.StrictestBudget(USSDAdapters())}
+}
+
 // New assembles a gateway on db and rdb. It loads the published trees and
 // listens, until ctx is done, for publishes by any process on db.
 func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Settings, log *slog.Logger) (*Gateway, error) {
@@ -90,7 +100,7 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		s.Region = "CN"
 	}
 	adapters := USSDAdapters()
-	mopts := menus.Options{Region: s.Region, Budget: gateway.StrictestBudget(adapters)}
+	mopts := MenuOptions(s.Region)
 	catalog := menus.NewCatalog(db.TreeLoader(mopts))
 	refresh := func(ctx context.Context) error {
 		_, err := db.RefreshCatalog(ctx, catalog, mopts)
@@ -113,7 +123,7 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	db.SetAlertCarrier(s.AlertCarrier)
 	conv := &conversation.Service{
 		Sessions: store, Registry: db, Reports: db, Messages: db, Menus: catalog,
-		USSDTTL: s.SessionTTL, SMSTTL: s.SMSSessionTTL, DirectorTree: "director",
+		USSDTTL: s.SessionTTL, SMSTTL: s.SMSSessionTTL,
 		Registered:    sessions.NewLimiter(rdb, s.RedisPrefix, "registered", s.ReplyLimit, s.ReplyWindow),
 		Strangers:     sessions.NewLimiter(rdb, s.RedisPrefix, "stranger", s.StrangerReplyLimit, s.ReplyWindow),
 		RequireSecret: s.StatusSecret,

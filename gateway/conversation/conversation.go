@@ -72,10 +72,13 @@ type Limiter interface {
 	Allow(ctx context.Context, key string) (bool, error)
 }
 
-// Menus finds compiled trees (menus.Catalog implements it).
+// Menus finds compiled trees (menus.Catalog implements it): by USSD
+// service code, by SMS keyword, by the form an SMS fills, or a session's
+// pinned version.
 type Menus interface {
 	ForService(code string) (*menus.Machine, bool)
-	Current(name string) (*menus.Machine, bool)
+	ForKeyword(word string) (*menus.Machine, bool)
+	MatchForm(words []string) (*menus.Machine, menus.Form, []string, bool)
 	Version(ctx context.Context, name string, version int) (*menus.Machine, error)
 }
 
@@ -89,8 +92,6 @@ type Service struct {
 	// USSDTTL and SMSTTL are how long an idle USSD session and an idle
 	// SMS menu conversation are kept.
 	USSDTTL, SMSTTL time.Duration
-	// DirectorTree is the tree whose keywords and forms answer SMS.
-	DirectorTree string
 	// Registered and Strangers bound the SMS replies one phone gets:
 	// registered directors and guardians generously, unknown numbers
 	// strictly. Budget, when set, bounds the replies of the whole

@@ -174,13 +174,13 @@ func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms
 	case isWord(stopWords, w):
 		return s.stop(ctx, log, in.Phone, who)
 	}
-	tree, _ := s.Menus.Current(s.DirectorTree)
-	if tree != nil && isWord(tree.Tree().Keywords, words[0]) {
-		return s.converse(ctx, in, id, "")
+	// Any published tree's keywords: each is owned by one tree.
+	if tree, ok := s.Menus.ForKeyword(words[0]); ok && isWord(tree.Tree().Keywords, words[0]) {
+		return s.converse(ctx, in, tree, id, "")
 	}
 	open := s.conversationOpen(ctx, log, in.Phone)
-	if tree != nil && who.director != nil {
-		if f, fields, ok := tree.MatchForm(words); ok && (len(fields) > 0 || !open) {
+	if who.director != nil {
+		if tree, f, fields, ok := s.Menus.MatchForm(words); ok && (len(fields) > 0 || !open) {
 			// A complete form is a report whatever conversation is open;
 			// during one, a message that does not fill the form is the
 			// conversation's input (free text may start with "V").
@@ -190,7 +190,7 @@ func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms
 		}
 	}
 	if open {
-		return s.converse(ctx, in, 0, strings.TrimSpace(in.Body))
+		return s.converse(ctx, in, nil, 0, strings.TrimSpace(in.Body))
 	}
 	return s.help(who)
 }
@@ -211,12 +211,9 @@ func (s *Service) conversationOpen(ctx context.Context, log *slog.Logger, from s
 }
 
 // converse feeds one message to the phone's SMS conversation; a message
-// with an opener id (MENU) opens a new one, whose report is keyed to it.
-func (s *Service) converse(ctx context.Context, in sms.Message, opener int64, input string) string {
-	tree, _ := s.Menus.Current(s.DirectorTree)
-	if tree == nil {
-		return menus.Message(menus.MsgUnknownService, "")
-	}
+// with an opener id (MENU) opens a new one on tree, whose report is keyed
+// to it. An open conversation runs on the tree version it started on.
+func (s *Service) converse(ctx context.Context, in sms.Message, tree *menus.Machine, opener int64, input string) string {
 	r := s.run(ctx, event{
 		conv: smsMenuConv(in.Phone, opener), carrier: in.Carrier, phone: in.Phone, tree: tree,
 		incremental: true, opens: opener > 0, restart: opener > 0, input: input, budget: smsScreen, ttl: s.SMSTTL,
@@ -265,8 +262,8 @@ func (s *Service) form(ctx context.Context, log *slog.Logger, id int64, in sms.M
 
 func formError(m *menus.Machine, f menus.Form, p *menus.FormProblem, lang string) string {
 	field := fmt.Sprintf("%d", p.Field)
-	if p.Key != "" {
-		field = menus.FieldName(p.Key, lang)
+	if p.Name != "" {
+		field = p.Name
 	}
 	usage := m.FormUsage(f, lang)
 	if lang == menus.LangZH {
