@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,12 @@ func TestAdminMenuLifecycle(t *testing.T) {
 	}
 	if body := g.AT(t, "ATUid_adm6", enDirector, ""); !strings.Contains(body, "1. Record a home visit") {
 		t.Fatalf("rollback not live: %q", body)
+	}
+	// The list says which version callers get.
+	if status, body := api(t, g, "GET", "/menus", editor, "", ""); status != 200 ||
+		!strings.Contains(body, `{"name":"director","version":1,`) || strings.Count(body, `"live":true`) != 2 ||
+		!regexp.MustCompile(`"name":"director","version":1,[^}]*"live":true`).MatchString(body) {
+		t.Fatalf("list after the rollback: %d %s", status, body)
 	}
 	if status, _ := api(t, g, "POST", "/menus/director/versions/9/publish", editor, "", ""); status != 404 {
 		t.Fatalf("unknown version: %d", status)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -218,5 +219,48 @@ func TestDecodeErrorsInTheOfficersTerms(t *testing.T) {
 	_, err = menus.Parse([]byte(option), menus.FormatYAML)
 	if err == nil || !strings.Contains(err.Error(), "number is not a field of an option") || strings.Contains(err.Error(), "menus.") {
 		t.Errorf("unknown option field: %v", err)
+	}
+}
+
+// TestPerPathChecksOnTheFixtures: a form that starts after the category
+// screen cannot save a need without its category, and a shared screen
+// that shows an answer only one branch asks must make it conditional.
+func TestPerPathChecksOnTheFixtures(t *testing.T) {
+	director, err := fs.ReadFile(fixtures.Menus(), "director.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := strings.Replace(string(director), "    start: need_child\n", "    start: need_child\n  - keywords: [U]\n    start: need_urgency\n", 1)
+	want := []string{`node "need_confirm": action: save_need needs the answer "category", which the path need_urgency → need_confirm from SMS form U never gives`}
+	checkProblems(t, late, want)
+
+	doc, err := os.ReadFile("FORMAT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(doc), "<!-- school-tree -->\n```yaml\n")
+	school, _, _ := strings.Cut(rest, "```")
+	if _, err := menus.Parse([]byte(school), menus.FormatYAML); err != nil {
+		t.Fatalf("FORMAT.md's school tree: %v", err)
+	}
+	unconditional := strings.Replace(school, "[[ Reason: {reason}.]]", " Reason: {reason}.", 1)
+	checkProblems(t, unconditional, []string{`node "saved": text: en text shows {reason}, which the path child → enrolled → in_school → saved from the start node never gives`})
+}
+
+func checkProblems(t *testing.T, src string, want []string) {
+	t.Helper()
+	_, err := menus.Parse([]byte(src), menus.FormatYAML)
+	var verr *menus.ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("Parse = %v, want problems %q", err, want)
+	}
+	for _, w := range want {
+		found := false
+		for _, p := range verr.Problems {
+			found = found || strings.Contains(p.String(), w)
+		}
+		if !found {
+			t.Errorf("no problem %q in %v", w, verr.Problems)
+		}
 	}
 }
