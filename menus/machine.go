@@ -50,7 +50,16 @@ type Machine struct {
 	// langs are the options of language nodes: every language of the
 	// tree, named in its own script whatever the screen's language.
 	langs []Option
+	// published is when this version went live (zero if unknown).
+	published time.Time
 }
+
+// SetPublished records when the version went live. It is set once, by the
+// loader, before the machine is shared.
+func (m *Machine) SetPublished(at time.Time) { m.published = at }
+
+// LiveSince reports when the version went live; zero if unknown.
+func (m *Machine) LiveSince() time.Time { return m.published }
 
 // Check parses a tree and runs every check there is on it: the format,
 // the per-node and per-path rules, and every screen against the budget in

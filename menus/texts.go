@@ -44,6 +44,7 @@ const (
 	MsgNotSaved     = "not_saved"
 	MsgStatusSecret = "status_secret"
 	MsgStopped      = "stopped"
+	MsgTreeChanged  = "tree_changed"
 	MsgNothingOpen  = "nothing_open"
 )
 
@@ -60,6 +61,7 @@ var messages = map[string]Text{
 	MsgHelpDirector: {LangEN: "Reports: V <child ID> <situation> (visit), N <child ID> <category> <urgency> (need). MENU for the menu.", LangZH: "走访：V 儿童编号 情况；需求：N 儿童编号 类别 紧急程度。发送\"菜单\"使用菜单。"},
 	MsgHelpFamily:   {LangEN: "Send STATUS to check your child's allowance.", LangZH: "发送\"状态\"查询孩子的补贴。"},
 	MsgNotSaved:     {LangEN: "Could not save just now. Please send it again later.", LangZH: "暂时无法保存，请稍后重发。"},
+	MsgTreeChanged:  {LangEN: "The menu was just updated. Please dial again.", LangZH: "菜单刚刚更新，请重新拨打。"},
 	MsgStopped:      {LangEN: "Menu ended. Send MENU to start again.", LangZH: "菜单已结束。发送\"菜单\"重新开始。"},
 	MsgNothingOpen:  {LangEN: "No menu is open. Send MENU to start one.", LangZH: "没有进行中的菜单。发送\"菜单\"开始。"},
 	MsgStatusSecret: {LangEN: "Send: STATUS <child code> <last 4 digits of your ID number>. Not registered? Contact the county office.", LangZH: "请发送：状态 儿童编号 身份证后四位。未登记请联系县民政办公室。"},

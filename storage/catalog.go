@@ -14,7 +14,14 @@ func compile(t menus.TreeVersion, opts menus.Options) (*menus.Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return menus.Compile(tree, t.Version, opts)
+	m, err := menus.Compile(tree, t.Version, opts)
+	if err != nil {
+		return nil, err
+	}
+	if t.PublishedAt != nil {
+		m.SetPublished(*t.PublishedAt)
+	}
+	return m, nil
 }
 
 // TreeLoader returns a menus.LoadFunc that compiles stored versions, for

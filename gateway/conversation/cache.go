@@ -28,22 +28,36 @@ type cached struct {
 	snap menus.Snapshot
 	rev  int64
 	at   time.Time
+	// dirty marks a snapshot the store has not taken (it was down): this
+	// process's copy is the only one, and wins over an older or missing
+	// one once the store is back.
+	dirty bool
 }
 
-func (c *Cache) get(key string, now time.Time) (menus.Snapshot, int64, bool) {
+func (c *Cache) get(key string, now time.Time) (snap menus.Snapshot, rev int64, dirty, ok bool) {
 	if c == nil {
-		return menus.Snapshot{}, 0, false
+		return menus.Snapshot{}, 0, false, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
 	if !ok || now.Sub(e.at) > c.ttl() {
-		return menus.Snapshot{}, 0, false
+		return menus.Snapshot{}, 0, false, false
 	}
-	return e.snap, e.rev, true
+	return e.snap, e.rev, e.dirty, true
 }
 
 func (c *Cache) put(key string, snap menus.Snapshot, rev int64, now time.Time) {
+	c.store(key, cached{snap: snap, rev: rev, at: now})
+}
+
+// putDirty keeps a snapshot the store could not take, at the revision the
+// store last had.
+func (c *Cache) putDirty(key string, snap menus.Snapshot, rev int64, now time.Time) {
+	c.store(key, cached{snap: snap, rev: rev, at: now, dirty: true})
+}
+
+func (c *Cache) store(key string, e cached) {
 	if c == nil {
 		return
 	}
@@ -56,6 +70,7 @@ func (c *Cache) put(key string, snap menus.Snapshot, rev int64, now time.Time) {
 	if c.m == nil {
 		c.m = make(map[string]cached)
 	}
+	now := e.at
 	if len(c.m) >= size {
 		// Full: drop the stale entries, and if that is not enough, half of
 		// the rest (map order is random enough); a dropped entry costs one
@@ -72,7 +87,7 @@ func (c *Cache) put(key string, snap menus.Snapshot, rev int64, now time.Time) {
 			delete(c.m, k)
 		}
 	}
-	c.m[key] = cached{snap: snap, rev: rev, at: now}
+	c.m[key] = e
 }
 
 func (c *Cache) forget(key string) {

@@ -199,7 +199,7 @@ func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms
 // way.
 func (s *Service) conversationOpen(ctx context.Context, log *slog.Logger, from string) bool {
 	c := smsMenuConv(from, 0)
-	snap, _, found := s.Cache.get(c.cacheKey(), s.now())
+	snap, _, _, found := s.Cache.get(c.cacheKey(), s.now())
 	if !found {
 		var err error
 		if snap, _, found, _, err = s.Sessions.LoadWithResume(ctx, c.channel, c.id, from); err != nil {

@@ -81,11 +81,12 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 		snap      menus.Snapshot
 		rev       int64
 		found     bool
+		dirty     bool
 		resumable *menus.Snapshot
 		err       error
 		storeDown bool
 	)
-	if snap, rev, found = s.Cache.get(e.conv.cacheKey(), s.now()); !found {
+	if snap, rev, dirty, found = s.Cache.get(e.conv.cacheKey(), s.now()); !found {
 		snap, rev, found, resumable, err = s.Sessions.LoadWithResume(ctx, e.conv.channel, e.conv.id, e.phone)
 		if err != nil {
 			// Redis is a cache of the conversation: rebuild it from the
@@ -109,8 +110,11 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 		}
 		var l latest
 		if !errors.Is(err, menus.ErrConflict) || !errors.As(err, &l) {
-			log.Error("session save failed; answering anyway", "err", err)
-			s.Cache.forget(e.conv.cacheKey())
+			// The store is down: this process's copy carries the session
+			// (an incremental carrier's next callback cannot be rebuilt
+			// without it) until the store is back.
+			log.Error("session save failed; answering from this process's copy", "err", err)
+			s.Cache.putDirty(e.conv.cacheKey(), t.out, rev, s.now())
 			s.observe(hs, e, t)
 			return replyOf(t.out)
 		}
@@ -118,7 +122,16 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 			log.Warn("session kept changing under this hop", "attempts", attempt)
 			return Reply{Text: menus.Message(menus.MsgBusy, t.out.Lang), End: true}
 		}
-		snap, rev, found = l.Latest()
+		cur, curRev, exists := l.Latest()
+		if dirty && (!exists || cur.Hops < snap.Hops) {
+			// The store came back without what this process kept while it
+			// was down (a restart empties it): the kept copy is the
+			// session, written over what the store has.
+			log.Info("store back; restoring the session this process kept", "rev", curRev)
+			rev, dirty = curRev, false
+			continue
+		}
+		snap, rev, found, dirty = cur, curRev, exists, false
 	}
 }
 
@@ -294,6 +307,14 @@ func (s *Service) advance(ctx context.Context, hs *hop, e event, snap menus.Snap
 	kind := hopNew
 	if e.path != "" && !e.opens {
 		kind = hopRebuilt
+		if since := m.LiveSince(); m.Version() > 1 && !since.IsZero() && s.now().Sub(since) < e.ttl {
+			// The session's snapshot is gone and this version went live
+			// while the session may already have been running on the one
+			// before: its inputs may mean other things here. Which
+			// version the caller saw cannot be known, so the walk ends.
+			hs.log.Warn("session lost across a publish; asking the caller to dial again", "tree", m.Tree().Name, "version", m.Version())
+			return message(menus.MsgTreeChanged, caller.Language)
+		}
 	}
 	start := s.start(hs, m, e, caller, s.now())
 	if resumable != nil && e.path == "" && resumable.Tree == m.Tree().Name && resumable.ReportKey != start.ReportKey {

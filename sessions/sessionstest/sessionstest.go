@@ -7,8 +7,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -49,4 +54,72 @@ func MustRedis(tb testing.TB) (*redis.Client, string) {
 		rdb.Close()
 	})
 	return rdb, prefix
+}
+
+// Server is a redis-server of a test's own on a spare loopback port, for
+// fault tests that stop, pause and restart it without touching the shared
+// one. It keeps nothing on disk, as the deployment's Redis is assumed not
+// to: a restart loses every key.
+type Server struct {
+	Addr string
+	tb   testing.TB
+	cmd  *exec.Cmd
+	port int
+}
+
+// MustServer starts a private Redis, stopped when the test ends. The test
+// is skipped when redis-server is not installed.
+func MustServer(tb testing.TB) *Server {
+	tb.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		tb.Skip("sessionstest: redis-server not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), tb: tb, port: port}
+	s.Start()
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Start starts the server (again) and waits until it answers.
+func (s *Server) Start() {
+	s.tb.Helper()
+	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.tb.TempDir())
+	if err := s.cmd.Start(); err != nil {
+		s.tb.Fatalf("sessionstest: start redis-server: %v", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			s.tb.Fatalf("sessionstest: redis-server on %s did not answer", s.Addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills the server, as a crash would; its keys are gone.
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Client returns a client of the server with the gateway's short timeouts
+// and no retries, closed when the test ends.
+func (s *Server) Client() *redis.Client {
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, DialTimeout: 200 * time.Millisecond,
+		ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	s.tb.Cleanup(func() { rdb.Close() })
+	return rdb
 }
