@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -301,21 +302,14 @@ func TestRedisDown(t *testing.T) {
 	}
 }
 
-// TestSaveFailureAsksToRetry: when Postgres cannot take the report within
-// the hop's budget (here the visits table is locked by another session),
-// the caller is not told it was saved; pressing 1 again saves it once.
-func TestSaveFailureAsksToRetry(t *testing.T) {
-	t.Parallel()
-	g := gatewaytest.MustGateway(t, gatewaytest.Options{HopBudget: 700 * time.Millisecond})
-	session := "ATUid_pgslow"
-	for _, text := range []string{"", "1", "1*C0002"} {
-		g.AT(t, session, enDirector, text)
-	}
+// lockVisits holds the visits table locked, as a long-running migration
+// or a stuck transaction would, until the returned func is called.
+func lockVisits(t *testing.T, g *gatewaytest.Gateway) func() {
+	t.Helper()
 	conn, err := sql.Open("postgres", storagetest.DSNFor(g.DB.Name()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
 	tx, err := conn.Begin()
 	if err != nil {
 		t.Fatal(err)
@@ -323,13 +317,89 @@ func TestSaveFailureAsksToRetry(t *testing.T) {
 	if _, err := tx.Exec("LOCK TABLE visits IN ACCESS EXCLUSIVE MODE"); err != nil {
 		t.Fatal(err)
 	}
-	body := g.AT(t, session, enDirector, "1*C0002*2*1")
-	if !strings.HasPrefix(body, "CON Could not save just now. Press 1 to try again.") || !strings.Contains(body, "1. Confirm") {
-		t.Fatalf("save under a lock answered %q", body)
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			if err := tx.Rollback(); err != nil {
+				t.Error(err)
+			}
+			conn.Close()
+		})
 	}
-	if err := tx.Rollback(); err != nil {
+	t.Cleanup(release)
+	return release
+}
+
+// TestSlowPostgresSpoolsTheReport: when Postgres cannot take the report
+// within its share of the hop (here the visits table is locked), the
+// report goes to the spool on disk and the caller gets its reference; it
+// reaches Postgres once, under that reference, when the table is free.
+func TestSlowPostgresSpoolsTheReport(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{HopBudget: 700 * time.Millisecond})
+	session := "ATUid_pgspool"
+	for _, text := range []string{"", "1", "1*C0002", "1*C0002*4"} {
+		g.AT(t, session, enDirector, text)
+	}
+	release := lockVisits(t, g)
+	body := g.AT(t, session, enDirector, "1*C0002*4*1")
+	ref := refRE.FindString(body)
+	if !strings.HasPrefix(body, "END Visit saved. Ref V") || ref == "" {
+		t.Fatalf("confirm under a lock = %q", body)
+	}
+	if n, _, err := g.Spool.Depth(); err != nil || n != 1 {
+		t.Fatalf("spool depth %d, %v; want 1", n, err)
+	}
+	release()
+	deadline := time.Now().Add(10 * time.Second)
+	for countRows(t, g, `SELECT count(*) FROM visits WHERE ref = $1`, ref) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("spooled report %s never reached Postgres", ref)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n, _, _ := g.Spool.Depth(); n != 0 {
+		t.Fatalf("spool depth %d after draining", n)
+	}
+	// Urgent: its alert was queued as it drained, once.
+	if n := countRows(t, g, `SELECT count(*) FROM messages WHERE kind = 'alert' AND dedupe_key LIKE $1`, "alert:"+ref+":%"); n != 1 {
+		t.Fatalf("%d alerts for the spooled urgent report, want 1", n)
+	}
+	// The carrier repeats the confirm to a process that lost the session:
+	// the same reference, no second row.
+	other := gatewaytest.MustGateway(t, gatewaytest.Options{DB: g.DB})
+	if again := other.AT(t, session, enDirector, "1*C0002*4*1"); refRE.FindString(again) != ref {
+		t.Fatalf("repeated confirm = %q, want ref %s", again, ref)
+	}
+	if n, _ := g.DB.CountReports(context.Background(), menus.ReportVisit, "ussd:at:"+session); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
+}
+
+// TestSaveFailureAsksToRetry: when neither Postgres nor the spool can take
+// the report, the caller is not told it was saved; pressing 1 again, once
+// Postgres is back, saves it once.
+func TestSaveFailureAsksToRetry(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{HopBudget: 700 * time.Millisecond})
+	session := "ATUid_pgslow"
+	for _, text := range []string{"", "1", "1*C0002"} {
+		g.AT(t, session, enDirector, text)
+	}
+	// The spool's disk is gone: its directory is now a file.
+	dir := g.Spool.Dir()
+	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	release := lockVisits(t, g)
+	body := g.AT(t, session, enDirector, "1*C0002*2*1")
+	if !strings.HasPrefix(body, "CON Could not save just now. Press 1 to try again.") || !strings.Contains(body, "1. Confirm") {
+		t.Fatalf("save under a lock with no spool answered %q", body)
+	}
+	release()
 	end := g.AT(t, session, enDirector, "1*C0002*2*1*1")
 	if !strings.HasPrefix(end, "END Visit saved. Ref V") {
 		t.Fatalf("retry after the lock = %q", end)

@@ -155,6 +155,36 @@ func (db *DB) SaveReport(ctx context.Context, r menus.Report) (string, error) {
 // removed. An empty Urgency is stored as routine, a zero ReportedAt as the
 // time of saving and a zero StartedAt as unknown. Errors name no child.
 func (db *DB) FileReport(ctx context.Context, r menus.Report) (ref string, created bool, err error) {
+	return db.fileReport(ctx, r, "")
+}
+
+// FileReportAs is FileReport under a reference drawn beforehand with
+// NewRef, for a report the caller was given a reference for before it
+// reached the database (the spool's). Should that reference have been
+// taken by another report since, a fresh one is drawn and returned, and
+// the caller must be told.
+func (db *DB) FileReportAs(ctx context.Context, r menus.Report, ref string) (string, bool, error) {
+	t, ok := reportTables[r.Kind]
+	if !ok || !strings.HasPrefix(ref, t.prefix) || len(ref) != len(t.prefix)+refLen {
+		return "", false, fmt.Errorf("save report: %q is not a %s reference", clean(ref), r.Kind)
+	}
+	return db.fileReport(ctx, r, ref)
+}
+
+// NewRef draws a reference for a report of kind, as FileReport does.
+func NewRef(kind menus.ReportKind) (string, error) {
+	t, ok := reportTables[kind]
+	if !ok {
+		return "", fmt.Errorf("new reference: unknown kind %q", clean(string(kind)))
+	}
+	suffix, err := randomRef()
+	if err != nil {
+		return "", err
+	}
+	return t.prefix + suffix, nil
+}
+
+func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref string, created bool, err error) {
 	t, ok := reportTables[r.Kind]
 	if !ok {
 		return "", false, fmt.Errorf("save report: unknown kind %q", clean(string(r.Kind)))
@@ -164,11 +194,14 @@ func (db *DB) FileReport(ctx context.Context, r menus.Report) (ref string, creat
 		return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
 	}
 	for attempt := 1; ; attempt++ {
-		suffix, err := db.newRef()
-		if err != nil {
-			return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
+		fresh := want
+		if fresh == "" || attempt > 1 {
+			suffix, err := db.newRef()
+			if err != nil {
+				return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
+			}
+			fresh = t.prefix + suffix
 		}
-		fresh := t.prefix + suffix
 		err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 			var err error
 			ref, err = saveReport(ctx, tx, t, fresh, p)

@@ -25,6 +25,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/sessions"
 	"github.com/barefoot-ussd/barefoot/storage"
+	"github.com/barefoot-ussd/barefoot/storage/spool"
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -54,6 +55,11 @@ type Settings struct {
 	AlertCarrier           string
 	Location               *time.Location
 	HopBudget              time.Duration
+	// SpoolDir keeps reports Postgres cannot take in time, on local disk
+	// (no spool when empty); SpoolEvery is how often it is drained (5 s
+	// when zero).
+	SpoolDir   string
+	SpoolEvery time.Duration
 }
 
 // Default SMS reply limits per phone and window (ten minutes by
@@ -72,8 +78,10 @@ type Gateway struct {
 	Catalog       *menus.Catalog
 	MenuOptions   menus.Options
 	Conversations *conversation.Service
-	Store         *sessions.Store
-	Metrics       *prometheus.Registry
+	// Spool holds reports waiting for Postgres; nil without a SpoolDir.
+	Spool   *spool.Spool
+	Store   *sessions.Store
+	Metrics *prometheus.Registry
 	// Refresh loads newly published trees into the catalog.
 	Refresh func(ctx context.Context) error
 }
@@ -132,6 +140,25 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	if s.DailyReplies > 0 {
 		conv.Budget = sessions.NewLimiter(rdb, s.RedisPrefix, "daily", s.DailyReplies, 24*time.Hour)
 	}
+	var sp *spool.Spool
+	if s.SpoolDir != "" {
+		var err error
+		if sp, err = spool.Open(s.SpoolDir, storage.NewRef); err != nil {
+			return nil, err
+		}
+		sp.Log = log
+		drained := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "barefoot_spool_drained_total",
+			Help: "Spooled reports taken out of the spool: filed in Postgres, refused by it (set aside), or corrupt (set aside)."}, []string{"outcome"})
+		metrics.MustRegister(drained, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "barefoot_spool_depth",
+			Help: "Reports waiting in the spool for Postgres."}, func() float64 { n, _, _ := sp.Depth(); return float64(n) }))
+		sp.OnDrain = func(outcome string) { drained.WithLabelValues(outcome).Inc() }
+		conv.Spool = sp
+		every := s.SpoolEvery
+		if every == 0 {
+			every = 5 * time.Second
+		}
+		go sp.Run(ctx, db, every)
+	}
 	api := &admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
 	app := gateway.New(gateway.Config{
 		Conversations: conv,
@@ -153,5 +180,5 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		Log:       log,
 		HopBudget: s.HopBudget,
 	})
-	return &Gateway{App: app, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Store: store, Metrics: metrics, Refresh: refresh}, nil
+	return &Gateway{App: app, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Spool: sp, Store: store, Metrics: metrics, Refresh: refresh}, nil
 }

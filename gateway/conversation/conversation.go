@@ -58,6 +58,12 @@ type Reports interface {
 	RefByKey(ctx context.Context, key string) (string, bool, error)
 }
 
+// Spool keeps a report durable on local disk while Postgres cannot take
+// it (spool.Spool implements it), and returns its reference.
+type Spool interface {
+	Put(r menus.Report) (string, error)
+}
+
 // Messages records SMS (storage.DB implements it).
 type Messages interface {
 	RecordInbound(ctx context.Context, m sms.Message) (int64, *sms.Message, error)
@@ -87,8 +93,14 @@ type Service struct {
 	Sessions Sessions
 	Registry Registry
 	Reports  Reports
-	Messages Messages
-	Menus    Menus
+	// Spool takes a confirmed report when Postgres cannot in time; nil
+	// asks the caller to try again instead.
+	Spool Spool
+	// ReportBudget bounds a report's save in Postgres before it goes to
+	// the spool (2 s when zero; never more than half the hop's time left).
+	ReportBudget time.Duration
+	Messages     Messages
+	Menus        Menus
 	// USSDTTL and SMSTTL are how long an idle USSD session and an idle
 	// SMS menu conversation are kept.
 	USSDTTL, SMSTTL time.Duration

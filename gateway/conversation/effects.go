@@ -3,6 +3,7 @@ package conversation
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
 )
@@ -13,7 +14,11 @@ const (
 	outcomeReplayed = "replayed" // a retry, given the first reference
 	outcomeFailed   = "failed"   // not stored; the caller may try again
 	outcomeRefused  = "refused"  // never to be stored; the caller is told why
+	outcomeSpooled  = "spooled"  // on local disk, filed when Postgres is back
 )
+
+// defaultReportBudget leaves a hop of the usual 5 s room to spool.
+const defaultReportBudget = 2 * time.Second
 
 // apply carries out a step's effects, after the step and in one place: a
 // report is saved (with its alerts, in its transaction), a language is
@@ -47,14 +52,23 @@ func (s *Service) apply(ctx context.Context, hs *hop, m *menus.Machine, e event,
 	if outcome == outcomeRefused {
 		hs.discarded = true
 	}
-	return out, outcome == outcomeSaved || outcome == outcomeReplayed
+	return out, outcome == outcomeSaved || outcome == outcomeReplayed || outcome == outcomeSpooled
 }
 
 // file saves a confirmed report and completes the step: the end screen
 // with its reference; the confirm again, to retry, when the store failed;
 // or, when the store refused it for good, an end screen that says why.
 func (s *Service) file(ctx context.Context, hs *hop, m *menus.Machine, before, next menus.Snapshot, r menus.Report) (menus.Snapshot, string) {
-	ref, created, err := s.Reports.FileReport(ctx, r)
+	budget := s.ReportBudget
+	if budget == 0 {
+		budget = defaultReportBudget
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl)/2 < budget {
+		budget = time.Until(dl) / 2
+	}
+	saveCtx, cancel := context.WithTimeout(ctx, budget)
+	ref, created, err := s.Reports.FileReport(saveCtx, r)
+	cancel()
 	var dup *menus.SavedError
 	switch {
 	case err == nil:
@@ -70,6 +84,18 @@ func (s *Service) file(ctx context.Context, hs *hop, m *menus.Machine, before, n
 	case errors.Is(err, menus.ErrNotFound):
 		hs.log.Warn("report refused: the child is no longer the director's", "kind", r.Kind)
 		return m.Refused(before, menus.RefusedChild, ""), outcomeRefused
+	}
+	if s.Spool != nil {
+		// Postgres could not take it in time: the report is made durable
+		// on disk and filed, under the same reference, once it can. A
+		// save that did commit after all is found by its key then.
+		ref, serr := s.Spool.Put(r)
+		if serr == nil {
+			hs.log.Warn("report spooled; Postgres did not take it in time", "kind", r.Kind, "ref", ref, "err", err)
+			return m.Saved(next, ref), outcomeSpooled
+		}
+		hs.log.Error("report neither saved nor spooled; caller asked to retry", "kind", r.Kind, "err", err, "spool_err", serr)
+		return m.Failed(before), outcomeFailed
 	}
 	hs.log.Error("report not saved; caller asked to retry", "kind", r.Kind, "err", err)
 	return m.Failed(before), outcomeFailed

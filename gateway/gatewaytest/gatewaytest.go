@@ -22,6 +22,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/sessions"
 	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
 	"github.com/barefoot-ussd/barefoot/storage"
+	"github.com/barefoot-ussd/barefoot/storage/spool"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,7 @@ type Gateway struct {
 	Redis         *redis.Client
 	Store         *sessions.Store
 	Conversations *conversation.Service
+	Spool         *spool.Spool
 	Catalog       *menus.Catalog
 	// MenuOptions are what the gateway compiles trees with.
 	MenuOptions menus.Options
@@ -106,6 +108,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	g, err := assemble.New(life, db, rdb, assemble.Settings{
 		Region: "CN", RedisPrefix: prefix, SessionTTL: 5 * time.Minute, SMSSessionTTL: 30 * time.Minute,
 		ReplyLimit: limit, StrangerReplyLimit: strangers, ReplyWindow: 10 * time.Minute, DailyReplies: opts.ReplyBudget, StatusSecret: opts.StatusSecret,
+		SpoolDir: tb.TempDir(), SpoolEvery: 100 * time.Millisecond,
 		PublicURL: base, TwilioToken: opts.TwilioToken, Location: opts.Location, HopBudget: opts.HopBudget,
 	}, log)
 	if err != nil {
@@ -114,7 +117,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	go func() { _ = g.App.Listener(ln) }()
 	tb.Cleanup(func() { _ = g.App.ShutdownWithTimeout(5 * time.Second) })
 	return &Gateway{
-		URL: base, DB: db, Redis: rdb, Store: g.Store, Conversations: g.Conversations, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
+		URL: base, DB: db, Redis: rdb, Store: g.Store, Conversations: g.Conversations, Spool: g.Spool, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
 		client: &http.Client{Timeout: 10 * time.Second},
 	}
 }
