@@ -14,6 +14,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/assemble"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -299,9 +300,7 @@ func TestLongChildNamesKeepEveryOption(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
 	for _, name := range []string{strings.Repeat("王", menus.MaxNameLength), strings.Repeat("Wang ", menus.MaxNameLength/5)} {
-		if _, err := g.SQL(t).ExecContext(context.Background(), `UPDATE children SET name = $1 WHERE code = 'C0001'`, name); err != nil {
-			t.Fatal(err)
-		}
+		g.ExecRegistry(t, `UPDATE children SET name = $1 WHERE code = 'C0001'`, name)
 		session := fmt.Sprintf("ATUid_long%d", len(name))
 		walk(t, g, session, enDirector, []hop{
 			{"", false, nil}, {"1", false, nil},
@@ -448,5 +447,31 @@ func TestReadmeDemo(t *testing.T) {
 	}
 	if got := counter(t, g.Metrics, "barefoot_sms_replies_suppressed_total", nil); got != 0 {
 		t.Fatalf("%v replies held back during the demo", got)
+	}
+}
+
+// TestCallerCacheFollowsTheRegistry: callers are looked up once and kept,
+// yet a change to the registry is seen on the very next dial, whether made
+// through this gateway's API or behind its back.
+func TestCallerCacheFollowsTheRegistry(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	admin := mustUser(t, g, "registrar", access.RoleAdmin)
+	if got := g.AT(t, "ATUid_cache1", enDirector, ""); !strings.Contains(got, "1. Record a home visit") {
+		t.Fatalf("first dial = %q", got)
+	}
+	var id int64
+	if err := g.SQL(t).Get(&id, `SELECT id FROM directors WHERE phone = $1`, enDirector); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := api(t, g, "POST", fmt.Sprintf("/registry/directors/%d/deactivate", id), admin, "", ""); status != 200 {
+		t.Fatalf("deactivate: %d %s", status, body)
+	}
+	if got := g.AT(t, "ATUid_cache2", enDirector, ""); !strings.Contains(got, "not registered") {
+		t.Fatalf("dial after deactivation = %q", got)
+	}
+	g.ExecRegistry(t, `UPDATE directors SET active = true WHERE phone = $1`, enDirector)
+	if got := g.AT(t, "ATUid_cache3", enDirector, ""); !strings.Contains(got, "1. Record a home visit") {
+		t.Fatalf("dial after reactivation behind the gateway's back = %q", got)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -68,6 +69,8 @@ type DB struct {
 	// newRef draws the random part of a report reference. It is a field so
 	// that a test can force a collision; Open sets it to randomRef.
 	newRef func() (string, error)
+	// callers caches caller lookups (CacheCallers); nil caches nothing.
+	callers atomic.Pointer[callerCache]
 }
 
 // Open connects to PostgreSQL and checks the connection with ctx.

@@ -31,6 +31,10 @@ type callerRow struct {
 // inactive director is an error wrapping menus.ErrNotFound; Children is nil
 // when the director has no active child.
 func (db *DB) CallerByPhone(ctx context.Context, phone string) (menus.Caller, error) {
+	return db.cachedLookup(ctx, phone, true, db.callerByPhone)
+}
+
+func (db *DB) callerByPhone(ctx context.Context, phone string) (menus.Caller, error) {
 	// One statement rather than two: this runs on the first hop of every
 	// session, and one snapshot cannot pair a director with children that a
 	// concurrent import has just moved elsewhere. The code order is by bytes
@@ -81,6 +85,7 @@ SELECT (SELECT count(*) FROM directors WHERE phone = $1) + (SELECT count(*) FROM
 	if n == 0 {
 		return fmt.Errorf("set language: caller: %w", menus.ErrNotFound)
 	}
+	db.registryChanged()
 	return nil
 }
 
@@ -103,6 +108,10 @@ type guardianRow struct {
 // their active children (by code) and those children's allowances. An
 // unknown or inactive guardian is an error wrapping menus.ErrNotFound.
 func (db *DB) GuardianByPhone(ctx context.Context, phone string) (menus.Caller, error) {
+	return db.cachedLookup(ctx, phone, false, db.guardianByPhone)
+}
+
+func (db *DB) guardianByPhone(ctx context.Context, phone string) (menus.Caller, error) {
 	const q = `
 SELECT g.id AS guardian_id, g.phone, g.language, c.code AS child_code, c.name AS child_name,
        a.scheme, a.status, a.monthly_yuan, a.last_paid, a.next_payment

@@ -130,9 +130,20 @@ func (k regKind[R]) record(ctx context.Context, tx *sqlx.Tx, actor access.User, 
 	return audit(ctx, tx, e)
 }
 
+// registryTx is inTx for registry writes: once one commits, this
+// process's caller cache is dropped at once (other processes hear of it
+// from the trigger's notification).
+func (db *DB) registryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if err := db.inTx(ctx, fn); err != nil {
+		return err
+	}
+	db.registryChanged()
+	return nil
+}
+
 func (k regKind[R]) create(ctx context.Context, db *DB, actor access.User, w R) (R, error) {
 	var after R
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.registryTx(ctx, func(tx *sqlx.Tx) error {
 		id, err := k.insert(ctx, tx, w)
 		if err != nil {
 			return err
@@ -150,7 +161,7 @@ func (k regKind[R]) create(ctx context.Context, db *DB, actor access.User, w R) 
 
 func (k regKind[R]) change(ctx context.Context, db *DB, actor access.User, id int64, w R) (R, error) {
 	var after R
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.registryTx(ctx, func(tx *sqlx.Tx) error {
 		before, err := k.byID(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -178,7 +189,7 @@ func (k regKind[R]) setActive(ctx context.Context, db *DB, actor access.User, id
 		verb = "activate"
 	}
 	var after R
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.registryTx(ctx, func(tx *sqlx.Tx) error {
 		before, err := k.byID(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -204,7 +215,7 @@ func (k regKind[R]) setActive(ctx context.Context, db *DB, actor access.User, id
 // by row, and counts what it created and updated; rows that would change
 // nothing are left alone. A dry run does the same and rolls back.
 func (k regKind[R]) load(ctx context.Context, db *DB, actor access.User, rows []R, dryRun bool) (created, updated int, err error) {
-	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = db.registryTx(ctx, func(tx *sqlx.Tx) error {
 		for i, w := range rows {
 			before, found, err := k.byKey(ctx, tx, w)
 			if err != nil {

@@ -71,6 +71,11 @@ const (
 	DefaultStrangerReplyLimit = 3
 )
 
+// callerCacheTTL bounds how long a caller looked up is kept should
+// registry notifications be lost; they normally drop it within
+// milliseconds of a change.
+const callerCacheTTL = 5 * time.Minute
+
 // Gateway is an assembled gateway: its HTTP app and the parts a process
 // or a test reaches into.
 type Gateway struct {
@@ -117,6 +122,10 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	if err := refresh(ctx); err != nil {
 		return nil, err
 	}
+	// Callers are looked up once and kept; any registry change, here or
+	// in another process, drops the copy.
+	db.CacheCallers(callerCacheTTL)
+	go db.ListenForRegistryChanges(ctx, log)
 	go db.ListenForPublishes(ctx, log, func() {
 		if err := refresh(ctx); err != nil {
 			log.Error("menu tree refresh failed", "err", err)

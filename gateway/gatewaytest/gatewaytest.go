@@ -134,6 +134,24 @@ func (g *Gateway) SQL(tb testing.TB) *sqlx.DB {
 	return db
 }
 
+// ExecRegistry changes the registry behind the gateway's back, as another
+// process or an operator's SQL would, and waits until the gateway has
+// heard of it (its caller cache is dropped by the change's notification).
+func (g *Gateway) ExecRegistry(tb testing.TB, q string, args ...any) {
+	tb.Helper()
+	before := g.DB.RegistryGeneration()
+	if _, err := g.SQL(tb).Exec(q, args...); err != nil {
+		tb.Fatalf("gatewaytest: %s: %v", q, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for g.DB.RegistryGeneration() == before {
+		if time.Now().After(deadline) {
+			tb.Fatalf("gatewaytest: the gateway never heard of the registry change")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // Post sends a form to path and returns the status and body.
 func (g *Gateway) Post(tb testing.TB, path string, form url.Values) (int, string) {
 	tb.Helper()
