@@ -4,6 +4,7 @@ package gateway_test
 // and what Postgres holds afterwards.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -106,5 +107,37 @@ func TestRebuildNeverChangesTrees(t *testing.T) {
 	}
 	if got := other.AT(t, "ATUid_versions2", enDirector, "1"); !strings.Contains(got, "Enter the child ID") {
 		t.Fatalf("a session begun on the new version: %q", got)
+	}
+}
+
+// TestBigRegistriesSmallSessions: a director with ten thousand children
+// walks as any other, and the stored session holds who the caller is, not
+// their children.
+func TestBigRegistriesSmallSessions(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	g.ExecRegistry(t, `
+WITH d AS (SELECT id FROM directors WHERE phone = $1),
+     c AS (INSERT INTO children (code, name, village, county, director_id)
+           SELECT 'C' || lpad(n::text, 5, '0'), '孩子' || n, '青山村', '云岭县', d.id FROM generate_series(10001, 20000) n, d
+           RETURNING id)
+INSERT INTO child_directors (child_id, director_id) SELECT c.id, d.id FROM c, d`, enDirector)
+	walk(t, g, "ATUid_big", enDirector, []hop{
+		{"", false, []string{"1. Record a home visit"}},
+		{"1", false, []string{"Enter the child ID"}},
+		{"1*C15000", false, []string{"How is 孩子15000?"}},
+	})
+	ctx := context.Background()
+	keys, err := g.Redis.Keys(ctx, "*s:ussd:at:ATUid_big").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("session keys %v, %v", keys, err)
+	}
+	if n, err := g.Redis.HStrLen(ctx, keys[0], "snap").Result(); err != nil || n > 2048 {
+		t.Fatalf("stored session is %d bytes (%v), want under 2 KB", n, err)
+	}
+	// A process that never saw the session finds the children again.
+	other := gatewaytest.MustGateway(t, gatewaytest.Options{DB: g.DB, Redis: g.Redis, RedisPrefix: g.RedisPrefix})
+	if got := other.AT(t, "ATUid_big", enDirector, "1*C15000*1"); !strings.Contains(got, "Visit to 孩子15000 (C15000): Well") {
+		t.Fatalf("next hop on another process = %q", got)
 	}
 }

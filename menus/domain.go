@@ -28,18 +28,24 @@ const (
 const MaxNameLength = 100
 
 // Caller is who is walking a menu: a registered director and the children
-// assigned to them, or a guardian, their children and their allowances. It
-// travels inside the session snapshot so that a hop needs no registry
-// lookup after the first one.
+// assigned to them, or a guardian, their children and their allowances.
+// Only who they are travels inside a stored snapshot: their children and
+// allowances (ten thousand children make a snapshot of hundreds of
+// kilobytes) are attached again from the registry when a snapshot is
+// loaded, so stored sessions stay small and see registry changes.
 type Caller struct {
 	Phone      string       `json:"p"`
 	DirectorID int64        `json:"d,omitempty"`
 	GuardianID int64        `json:"g,omitempty"`
 	Language   string       `json:"l"`
-	Children   []ChildBrief `json:"c,omitempty"`
+	Children   []ChildBrief `json:"-"`
 	// Allowances are a guardian's children's allowance records.
-	Allowances []Allowance `json:"al,omitempty"`
+	Allowances []Allowance `json:"-"`
 }
+
+// Attached reports whether the caller's children and allowances are
+// here, rather than left behind when the snapshot was stored.
+func (c Caller) Attached() bool { return c.Children != nil || c.Allowances != nil }
 
 // Audiences a tree is written for: who may dial it, and so which registry
 // a caller is looked up in.

@@ -187,9 +187,43 @@ func message(key, lang string) turn {
 	return turn{out: menus.Snapshot{Screen: menus.Message(key, lang), Ended: true, Lang: lang}, kind: hopRefused}
 }
 
+// attach gives a stored snapshot its caller's children and allowances
+// again, from the registry (kept in the process): a stored snapshot holds
+// only who the caller is. A caller no longer registered gets none, and
+// the walk's validators refuse what they would have allowed.
+func (s *Service) attach(ctx context.Context, hs *hop, snap *menus.Snapshot) {
+	if snap.Tree == "" || snap.Caller.Phone == "" || snap.Caller.Attached() {
+		return
+	}
+	m, err := s.Menus.Version(ctx, snap.Tree, snap.Version)
+	if err != nil {
+		return // answered as a pinned tree that is unavailable, below
+	}
+	lookup := s.Registry.CallerByPhone
+	if m.Tree().For() == menus.AudienceGuardian {
+		lookup = s.Registry.GuardianByPhone
+	}
+	c, err := lookup(ctx, snap.Caller.Phone)
+	switch {
+	case errors.Is(err, menus.ErrNotFound):
+		hs.log.Info("caller left the registry mid-walk")
+		snap.Caller.Children, snap.Caller.Allowances = []menus.ChildBrief{}, []menus.Allowance{}
+	case err != nil:
+		hs.log.Error("registry lookup failed; the walk goes on without the caller's children", "err", err)
+	default:
+		snap.Caller.Children, snap.Caller.Allowances = c.Children, c.Allowances
+		if snap.Caller.Children == nil {
+			snap.Caller.Children = []menus.ChildBrief{}
+		}
+	}
+}
+
 // route turns an incremental channel's event into the cumulative form the
 // rest of the walk works on, answering repeats from the stored screen.
 func (s *Service) route(ctx context.Context, hs *hop, e event, snap menus.Snapshot, found bool, resumable *menus.Snapshot) turn {
+	if found {
+		s.attach(ctx, hs, &snap)
+	}
 	if found && snap.Caller.Phone != e.phone {
 		// A session id is bound to the phone that opened it: another
 		// phone can neither continue nor end it.
@@ -418,6 +452,8 @@ func (s *Service) answerOffer(ctx context.Context, hs *hop, m *menus.Machine, e 
 	switch choice {
 	case menus.ResumeContinue:
 		saved := *offer.Resume
+		// The offer was made to this caller, looked up on this dial.
+		saved.Caller.Children, saved.Caller.Allowances = offer.Caller.Children, offer.Caller.Allowances
 		pinned, err := s.Menus.Version(ctx, saved.Tree, saved.Version)
 		if err != nil {
 			hs.log.Error("resumed walk's tree unavailable", "tree", saved.Tree, "version", saved.Version, "err", err)

@@ -31,9 +31,11 @@ import (
 
 // Gateway is a running gateway and the stores behind it.
 type Gateway struct {
-	URL           string
-	DB            *storage.DB
-	Redis         *redis.Client
+	URL   string
+	DB    *storage.DB
+	Redis *redis.Client
+	// RedisPrefix is the prefix of every key the gateway writes.
+	RedisPrefix   string
 	Store         *sessions.Store
 	Conversations *conversation.Service
 	Spool         *spool.Spool
@@ -50,8 +52,10 @@ type Options struct {
 	// Log receives the gateway's logs; discarded when nil.
 	Log io.Writer
 	// Redis replaces the test's own Redis, e.g. with a client of a server
-	// that is down.
-	Redis *redis.Client
+	// that is down, or another gateway's, with its RedisPrefix, to run two
+	// processes on one Redis.
+	Redis       *redis.Client
+	RedisPrefix string
 	// HopBudget bounds each hop; the gateway's default when zero.
 	HopBudget time.Duration
 	// TwilioToken turns Twilio signature checks on.
@@ -82,7 +86,10 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 			tb.Fatalf("gatewaytest: seed: %v", err)
 		}
 	}
-	rdb, prefix := opts.Redis, "bftest:down:"
+	rdb, prefix := opts.Redis, opts.RedisPrefix
+	if prefix == "" {
+		prefix = "bftest:down:"
+	}
 	if rdb == nil {
 		rdb, prefix = sessionstest.MustRedis(tb)
 	}
@@ -117,7 +124,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	go func() { _ = g.App.Listener(ln) }()
 	tb.Cleanup(func() { _ = g.App.ShutdownWithTimeout(5 * time.Second) })
 	return &Gateway{
-		URL: base, DB: db, Redis: rdb, Store: g.Store, Conversations: g.Conversations, Spool: g.Spool, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
+		URL: base, DB: db, Redis: rdb, RedisPrefix: prefix, Store: g.Store, Conversations: g.Conversations, Spool: g.Spool, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
 		client: &http.Client{Timeout: 10 * time.Second},
 	}
 }
