@@ -43,12 +43,12 @@ const (
 // http-request-retry is set). Statuses only move forward.
 func DLR(store Deliveries) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		in := c.Context().QueryArgs()
-		id, err := get(in, wire.Field{Name: "id", Required: true, Max: dlrMaxID})
+		in := wire.ReadQuery(c)
+		id, err := in.Get(wire.Field{Name: "id", Required: true, Max: dlrMaxID})
 		if err != nil {
 			return err
 		}
-		st, err := get(in, wire.Field{Name: "status", Required: true, Max: dlrMaxStatus})
+		st, err := in.Get(wire.Field{Name: "status", Required: true, Max: dlrMaxStatus})
 		if err != nil {
 			return err
 		}
