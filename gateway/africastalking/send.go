@@ -13,10 +13,6 @@ import (
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 )
 
-// CarrierName is Africa's Talking's short name in stored messages, the key
-// of its send client in sender.Sender.Carriers.
-const CarrierName = "at"
-
 // Base URLs of the messaging API. The sandbox takes the username "sandbox".
 const (
 	DefaultBaseURL = "https://api.africastalking.com"

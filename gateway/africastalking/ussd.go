@@ -1,7 +1,3 @@
-// Package africastalking adapts Africa's Talking's callbacks to the
-// gateway's own types. Its USSD callback is a form POST per screen whose
-// text field holds every input of the session so far joined by '*'; the
-// reply is text/plain starting "CON " (wait for input) or "END ".
 package africastalking
 
 import (

@@ -1,9 +1,3 @@
-// Package generic is Barefoot's own USSD callback format (FORMAT.md), for
-// aggregators that have none of their own. One JSON request per hop carries
-// either every input so far (cumulative, like Africa's Talking) or only the
-// latest one with a hop number (incremental, like Hubtel), so either kind of
-// upstream can be bridged without a new adapter. Because the format is ours,
-// it is read strictly: a misspelt field is an error, not a silent default.
 package generic
 
 import (

@@ -1,9 +1,3 @@
-// Package hubtel adapts Hubtel's Programmable Services USSD callbacks to the
-// gateway's own types. Hubtel POSTs JSON for every hop and, unlike Africa's
-// Talking, sends only the latest input (Message) with a hop number
-// (Sequence): the dialog accumulates the path. The reply is JSON whose Type
-// says whether the session waits for input ("response") or ends
-// ("release").
 package hubtel
 
 import (

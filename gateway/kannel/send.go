@@ -14,10 +14,6 @@ import (
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 )
 
-// CarrierName is Kannel's short name in stored messages, the key of its
-// send client in sender.Sender.Carriers.
-const CarrierName = "kannel"
-
 // IDPlaceholder in Sender.DLRURL is replaced by our message id.
 const IDPlaceholder = "{id}"
 

@@ -1,11 +1,3 @@
-// Package kannel adapts Kannel's smsbox to the gateway's own types. An
-// sms-service's get-url calls us once per incoming message with the fields
-// substituted into the query string, in our deployment
-//
-//	get-url = "https://gw.example.org/sms/kannel?from=%p&to=%P&text=%a&id=%I&ts=%T"
-//
-// and sends the response body back to the phone as the reply. A form POST
-// with the same fields is read too.
 package kannel
 
 import (

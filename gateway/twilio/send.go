@@ -12,10 +12,6 @@ import (
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 )
 
-// CarrierName is Twilio's short name in stored messages, the key of its
-// send client in sender.Sender.Carriers.
-const CarrierName = "twilio"
-
 // DefaultBaseURL is Twilio's REST API.
 const DefaultBaseURL = "https://api.twilio.com"
 

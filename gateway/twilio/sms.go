@@ -1,7 +1,3 @@
-// Package twilio adapts Twilio's Programmable Messaging webhook to the
-// gateway's own types. Twilio POSTs a form per incoming message, signed
-// with the account's auth token (X-Twilio-Signature), and waits for TwiML:
-// the reply SMS goes back in the response.
 package twilio
 
 import (
