@@ -1,6 +1,7 @@
 package assemble_test
 
 import (
+	"flag"
 	"log/slog"
 	"slices"
 	"strings"
@@ -11,6 +12,11 @@ import (
 	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
+
+// go test ./gateway/... -update records the carriers' outcomes anew
+// (wiretest). This package records none, but takes the flag so that the
+// one command runs over every package.
+var _ = flag.Bool("update", false, "record nothing: this package has no recorded outcomes")
 
 // Test credentials, not real ones; no error may quote them.
 const (
