@@ -64,12 +64,8 @@ func (USSD) Carrier() string { return carrier }
 // Parse reads a request into a hop. The phone number is returned as sent;
 // the gateway normalises it.
 func (USSD) Parse(c *fiber.Ctx) (conversation.Hop, error) {
-	body, err := wire.ReadJSON(c)
-	if err != nil {
-		return conversation.Hop{}, err
-	}
 	var req request
-	if err := object.Decode(body, &req); err != nil {
+	if err := object.Read(c, &req); err != nil {
 		return conversation.Hop{}, err
 	}
 	if err := req.check(); err != nil {

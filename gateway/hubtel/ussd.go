@@ -100,15 +100,11 @@ func (USSD) Carrier() string { return carrier }
 // Parse reads a callback into a hop. The phone number is returned as sent
 // (Hubtel omits the '+'); the gateway normalises it.
 func (USSD) Parse(c *fiber.Ctx) (conversation.Hop, error) {
-	body, err := wire.ReadJSON(c)
-	if err != nil {
-		return conversation.Hop{}, err
-	}
 	var req request
-	if err := object.Decode(body, &req); err != nil {
+	if err := object.Read(c, &req); err != nil {
 		return conversation.Hop{}, err
 	}
-	err = wire.Check(
+	err := wire.Check(
 		wire.Field{Name: "SessionId", Required: true, Max: maxSessionID, To: &req.SessionID},
 		wire.Field{Name: "Mobile", Required: true, Max: maxMobile, To: &req.Mobile},
 		wire.Field{Name: "Type", Required: true, Max: 32, To: &req.Type},

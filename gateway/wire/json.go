@@ -83,6 +83,15 @@ type Object struct {
 	Name string
 }
 
+// Read reads a callback's JSON body (ReadJSON) into v (Decode).
+func (o Object) Read(c *fiber.Ctx, v any) error {
+	body, err := ReadJSON(c)
+	if err != nil {
+		return err
+	}
+	return o.Decode(body, v)
+}
+
 // Decode reads body, exactly one JSON object, into v. A field sent twice
 // is refused: encoding/json silently keeps the last copy, so another
 // parser would read the request differently. A key not in Fields is
