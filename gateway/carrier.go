@@ -68,12 +68,12 @@ type CheckedClient interface {
 	Check() error
 }
 
-// SendClient returns s for Carrier.Sender when configured says that the
-// carrier's settings for sending are there (with, the variable that
-// configures it, and any the carrier needs along with it); nil otherwise,
-// as the carrier sends nothing. A configured carrier needs every variable
-// of required too, and s must pass its own Check. Errors name the variable
-// to fix and never hold a value, which may be a secret.
+// SendClient returns s as a carrier's Sender, or nil when configured is
+// false: a carrier whose settings for sending are not there sends nothing.
+// with is the variable that configures it for sending; every variable of
+// required must be set along with it, and s must pass its own Check.
+// Errors name the variable to fix and never hold a value, which may be a
+// secret.
 func (e CarrierEnv) SendClient(configured bool, s CheckedClient, with string, required ...string) (sender.Client, error) {
 	if !configured {
 		return nil, nil

@@ -142,7 +142,8 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	if s.Region == "" {
 		s.Region = "CN"
 	}
-	carriers, err := BuildCarriers(gateway.CarrierEnv{Getenv: s.Getenv, PublicURL: s.PublicURL, Deliveries: db, HTTPClient: s.HTTPClient})
+	env := gateway.CarrierEnv{Getenv: s.Getenv, PublicURL: strings.TrimRight(s.PublicURL, "/"), Deliveries: db, HTTPClient: s.HTTPClient}
+	carriers, err := BuildCarriers(env)
 	if err != nil {
 		return nil, err
 	}

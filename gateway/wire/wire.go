@@ -1,7 +1,8 @@
 // Package wire holds what every carrier adapter shares: strict reading of
-// untrusted callbacks (form bodies, query strings, JSON objects) and the one
-// error type the gateway maps to HTTP statuses. Carriers retry on 5xx and give up on 4xx, so the status of a
-// refusal is part of the contract: 4xx for input that will never be good.
+// untrusted callbacks (form bodies, query strings, JSON objects) and the
+// one error type the gateway maps to HTTP statuses. Carriers retry on 5xx
+// and give up on 4xx, so the status of a refusal is part of the contract:
+// 4xx for input that will never be good.
 package wire
 
 import (
