@@ -10,10 +10,9 @@ import (
 	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
+	"github.com/barefoot-ussd/barefoot/gateway/assemble"
 	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
-	"github.com/barefoot-ussd/barefoot/gateway/generic"
-	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
 	"github.com/barefoot-ussd/barefoot/menus"
 )
 
@@ -215,12 +214,20 @@ func TestResumeNeedAcrossCarriers(t *testing.T) {
 	}
 }
 
-// TestFixtureTreesFitEveryCarrier compiles every fixture tree against each
-// carrier adapter's own screen budget: a tree that fits the strictest fits
-// them all, and this says so carrier by carrier.
+// TestFixtureTreesFitEveryCarrier compiles every fixture tree against the
+// screen budget of each carrier the gateway serves USSD for: a tree that
+// fits the strictest fits them all, and this says so carrier by carrier.
 func TestFixtureTreesFitEveryCarrier(t *testing.T) {
 	files, _ := fs.Glob(fixtures.Menus(), "*.yaml")
-	for _, a := range []gateway.USSDAdapter{africastalking.USSD{}, hubtel.USSD{}, generic.USSD{}} {
+	carriers, err := assemble.BuildCarriers(gateway.CarrierEnv{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range carriers {
+		a := c.USSD
+		if a == nil {
+			continue
+		}
 		for _, f := range files {
 			src, _ := fs.ReadFile(fixtures.Menus(), f)
 			tree, err := menus.Parse(src, menus.FormatYAML)

@@ -1,6 +1,7 @@
-// Package gateway is Barefoot's HTTP edge: a Fiber app that mounts one
-// route per carrier adapter, turns refused input into the right status in
-// one place, and exposes health and readiness for operators.
+// Package gateway is Barefoot's HTTP edge: a Fiber app that mounts the
+// routes every carrier declares (Carrier), turns refused input into the
+// right status in one place, and exposes health and readiness for
+// operators. It knows no carrier by name.
 package gateway
 
 import (
@@ -22,8 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// USSDAdapter is one carrier's USSD wire format. Adding a carrier is one
-// new adapter; nothing else changes.
+// USSDAdapter is one carrier's USSD wire format.
 type USSDAdapter interface {
 	// Route is the path segment under /ussd/.
 	Route() string
@@ -96,9 +96,8 @@ type Config struct {
 	// Conversations answer USSD hops and inbound SMS.
 	Conversations *conversation.Service
 	Phones        *phone.Cache
-	USSD          []USSDAdapter
-	SMS           []SMSAdapter
-	Routes        []Route
+	// Carriers bring their callback formats and routes.
+	Carriers []Carrier
 	// Mounts add route groups of their own, such as the admin API.
 	Mounts []func(*fiber.App)
 	Checks []Check
@@ -147,15 +146,17 @@ func New(cfg Config) *fiber.App {
 		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
 	}
 	small := limitBody(carrierBodyLimit)
-	for _, a := range cfg.USSD {
-		app.Post("/ussd/"+a.Route(), small, ussd(cfg, a))
-	}
-	for _, a := range cfg.SMS {
-		app.Add(http.MethodPost, "/sms/"+a.Route(), small, smsHandler(cfg, a))
-		app.Add(http.MethodGet, "/sms/"+a.Route(), small, smsHandler(cfg, a))
-	}
-	for _, r := range cfg.Routes {
-		app.Add(r.Method, r.Path, r.Handler)
+	for _, carrier := range cfg.Carriers {
+		if a := carrier.USSD; a != nil {
+			app.Post("/ussd/"+a.Route(), small, ussd(cfg, a))
+		}
+		if a := carrier.SMS; a != nil {
+			app.Add(http.MethodPost, "/sms/"+a.Route(), small, smsHandler(cfg, a))
+			app.Add(http.MethodGet, "/sms/"+a.Route(), small, smsHandler(cfg, a))
+		}
+		for _, r := range carrier.Routes {
+			app.Add(r.Method, r.Path, r.Handler)
+		}
 	}
 	for _, m := range cfg.Mounts {
 		m(app)

@@ -10,16 +10,14 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
+	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/gateway/kannel"
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/sendertest"
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/storage"
-	"github.com/barefoot-ussd/barefoot/storage/storagetest"
-	"github.com/gofiber/fiber/v2"
 )
 
 // Test numbers and credentials, not real ones.
@@ -28,7 +26,6 @@ const (
 	outboundTwilioPhone = "+14155550177"
 	outboundKannelPhone = "+8613900000077"
 	outboundTwilioToken = "outbound-token"
-	outboundPublicURL   = "https://gw.example.org"
 )
 
 // outboundCarriers are fake carrier APIs on loopback, one per carrier,
@@ -54,35 +51,15 @@ func newOutboundCarriers(t *testing.T) outboundCarriers {
 	}
 }
 
-func (c outboundCarriers) sender(db *storage.DB) *sender.Sender {
-	client := sendertest.Client()
-	return &sender.Sender{
-		DB: db,
-		Carriers: map[string]sender.Client{
-			africastalking.CarrierName: africastalking.Sender{BaseURL: c.at.URL, Username: "barefoot", APIKey: "k", Client: client},
-			twilio.CarrierName: twilio.Sender{
-				BaseURL: c.twilio.URL, AccountSID: "AC1", AuthToken: outboundTwilioToken, From: "+14155550100",
-				StatusCallback: outboundPublicURL + "/sms/twilio/status", Client: client,
-			},
-			kannel.CarrierName: kannel.Sender{
-				BaseURL: c.kannel.URL, Username: "u", Password: "p",
-				DLRURL: outboundPublicURL + "/sms/kannel/dlr?id={id}&status=%d", Client: client,
-			},
-		},
-		Log: slog.New(slog.DiscardHandler),
+// env configures the gateway's three SMS carriers for sending, through
+// the settings the binary reads, to the fakes.
+func (c outboundCarriers) env() map[string]string {
+	return map[string]string{
+		"BAREFOOT_AT_USERNAME": "barefoot", "BAREFOOT_AT_API_KEY": "k", "BAREFOOT_AT_BASE_URL": c.at.URL,
+		"BAREFOOT_TWILIO_ACCOUNT_SID": "AC1", "BAREFOOT_TWILIO_AUTH_TOKEN": outboundTwilioToken,
+		"BAREFOOT_TWILIO_FROM": "+14155550100", "BAREFOOT_TWILIO_BASE_URL": c.twilio.URL,
+		"BAREFOOT_KANNEL_URL": c.kannel.URL, "BAREFOOT_KANNEL_USERNAME": "u", "BAREFOOT_KANNEL_PASSWORD": "p",
 	}
-}
-
-// outboundApp is the gateway with the three delivery report routes.
-func outboundApp(db *storage.DB) *fiber.App {
-	return gateway.New(gateway.Config{
-		Routes: []gateway.Route{
-			{Method: http.MethodPost, Path: "/sms/africastalking/dlr", Handler: africastalking.DLR(db)},
-			{Method: http.MethodPost, Path: "/sms/twilio/status", Handler: twilio.Status(db, twilio.Verifier(outboundTwilioToken, outboundPublicURL))},
-			{Method: http.MethodGet, Path: "/sms/kannel/dlr", Handler: kannel.DLR(db)},
-		},
-		Log: slog.New(slog.DiscardHandler),
-	})
 }
 
 func outboundMessage(t *testing.T, db *storage.DB, id int64) sms.Message {
@@ -97,12 +74,14 @@ func outboundMessage(t *testing.T, db *storage.DB, id int64) sms.Message {
 // TestSMSOutbound follows messages through every outbound step: a reply to
 // an inbound SMS and alerts are queued, one sender pass hands each to its
 // carrier, and delivery reports, late and repeated ones included, settle
-// them as delivered.
+// them as delivered. The gateway is assembled as the binary is, its
+// carriers configured through their settings.
 func TestSMSOutbound(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storagetest.MustDB(t)
 	carriers := newOutboundCarriers(t)
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{Env: carriers.env()})
+	db := g.DB
 
 	// An AT message answered through AT's send API, as the inbox does.
 	in := sms.Message{Carrier: africastalking.CarrierName, CarrierID: "ATin_1", Phone: outboundATPhone, Body: "STATUS"}
@@ -129,7 +108,7 @@ func TestSMSOutbound(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := carriers.sender(db)
+	s := &sender.Sender{DB: db, Carriers: g.Senders, Log: slog.New(slog.DiscardHandler)}
 	if n, err := s.SendDue(ctx); err != nil || n != 3 {
 		t.Fatalf("SendDue = %d, %v; want 3", n, err)
 	}
@@ -144,11 +123,11 @@ func TestSMSOutbound(t *testing.T) {
 	if got := carriers.at.Last(t).Form; got.Get("to") != outboundATPhone || got.Get("message") != reply.Body {
 		t.Errorf("AT send %v", got)
 	}
-	if got := carriers.twilio.Last(t).Form; got.Get("To") != outboundTwilioPhone || got.Get("StatusCallback") != outboundPublicURL+"/sms/twilio/status" {
+	if got := carriers.twilio.Last(t).Form; got.Get("To") != outboundTwilioPhone || got.Get("StatusCallback") != g.URL+"/sms/twilio/status" {
 		t.Errorf("Twilio send %v", got)
 	}
 	if got := carriers.kannel.Last(t).Form; got.Get("coding") != "2" ||
-		got.Get("dlr-url") != outboundPublicURL+"/sms/kannel/dlr?id="+strconv.FormatInt(zhID, 10)+"&status=%d" {
+		got.Get("dlr-url") != g.URL+"/sms/kannel/dlr?id="+strconv.FormatInt(zhID, 10)+"&status=%d" {
 		t.Errorf("Kannel send %v", got)
 	}
 
@@ -166,12 +145,11 @@ func TestSMSOutbound(t *testing.T) {
 	}
 
 	// Delivery reports, each followed by a late, lesser one.
-	app := outboundApp(db)
 	twilioStatus := func(status string, sign bool) *http.Request {
 		form := url.Values{"MessageSid": {carrierIDs["twilio"]}, "MessageStatus": {status}, "AccountSid": {"AC1"}, "To": {outboundTwilioPhone}}
 		r := sendertest.PostForm("/sms/twilio/status", form)
 		if sign {
-			r.Header.Set(twilio.SignatureHeader, twilio.Sign(outboundTwilioToken, outboundPublicURL+"/sms/twilio/status", form))
+			r.Header.Set(twilio.SignatureHeader, twilio.Sign(outboundTwilioToken, g.URL+"/sms/twilio/status", form))
 		}
 		return r
 	}
@@ -196,7 +174,7 @@ func TestSMSOutbound(t *testing.T) {
 		{"kannel late", kannelDLR("8"), http.StatusOK},
 		{"kannel repeated", kannelDLR("1"), http.StatusOK},
 	} {
-		if code, body := sendertest.Do(t, app, tc.req); code != tc.want {
+		if code, body := g.Do(t, tc.req); code != tc.want {
 			t.Errorf("%s: %d %s, want %d", tc.name, code, body, tc.want)
 		}
 	}

@@ -167,7 +167,7 @@ func TestSMSCarrierRetry(t *testing.T) {
 
 func TestSMSTwilioSignature(t *testing.T) {
 	t.Parallel()
-	g := gatewaytest.MustGateway(t, gatewaytest.Options{TwilioToken: "tok123"})
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{Env: map[string]string{"BAREFOOT_TWILIO_AUTH_TOKEN": "tok123"}})
 	form := url.Values{"MessageSid": {"SM00000000000000000000000000000001"}, "AccountSid": {"AC1"}, "From": {zhGuardian}, "To": {"+15005550006"}, "Body": {"状态"}}
 	post := func(sig string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, g.URL+"/sms/twilio", strings.NewReader(form.Encode()))

@@ -45,12 +45,13 @@ type config struct {
 	Location *time.Location
 	// StatusSecret requires a child code and a secret with STATUS.
 	StatusSecret bool
-	// AlertCarrier sends alerts about urgent reports: at, twilio or kannel.
+	// AlertCarrier sends alerts about urgent reports: one of the carriers
+	// that carry SMS, checked when the gateway is assembled.
 	AlertCarrier string
-	AT           carrierConfig
-	Twilio       carrierConfig
-	Kannel       carrierConfig
 	LogLevel     slog.Level
+	// Getenv reads the settings of each carrier, which its own package
+	// reads and checks.
+	Getenv func(string) string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -66,6 +67,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RedisURL:    get("BAREFOOT_REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RedisPrefix: get("BAREFOOT_REDIS_PREFIX", "bf:"),
 		Region:      strings.ToUpper(get("BAREFOOT_PHONE_REGION", "CN")),
+		Getenv:      getenv,
 	}
 	ttl, err := time.ParseDuration(get("BAREFOOT_SESSION_TTL", "5m"))
 	if err != nil || ttl < time.Second {
@@ -123,24 +125,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("BAREFOOT_STATUS_SECRET: want off or required, got %q", v)
 	}
 	c.AlertCarrier = get("BAREFOOT_ALERT_CARRIER", "at")
-	if c.AlertCarrier != "at" && c.AlertCarrier != "twilio" && c.AlertCarrier != "kannel" {
-		return c, fmt.Errorf("BAREFOOT_ALERT_CARRIER: want at, twilio or kannel, got %q", c.AlertCarrier)
-	}
-	c.AT = carrierConfig{
-		BaseURL: get("BAREFOOT_AT_BASE_URL", "https://api.africastalking.com"), User: get("BAREFOOT_AT_USERNAME", ""),
-		Secret: get("BAREFOOT_AT_API_KEY", ""), From: get("BAREFOOT_AT_FROM", ""),
-	}
-	c.Twilio = carrierConfig{
-		BaseURL: get("BAREFOOT_TWILIO_BASE_URL", "https://api.twilio.com"), User: get("BAREFOOT_TWILIO_ACCOUNT_SID", ""),
-		Secret: get("BAREFOOT_TWILIO_AUTH_TOKEN", ""), From: get("BAREFOOT_TWILIO_FROM", ""),
-	}
-	if c.Twilio.Secret != "" && c.PublicURL == "" {
-		return c, errors.New("BAREFOOT_PUBLIC_URL: required with BAREFOOT_TWILIO_AUTH_TOKEN, to check Twilio's signatures")
-	}
-	c.Kannel = carrierConfig{
-		BaseURL: get("BAREFOOT_KANNEL_URL", ""), User: get("BAREFOOT_KANNEL_USERNAME", ""),
-		Secret: get("BAREFOOT_KANNEL_PASSWORD", ""), From: get("BAREFOOT_KANNEL_FROM", ""),
-	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("BAREFOOT_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("BAREFOOT_LOG_LEVEL: want debug, info, warn or error")
 	}
@@ -149,14 +133,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	return c, nil
 }
-
-// carrierConfig is one carrier's send API: where, who and the secret.
-// A carrier with no user configured sends nothing; its messages fail.
-type carrierConfig struct {
-	BaseURL, User, Secret, From string
-}
-
-func (c carrierConfig) configured() bool { return c.User != "" && c.BaseURL != "" }
 
 func (c config) logger() *slog.Logger {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel, ReplaceAttr: phone.RedactAttr}))

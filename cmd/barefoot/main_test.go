@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
+	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
 
@@ -59,6 +61,40 @@ func TestUnreachableServicesNameTheVariable(t *testing.T) {
 	cfg, _ := loadConfig(os.Getenv)
 	if _, err := cfg.openRedis(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "BAREFOOT_REDIS_URL: ") {
 		t.Fatalf("unreachable redis: %v", err)
+	}
+}
+
+// TestServeReadsCarrierSettings: serve hands the environment to the
+// carriers, which check their own settings; a mistake stops it with one
+// line naming the variable, never the secret.
+func TestServeReadsCarrierSettings(t *testing.T) {
+	defer slog.SetDefault(slog.Default()) // serve sets its own
+	name := storagetest.RandomName("barefoot_cmd")
+	storagetest.MustDropDatabase(t, name)
+	for _, tt := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"BAREFOOT_TWILIO_AUTH_TOKEN", "s3cret-token"}, "BAREFOOT_PUBLIC_URL: "},
+		{[]string{"BAREFOOT_AT_USERNAME", "barefoot"}, "BAREFOOT_AT_API_KEY: "},
+		{[]string{"BAREFOOT_KANNEL_URL", "http://127.0.0.1:13013", "BAREFOOT_KANNEL_USERNAME", "barefoot"}, "BAREFOOT_KANNEL_PASSWORD: "},
+		{[]string{"BAREFOOT_ALERT_CARRIER", "hubtel"}, "BAREFOOT_ALERT_CARRIER: "},
+	} {
+		env := map[string]string{
+			"BAREFOOT_DATABASE_URL": storagetest.DSNFor(name), "BAREFOOT_REDIS_URL": sessionstest.URL(),
+			"BAREFOOT_ADDR": "127.0.0.1:0", "BAREFOOT_LOG_LEVEL": "error",
+		}
+		for i := 0; i+1 < len(tt.env); i += 2 {
+			env[tt.env[i]] = tt.env[i+1]
+		}
+		cfg, err := loadConfig(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = serve(t.Context(), cfg)
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("env %v: serve = %v, want an error naming %s", tt.env, err, tt.want)
+		}
 	}
 }
 

@@ -9,11 +9,8 @@ import (
 	"net"
 	"time"
 
-	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
 	"github.com/barefoot-ussd/barefoot/gateway/assemble"
-	"github.com/barefoot-ussd/barefoot/gateway/kannel"
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
-	"github.com/barefoot-ussd/barefoot/gateway/twilio"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
@@ -38,11 +35,11 @@ func serve(ctx context.Context, cfg config) error {
 	g, err := assemble.New(ctx, db, rdb, assemble.Settings{
 		Region: cfg.Region, RedisPrefix: cfg.RedisPrefix, SessionTTL: cfg.SessionTTL, ResumeTTL: cfg.ResumeTTL,
 		SMSSessionTTL: cfg.SMSSessionTTL, ReplyLimit: cfg.SMSReplyLimit, StrangerReplyLimit: cfg.SMSStrangerReplyLimit, ReplyWindow: cfg.SMSReplyWindow,
-		DailyReplies: cfg.SMSDailyReplies, StatusSecret: cfg.StatusSecret, PublicURL: cfg.PublicURL,
-		TwilioToken: cfg.Twilio.Secret, AlertCarrier: cfg.AlertCarrier, Location: cfg.Location,
+		DailyReplies: cfg.SMSDailyReplies, StatusSecret: cfg.StatusSecret, Getenv: cfg.Getenv, PublicURL: cfg.PublicURL,
+		AlertCarrier: cfg.AlertCarrier, Location: cfg.Location,
 	}, log)
 	if err != nil {
-		return fmt.Errorf("load menu trees: %w", err)
+		return err // it names the setting to fix, or says what failed
 	}
 	if len(g.Catalog.Published()) == 0 {
 		log.Warn("no menu tree is published; run `barefoot seed` to load the demo")
@@ -64,11 +61,11 @@ func serve(ctx context.Context, cfg config) error {
 		}
 	}()
 	g.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	senders, err := cfg.smsSenders(log)
-	if err != nil {
-		return err
+	if len(g.Senders) == 0 {
+		// Not an error: the demo runs without a carrier account.
+		log.Warn("no SMS carrier configured: replies and alerts stay queued and then fail; see README")
 	}
-	out := &sender.Sender{DB: db, Carriers: senders, Log: log, Metrics: sender.NewMetrics(g.Metrics)}
+	out := &sender.Sender{DB: db, Carriers: g.Senders, Log: log, Metrics: sender.NewMetrics(g.Metrics)}
 	go func() {
 		if err := out.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("sms sender stopped", "err", err)
@@ -92,46 +89,6 @@ func serve(ctx context.Context, cfg config) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// smsSenders builds the send client of every configured carrier. A
-// carrier that is not configured has no client: its messages fail with a
-// clear reason rather than wait forever.
-func (c config) smsSenders(log *slog.Logger) (map[string]sender.Client, error) {
-	out := map[string]sender.Client{}
-	if c.AT.configured() {
-		s := africastalking.Sender{BaseURL: c.AT.BaseURL, Username: c.AT.User, APIKey: c.AT.Secret, From: c.AT.From}
-		if err := s.Check(); err != nil {
-			return nil, fmt.Errorf("BAREFOOT_AT_*: %w", err)
-		}
-		out[africastalking.CarrierName] = s
-	}
-	if c.Twilio.configured() {
-		callback := ""
-		if c.PublicURL != "" {
-			callback = c.PublicURL + "/sms/twilio/status"
-		}
-		s := twilio.Sender{BaseURL: c.Twilio.BaseURL, AccountSID: c.Twilio.User, AuthToken: c.Twilio.Secret, From: c.Twilio.From, StatusCallback: callback}
-		if err := s.Check(); err != nil {
-			return nil, fmt.Errorf("BAREFOOT_TWILIO_*: %w", err)
-		}
-		out[twilio.CarrierName] = s
-	}
-	if c.Kannel.configured() {
-		dlr := ""
-		if c.PublicURL != "" {
-			dlr = c.PublicURL + "/sms/kannel/dlr?id={id}&status=%d"
-		}
-		s := kannel.Sender{BaseURL: c.Kannel.BaseURL, Username: c.Kannel.User, Password: c.Kannel.Secret, From: c.Kannel.From, DLRURL: dlr}
-		if err := s.Check(); err != nil {
-			return nil, fmt.Errorf("BAREFOOT_KANNEL_*: %w", err)
-		}
-		out[kannel.CarrierName] = s
-	}
-	if len(out) == 0 {
-		log.Warn("no SMS carrier configured: replies and alerts stay queued and then fail; see README")
-	}
-	return out, nil
 }
 
 func migrate(ctx context.Context, cfg config, out io.Writer) error {

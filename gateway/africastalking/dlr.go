@@ -2,18 +2,16 @@ package africastalking
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/gofiber/fiber/v2"
 )
 
-// Deliveries is the store delivery reports update; *storage.DB implements
-// it. UpdateDelivery reports whether the carrier id names a message.
-type Deliveries interface {
-	UpdateDelivery(ctx context.Context, carrier, carrierID, status string) (bool, error)
-}
+// dlrPath is where AT posts delivery reports: the account's delivery
+// reports callback URL is BAREFOOT_PUBLIC_URL followed by it.
+const dlrPath = "/sms/africastalking/dlr"
 
 // dlrStatus maps AT's delivery statuses to ours: Sent has left AT,
 // Submitted and Buffered are with the operator, Success is on the handset.
@@ -36,37 +34,33 @@ const (
 
 // DLR handles AT's delivery report callback (POST /sms/africastalking/dlr):
 // a form with id (the send API's messageId), status and, for failures,
-// failureReason.
-//
-// A report for a message we do not know is answered 200, so that AT stops
-// retrying it; an unknown status is a 400; a store failure is a 500, so
-// that AT tries again later. Statuses only move forward, so retries and
-// reports out of order are harmless.
-func DLR(store Deliveries) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		f, err := wire.ReadForm(c)
-		if err != nil {
-			return err
-		}
-		id, err := f.Get(wire.Field{Name: "id", Required: true, Max: dlrMaxID})
-		if err != nil {
-			return err
-		}
-		st, err := f.Get(wire.Field{Name: "status", Required: true, Max: dlrMaxStatus})
-		if err != nil {
-			return err
-		}
-		// Checked, but not kept: UpdateDelivery has no place for it yet.
-		if _, err := f.Get(wire.Field{Name: "failureReason", Max: dlrMaxReason}); err != nil {
-			return err
-		}
-		status, ok := dlrStatus[st]
-		if !ok {
-			return wire.Invalid("status", "not a known delivery status")
-		}
-		if _, err := store.UpdateDelivery(c.UserContext(), CarrierName, id, status); err != nil {
-			return wire.RetryLater(c, fmt.Errorf("africastalking delivery report: %w", err))
-		}
-		return c.SendString("ok")
+// failureReason. An unknown status is a 400; the rest is answered as
+// gateway.DeliveryHandler says.
+func DLR(store gateway.Deliveries) fiber.Handler {
+	return gateway.DeliveryHandler("africastalking delivery report", readDLR, func(ctx context.Context, r gateway.DeliveryReport) error {
+		_, err := store.UpdateDelivery(ctx, CarrierName, r.Ref, r.Status)
+		return err
+	})
+}
+
+func readDLR(c *fiber.Ctx) (gateway.DeliveryReport, error) {
+	f, err := wire.ReadForm(c)
+	if err != nil {
+		return gateway.DeliveryReport{}, err
 	}
+	var id, st string
+	err = f.Read(
+		wire.Field{Name: "id", Required: true, Max: dlrMaxID, To: &id},
+		wire.Field{Name: "status", Required: true, Max: dlrMaxStatus, To: &st},
+		// Checked, but not kept: the store has no place for it yet.
+		wire.Field{Name: "failureReason", Max: dlrMaxReason},
+	)
+	if err != nil {
+		return gateway.DeliveryReport{}, err
+	}
+	status, ok := dlrStatus[st]
+	if !ok {
+		return gateway.DeliveryReport{}, wire.Invalid("status", "not a known delivery status")
+	}
+	return gateway.DeliveryReport{Ref: id, Status: status}, nil
 }

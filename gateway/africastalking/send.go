@@ -5,19 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 )
-
-// CarrierName is Africa's Talking's short name in stored messages, the key
-// of its send client in sender.Sender.Carriers.
-const CarrierName = "at"
 
 // Base URLs of the messaging API. The sandbox takes the username "sandbox".
 const (
@@ -25,15 +19,9 @@ const (
 	SandboxBaseURL = "https://api.sandbox.africastalking.com"
 )
 
-// sendTimeout is the default client's budget: the official SDK allows
-// about 3 s to connect and 9 s to read.
-const sendTimeout = 10 * time.Second
-
 // maxResponse bounds what is read of a response; a send answer for one
 // recipient is a few hundred bytes.
 const maxResponse = 64 << 10
-
-var defaultClient = &http.Client{Timeout: sendTimeout}
 
 // Sender sends SMS through Africa's Talking's messaging API: a form POST to
 // {BaseURL}/version1/messaging authenticated by the apiKey header.
@@ -44,7 +32,7 @@ type Sender struct {
 	// From is the registered short code or sender id; AT's default when
 	// empty.
 	From string
-	// Client is the HTTP client; one with a 10 s timeout when nil.
+	// Client is the HTTP client; sender.Call's default when nil.
 	Client *http.Client
 }
 
@@ -92,40 +80,26 @@ func (s Sender) Send(ctx context.Context, m sms.Message) (string, error) {
 	if s.From != "" {
 		form.Set("from", s.From)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(s.BaseURL, "/")+"/version1/messaging", strings.NewReader(form.Encode()))
+	ans, err := sender.Call{
+		Carrier: "africastalking", Method: http.MethodPost, URL: strings.TrimRight(s.BaseURL, "/") + "/version1/messaging", Form: form,
+		Header: http.Header{"apiKey": {s.APIKey}, "Accept": {"application/json"}}, Client: s.Client, Limit: maxResponse,
+	}.Do(ctx)
 	if err != nil {
-		return "", sender.Finalf("africastalking: build request: bad BaseURL")
+		return "", err
 	}
-	req.Header.Set("apiKey", s.APIKey)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-
-	client := s.Client
-	if client == nil {
-		client = defaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", sender.Transport("africastalking", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return "", sender.Transport("africastalking", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return "", sender.HTTPStatus("africastalking", resp.StatusCode, sender.Snippet(string(body)))
+	if !ans.OK() {
+		return "", sender.HTTPStatus("africastalking", ans.Status, sender.Snippet(string(ans.Body)))
 	}
 
 	var r sendResponse
-	if err := json.Unmarshal(body, &r); err != nil {
+	if err := json.Unmarshal(ans.Body, &r); err != nil {
 		// The message may well have gone; sending it again could send it
 		// twice, so this is final, as in courier.
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return "", sender.Finalf("africastalking: unreadable response (HTTP %d)", resp.StatusCode)
+			return "", sender.Finalf("africastalking: unreadable response (HTTP %d)", ans.Status)
 		}
-		return "", sender.Finalf("africastalking: unexpected response (HTTP %d)", resp.StatusCode)
+		return "", sender.Finalf("africastalking: unexpected response (HTTP %d)", ans.Status)
 	}
 	if len(r.SMSMessageData.Recipients) == 0 {
 		// A request-wide refusal (say "InvalidSenderId") names no recipient.

@@ -74,69 +74,34 @@ func TestSendRequest(t *testing.T) {
 
 func TestSendOutcomes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		reply  sendertest.Reply
-		wantID string
-		retry  bool   // when an error is wanted
-		reason string // a part of the error's reason; "" for success
-	}{
-		{"processed", sendertest.JSON(201, recipient(100, "Success", "ATXid_1")), "ATXid_1", false, ""},
-		{"sent", sendertest.JSON(201, recipient(101, "Success", "ATXid_2")), "ATXid_2", false, ""},
-		{"queued", sendertest.JSON(201, recipient(102, "Success", "ATXid_3")), "ATXid_3", false, ""},
-		{"risk hold", sendertest.JSON(201, recipient(401, "RiskHold", "None")), "", false, "status 401 (risk hold)"},
-		{"invalid sender", sendertest.JSON(201, recipient(402, "InvalidSenderId", "None")), "", false, "status 402"},
-		{"invalid number", sendertest.JSON(201, recipient(403, "InvalidPhoneNumber", "None")), "", false, "status 403 (invalid phone number)"},
-		{"insufficient balance", sendertest.JSON(201, recipient(405, "InsufficientBalance", "None")), "", false, "status 405 (insufficient balance)"},
-		{"blacklisted", sendertest.JSON(201, recipient(406, "UserInBlacklist", "None")), "", false, "status 406 (recipient blacklisted)"},
-		{"unknown refusal", sendertest.JSON(201, recipient(499, "Whatever", "None")), "", false, "status 499 (Whatever)"},
-		{"internal error", sendertest.JSON(201, recipient(500, "InternalServerError", "None")), "", true, "status 500"},
-		{"gateway error", sendertest.JSON(201, recipient(501, "GatewayError", "None")), "", true, "status 501"},
-		{"rejected by gateway", sendertest.JSON(201, recipient(502, "RejectedByGateway", "None")), "", true, "status 502"},
-		{"no recipient", sendertest.JSON(201, `{"SMSMessageData":{"Message":"InvalidSenderId","Recipients":[]}}`), "", false, "InvalidSenderId"},
-		{"unreadable 2xx", sendertest.Text(200, "<html>oops"), "", false, "unreadable response"},
-		{"HTTP 500", sendertest.Text(500, "Internal error"), "", true, "HTTP 500"},
-		{"HTTP 503", sendertest.Text(503, ""), "", true, "HTTP 503"},
-		{"HTTP 429", sendertest.Text(429, "Too many requests"), "", true, "HTTP 429"},
-		{"HTTP 401", sendertest.Text(401, "The supplied authentication is invalid"), "", false, "HTTP 401: The supplied authentication is invalid"},
-		{"HTTP 400", sendertest.Text(400, "Invalid phone number: "+sendPhone), "", false, "HTTP 400"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			carrier := sendertest.NewCarrier(t, func(sendertest.Request) sendertest.Reply { return tt.reply })
-			body := "secret body 保密"
-			id, err := sendClient(carrier.URL).Send(t.Context(), sendMessage(body))
-			if tt.reason == "" {
-				if err != nil || id != tt.wantID {
-					t.Fatalf("Send = %q, %v; want %q", id, err, tt.wantID)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Send = %q, nil; want an error", id)
-			}
-			if sender.Retryable(err) != tt.retry || sender.Final(err) == tt.retry {
-				t.Errorf("retryable %v, final %v; want retryable %v", sender.Retryable(err), sender.Final(err), tt.retry)
-			}
-			checkReason(t, err, tt.reason, body)
-		})
-	}
+	client := func(url string) sender.Client { return sendClient(url) }
+	sendertest.RunSends(t, client, sendMessage("secret body 保密"), []string{"k-secret"},
+		sendertest.SendCase{Name: "processed", Reply: sendertest.JSON(201, recipient(100, "Success", "ATXid_1")), Outcome: sendertest.Outcome{ID: "ATXid_1"}},
+		sendertest.SendCase{Name: "sent", Reply: sendertest.JSON(201, recipient(101, "Success", "ATXid_2")), Outcome: sendertest.Outcome{ID: "ATXid_2"}},
+		sendertest.SendCase{Name: "queued", Reply: sendertest.JSON(201, recipient(102, "Success", "ATXid_3")), Outcome: sendertest.Outcome{ID: "ATXid_3"}},
+		refused("risk hold", recipient(401, "RiskHold", "None"), false, "status 401 (risk hold)"),
+		refused("invalid sender", recipient(402, "InvalidSenderId", "None"), false, "status 402"),
+		refused("invalid number", recipient(403, "InvalidPhoneNumber", "None"), false, "status 403 (invalid phone number)"),
+		refused("insufficient balance", recipient(405, "InsufficientBalance", "None"), false, "status 405 (insufficient balance)"),
+		refused("blacklisted", recipient(406, "UserInBlacklist", "None"), false, "status 406 (recipient blacklisted)"),
+		refused("unknown refusal", recipient(499, "Whatever", "None"), false, "status 499 (Whatever)"),
+		refused("internal error", recipient(500, "InternalServerError", "None"), true, "status 500"),
+		refused("gateway error", recipient(501, "GatewayError", "None"), true, "status 501"),
+		refused("rejected by gateway", recipient(502, "RejectedByGateway", "None"), true, "status 502"),
+		refused("no recipient", `{"SMSMessageData":{"Message":"InvalidSenderId","Recipients":[]}}`, false, "InvalidSenderId"),
+		sendertest.SendCase{Name: "unreadable 2xx", Reply: sendertest.Text(200, "<html>oops"), Outcome: sendertest.Outcome{Reason: "unreadable response"}},
+		sendertest.SendCase{Name: "HTTP 500", Reply: sendertest.Text(500, "Internal error"), Outcome: sendertest.Outcome{Retry: true, Reason: "HTTP 500"}},
+		sendertest.SendCase{Name: "HTTP 503", Reply: sendertest.Text(503, ""), Outcome: sendertest.Outcome{Retry: true, Reason: "HTTP 503"}},
+		sendertest.SendCase{Name: "HTTP 429", Reply: sendertest.Text(429, "Too many requests"), Outcome: sendertest.Outcome{Retry: true, Reason: "HTTP 429"}},
+		sendertest.SendCase{Name: "HTTP 401", Reply: sendertest.Text(401, "The supplied authentication is invalid"),
+			Outcome: sendertest.Outcome{Reason: "HTTP 401: The supplied authentication is invalid"}},
+		sendertest.SendCase{Name: "HTTP 400", Reply: sendertest.Text(400, "Invalid phone number: "+sendPhone), Outcome: sendertest.Outcome{Reason: "HTTP 400"}},
+	)
 }
 
-// checkReason checks that err's text says why and quotes neither the
-// number, the body nor the key.
-func checkReason(t *testing.T, err error, want, body string) {
-	t.Helper()
-	msg := err.Error()
-	if !strings.Contains(msg, want) {
-		t.Errorf("reason %q does not say %q", msg, want)
-	}
-	for _, secret := range []string{sendPhone, strings.TrimPrefix(sendPhone, "+"), body, "k-secret"} {
-		if strings.Contains(msg, secret) {
-			t.Errorf("reason %q quotes %q", msg, secret)
-		}
-	}
+// refused is a 201 whose JSON refuses the message.
+func refused(name, json string, retry bool, reason string) sendertest.SendCase {
+	return sendertest.SendCase{Name: name, Reply: sendertest.JSON(201, json), Outcome: sendertest.Outcome{Retry: retry, Reason: reason}}
 }
 
 func TestSendTransportErrors(t *testing.T) {
@@ -151,10 +116,7 @@ func TestSendTransportErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("Send succeeded")
 			}
-			if !sender.Retryable(err) {
-				t.Errorf("%v is not retryable", err)
-			}
-			checkReason(t, err, "africastalking: transport", "hello")
+			sendertest.CheckFailed(t, err, sendertest.Outcome{Retry: true, Reason: "africastalking: transport"}, sendMessage("hello"), "k-secret")
 		})
 	}
 }

@@ -35,7 +35,7 @@ type SMS struct{}
 func (SMS) Route() string { return "africastalking" }
 
 // Carrier is the short name stored with messages.
-func (SMS) Carrier() string { return "at" }
+func (SMS) Carrier() string { return CarrierName }
 
 // Inline reports whether the carrier takes the reply in the HTTP response;
 // AT does not.
@@ -49,30 +49,25 @@ func (SMS) Parse(c *fiber.Ctx) (sms.Message, error) {
 	if err != nil {
 		return sms.Message{}, err
 	}
-	m := sms.Message{Direction: sms.In, Kind: sms.KindInbound, Carrier: "at"}
+	m := sms.Message{Direction: sms.In, Kind: sms.KindInbound, Carrier: CarrierName}
 	var date string
-	fields := []struct {
-		dst *string
-		f   wire.Field
-	}{
-		{&m.CarrierID, wire.Field{Name: "id", Required: true, Max: maxSMSID}},
-		{&m.Phone, wire.Field{Name: "from", Required: true, Max: maxPhone}},
-		{&m.To, wire.Field{Name: "to", Max: maxSMSTo}},
-		{&m.Body, wire.Field{Name: "text", Max: maxSMSBody}},
-		{&date, wire.Field{Name: "date", Max: maxSMSDate}},
+	err = f.Read(
+		wire.Field{Name: "id", Required: true, Max: maxSMSID, To: &m.CarrierID},
+		wire.Field{Name: "from", Required: true, Max: maxPhone, To: &m.Phone},
+		wire.Field{Name: "to", Max: maxSMSTo, To: &m.To},
+		wire.Field{Name: "text", Max: maxSMSBody, To: &m.Body},
+		wire.Field{Name: "date", Max: maxSMSDate, To: &date},
 		// Read only to hold them to the same rules: linkId matters only
 		// to premium short codes, which this service does not use.
-		{new(string), wire.Field{Name: "linkId", Max: maxSMSLinkID}},
-		{new(string), wire.Field{Name: "networkCode", Max: maxNetwork}},
-	}
-	for _, fd := range fields {
-		if *fd.dst, err = f.Get(fd.f); err != nil {
-			return sms.Message{}, err
-		}
+		wire.Field{Name: "linkId", Max: maxSMSLinkID},
+		wire.Field{Name: "networkCode", Max: maxNetwork},
+	)
+	if err != nil {
+		return sms.Message{}, err
 	}
 	// An empty text is a message (someone sent a blank SMS) and is
 	// answered; a missing one is a malformed callback.
-	if !c.Request().PostArgs().Has("text") {
+	if !f.Has("text") {
 		return sms.Message{}, wire.Invalid("text", "required")
 	}
 	m.ReceivedAt = parseDate(date)

@@ -1,7 +1,3 @@
-// Package africastalking adapts Africa's Talking's callbacks to the
-// gateway's own types. Its USSD callback is a form POST per screen whose
-// text field holds every input of the session so far joined by '*'; the
-// reply is text/plain starting "CON " (wait for input) or "END ".
 package africastalking
 
 import (
@@ -28,7 +24,7 @@ type USSD struct{}
 func (USSD) Route() string { return "africastalking" }
 
 // Carrier is the short name stored with sessions and reports.
-func (USSD) Carrier() string { return "at" }
+func (USSD) Carrier() string { return CarrierName }
 
 // Budget is what Africa's Talking's operators show on one screen: 160
 // GSM-7 characters on Safaricom (the smallest of its Kenyan networks), and
@@ -43,21 +39,16 @@ func (USSD) Parse(c *fiber.Ctx) (conversation.Hop, error) {
 	if err != nil {
 		return conversation.Hop{}, err
 	}
-	h := conversation.Hop{Carrier: "at"}
-	fields := []struct {
-		dst *string
-		f   wire.Field
-	}{
-		{&h.Session, wire.Field{Name: "sessionId", Required: true, Max: maxSessionID}},
-		{&h.Phone, wire.Field{Name: "phoneNumber", Required: true, Max: maxPhone}},
-		{&h.Service, wire.Field{Name: "serviceCode", Required: true, Max: maxService}},
-		{&h.Path, wire.Field{Name: "text", Max: maxText}},
-		{new(string), wire.Field{Name: "networkCode", Max: maxNetwork}},
-	}
-	for _, fd := range fields {
-		if *fd.dst, err = f.Get(fd.f); err != nil {
-			return conversation.Hop{}, err
-		}
+	h := conversation.Hop{Carrier: CarrierName}
+	err = f.Read(
+		wire.Field{Name: "sessionId", Required: true, Max: maxSessionID, To: &h.Session},
+		wire.Field{Name: "phoneNumber", Required: true, Max: maxPhone, To: &h.Phone},
+		wire.Field{Name: "serviceCode", Required: true, Max: maxService, To: &h.Service},
+		wire.Field{Name: "text", Max: maxText, To: &h.Path},
+		wire.Field{Name: "networkCode", Max: maxNetwork},
+	)
+	if err != nil {
+		return conversation.Hop{}, err
 	}
 	return h, nil
 }

@@ -1,6 +1,6 @@
 // Package assemble is the composition root of a gateway process: it builds
-// the menu catalog, the session store, the USSD dialog, the SMS inbox, the
-// admin API and console, and every carrier route, from one set of
+// the menu catalog, the session store, the conversation layer, the admin
+// API and console, and every carrier in Carriers, from one set of
 // settings. The binary and the test harness both use it, so the gateway
 // under test is the gateway that ships. It is the one package besides
 // cmd/barefoot that knows every adapter.
@@ -8,8 +8,10 @@ package assemble
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway"
@@ -20,6 +22,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/generic"
 	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
 	"github.com/barefoot-ussd/barefoot/gateway/kannel"
+	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
@@ -49,12 +52,19 @@ type Settings struct {
 	ReplyWindow        time.Duration
 	DailyReplies       int
 	StatusSecret       bool
-	// PublicURL and TwilioToken: Twilio's signatures are checked against
-	// the public URL when the token is set.
-	PublicURL, TwilioToken string
-	AlertCarrier           string
-	Location               *time.Location
-	HopBudget              time.Duration
+	// Getenv reads the carriers' own settings (BAREFOOT_AT_USERNAME, ...,
+	// each carrier package documents its own); none when nil.
+	Getenv func(string) string
+	// PublicURL is the gateway's base URL as carriers reach it, for their
+	// callback URLs and Twilio's signatures.
+	PublicURL string
+	// HTTPClient calls the carriers' send APIs; each one's default when nil.
+	HTTPClient *http.Client
+	// AlertCarrier names the carrier alerts go out through, one that
+	// carries SMS; the store's default when empty.
+	AlertCarrier string
+	Location     *time.Location
+	HopBudget    time.Duration
 	// SpoolDir keeps reports Postgres cannot take in time, on local disk
 	// (no spool when empty); SpoolEvery is how often it is drained (5 s
 	// when zero).
@@ -89,38 +99,111 @@ type Gateway struct {
 	Metrics *prometheus.Registry
 	// Refresh loads newly published trees into the catalog.
 	Refresh func(ctx context.Context) error
+	// Senders are the send clients of the carriers configured for
+	// sending, by carrier name, for the outbox's sender.Sender.
+	Senders map[string]sender.Client
 }
 
-// USSDAdapters are the carriers' USSD formats the gateway serves.
-func USSDAdapters() []gateway.USSDAdapter {
-	return []gateway.USSDAdapter{africastalking.USSD{}, hubtel.USSD{}, generic.USSD{}}
+// Carriers are the carriers the gateway serves, each declared by its own
+// package. Adding a carrier is one package and one line here.
+var Carriers = []gateway.NewCarrier{africastalking.New, hubtel.New, generic.New, twilio.New, kannel.New}
+
+// BuildCarriers builds every carrier of Carriers. Errors name the setting to
+// fix; carrier names must be unique, since they key stored messages and
+// send clients.
+func BuildCarriers(env gateway.CarrierEnv) ([]gateway.Carrier, error) {
+	carriers := make([]gateway.Carrier, 0, len(Carriers))
+	seen := map[string]bool{}
+	for _, build := range Carriers {
+		c, err := build(env)
+		if err != nil {
+			return nil, err
+		}
+		if c.Name == "" || seen[c.Name] {
+			return nil, fmt.Errorf("assemble: carrier name %q is empty or taken", c.Name)
+		}
+		seen[c.Name] = true
+		carriers = append(carriers, c)
+	}
+	return carriers, nil
+}
+
+// checkAlertCarrier refuses an alert carrier that cannot carry an alert:
+// one that is not in the list, or that has no SMS.
+func checkAlertCarrier(carriers []gateway.Carrier, name string) error {
+	var sms []string
+	for _, c := range carriers {
+		if c.SMS == nil {
+			continue
+		}
+		if c.Name == name {
+			return nil
+		}
+		sms = append(sms, c.Name)
+	}
+	want := strings.Join(sms, ", ")
+	if i := strings.LastIndex(want, ", "); i >= 0 {
+		want = want[:i] + " or " + want[i+2:]
+	}
+	return fmt.Errorf("BAREFOOT_ALERT_CARRIER: want %s, got %q", want, name)
 }
 
 // MenuOptions are what trees are compiled and checked with: the phone
 // region ("CN" when empty) and the strictest screen budget of the
-// carriers the gateway serves. The command line's check uses them too.
+// carriers the gateway serves. The command line's check uses them too;
+// screen budgets need no carrier settings.
 func MenuOptions(region string) menus.Options {
+	carriers, err := BuildCarriers(gateway.CarrierEnv{Getenv: func(string) string { return "" }})
+	if err != nil {
+		panic(fmt.Sprintf("assemble: a carrier needs settings to exist: %v", err)) // a programming error
+	}
+	return menuOptions(region, carriers)
+}
+
+func menuOptions(region string, carriers []gateway.Carrier) menus.Options {
 	if region == "" {
 		region = "CN"
 	}
-	return menus.Options{Region: region, Budget: gateway.StrictestBudget(USSDAdapters())}
+	var ussd []gateway.USSDAdapter
+	for _, c := range carriers {
+		if c.USSD != nil {
+			ussd = append(ussd, c.USSD)
+		}
+	}
+	return menus.Options{Region: region, Budget: gateway.StrictestBudget(ussd)}
 }
 
 // New assembles a gateway on db and rdb. It loads the published trees and
-// listens, until ctx is done, for publishes by any process on db.
+// listens, until ctx is done, for publishes by any process on db. Errors
+// in the carriers' settings name the variable to fix.
 func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Settings, log *slog.Logger) (*Gateway, error) {
 	if s.Region == "" {
 		s.Region = "CN"
 	}
-	adapters := USSDAdapters()
-	mopts := MenuOptions(s.Region)
+	env := gateway.CarrierEnv{Getenv: s.Getenv, PublicURL: strings.TrimRight(s.PublicURL, "/"), Deliveries: db, HTTPClient: s.HTTPClient}
+	carriers, err := BuildCarriers(env)
+	if err != nil {
+		return nil, err
+	}
+	if s.AlertCarrier != "" {
+		if err := checkAlertCarrier(carriers, s.AlertCarrier); err != nil {
+			return nil, err
+		}
+	}
+	senders := map[string]sender.Client{}
+	for _, c := range carriers {
+		if c.Sender != nil {
+			senders[c.Name] = c.Sender
+		}
+	}
+	mopts := menuOptions(s.Region, carriers)
 	catalog := menus.NewCatalog(db.TreeLoader(mopts))
 	refresh := func(ctx context.Context) error {
 		_, err := db.RefreshCatalog(ctx, catalog, mopts)
 		return err
 	}
 	if err := refresh(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load menu trees: %w", err)
 	}
 	// Callers are looked up once and kept; any registry change, here or
 	// in another process, drops the copy.
@@ -173,21 +256,14 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		Conversations: conv,
 		Metrics:       metrics,
 		Phones:        &phone.Cache{Normalizer: phone.Normalizer{Region: s.Region}},
-		USSD:          adapters,
-		SMS: []gateway.SMSAdapter{
-			africastalking.SMS{},
-			twilio.SMS{AuthToken: s.TwilioToken, PublicURL: s.PublicURL},
-			kannel.SMS{},
-		},
-		Mounts: []func(*fiber.App){api.Mount, console.Mount},
-		Routes: []gateway.Route{
-			{Method: http.MethodPost, Path: "/sms/africastalking/dlr", Handler: africastalking.DLR(db)},
-			{Method: http.MethodPost, Path: "/sms/twilio/status", Handler: twilio.Status(db, twilio.Verifier(s.TwilioToken, s.PublicURL))},
-			{Method: http.MethodGet, Path: "/sms/kannel/dlr", Handler: kannel.DLR(db)},
-		},
-		Checks:    []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
-		Log:       log,
-		HopBudget: s.HopBudget,
+		Carriers:      carriers,
+		Mounts:        []func(*fiber.App){api.Mount, console.Mount},
+		Checks:        []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
+		Log:           log,
+		HopBudget:     s.HopBudget,
 	})
-	return &Gateway{App: app, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Spool: sp, Store: store, Metrics: metrics, Refresh: refresh}, nil
+	return &Gateway{
+		App: app, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Spool: sp, Store: store, Metrics: metrics, Refresh: refresh,
+		Senders: senders,
+	}, nil
 }

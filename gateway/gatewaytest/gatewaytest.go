@@ -1,6 +1,8 @@
 // Package gatewaytest runs a whole gateway for tests: its own Postgres
 // database seeded with the demo, its own Redis key prefix, and the Fiber app
 // listening on a loopback port, so tests drive it exactly as a carrier does.
+// It is assembled as the binary is (assemble.New), carriers included; their
+// send clients reach nothing off the machine.
 package gatewaytest
 
 import (
@@ -9,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,6 +20,8 @@ import (
 	"github.com/barefoot-ussd/barefoot/fixtures/demo"
 	"github.com/barefoot-ussd/barefoot/gateway/assemble"
 	"github.com/barefoot-ussd/barefoot/gateway/conversation"
+	"github.com/barefoot-ussd/barefoot/gateway/sender"
+	"github.com/barefoot-ussd/barefoot/gateway/sendertest"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/sessions"
@@ -44,6 +49,9 @@ type Gateway struct {
 	MenuOptions menus.Options
 	// Metrics is the gateway's own Prometheus registry.
 	Metrics *prometheus.Registry
+	// Senders are the send clients of the carriers Options.Env configures,
+	// by carrier name, for a test's sender.Sender.
+	Senders map[string]sender.Client
 	client  *http.Client
 }
 
@@ -58,8 +66,11 @@ type Options struct {
 	RedisPrefix string
 	// HopBudget bounds each hop; the gateway's default when zero.
 	HopBudget time.Duration
-	// TwilioToken turns Twilio signature checks on.
-	TwilioToken string
+	// Env holds carrier settings, as the binary reads them from the
+	// environment: BAREFOOT_TWILIO_AUTH_TOKEN turns signature checks on,
+	// BAREFOOT_KANNEL_URL and BAREFOOT_KANNEL_USERNAME point Kannel's
+	// sends at a test's own server. The public URL is the gateway's.
+	Env map[string]string
 	// ReplyLimit is the SMS replies a registered phone may get in ten
 	// minutes (100 when zero); StrangerReplyLimit an unknown number's
 	// (the binary's default when zero).
@@ -115,8 +126,9 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	g, err := assemble.New(life, db, rdb, assemble.Settings{
 		Region: "CN", RedisPrefix: prefix, SessionTTL: 5 * time.Minute, SMSSessionTTL: 30 * time.Minute,
 		ReplyLimit: limit, StrangerReplyLimit: strangers, ReplyWindow: 10 * time.Minute, DailyReplies: opts.ReplyBudget, StatusSecret: opts.StatusSecret,
+		Getenv: func(k string) string { return opts.Env[k] }, PublicURL: base, HTTPClient: sendertest.Client(),
+		Location: opts.Location, HopBudget: opts.HopBudget,
 		SpoolDir: tb.TempDir(), SpoolEvery: 100 * time.Millisecond,
-		PublicURL: base, TwilioToken: opts.TwilioToken, Location: opts.Location, HopBudget: opts.HopBudget,
 	}, log)
 	if err != nil {
 		tb.Fatalf("gatewaytest: assemble: %v", err)
@@ -125,7 +137,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	tb.Cleanup(func() { _ = g.App.ShutdownWithTimeout(5 * time.Second) })
 	return &Gateway{
 		URL: base, DB: db, Redis: rdb, RedisPrefix: prefix, Store: g.Store, Conversations: g.Conversations, Spool: g.Spool, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
-		client: &http.Client{Timeout: 10 * time.Second},
+		Senders: g.Senders, client: &http.Client{Timeout: 10 * time.Second},
 	}
 }
 
@@ -168,32 +180,35 @@ func (g *Gateway) Post(tb testing.TB, path string, form url.Values) (int, string
 // PostRaw sends a body as is, for malformed-input tests.
 func (g *Gateway) PostRaw(tb testing.TB, path, contentType, body string) (int, string) {
 	tb.Helper()
-	req, err := http.NewRequest(http.MethodPost, g.URL+path, strings.NewReader(body))
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	return g.Do(tb, req)
+}
+
+// Get fetches path.
+func (g *Gateway) Get(tb testing.TB, path string) (int, string) {
+	tb.Helper()
+	return g.Do(tb, httptest.NewRequest(http.MethodGet, path, nil))
+}
+
+// Do sends req, a request for a path on the gateway as httptest.NewRequest
+// makes one, and returns the status and body.
+func (g *Gateway) Do(tb testing.TB, req *http.Request) (int, string) {
+	tb.Helper()
+	u, err := url.Parse(g.URL + req.URL.RequestURI())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	req.Header.Set("Content-Type", contentType)
+	req.URL, req.Host, req.RequestURI = u, u.Host, ""
 	resp, err := g.client.Do(req)
 	if err != nil {
-		tb.Fatalf("POST %s: %v", path, err)
+		tb.Fatalf("%s %s: %v", req.Method, u.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return resp.StatusCode, string(b)
-}
-
-// Get fetches path.
-func (g *Gateway) Get(tb testing.TB, path string) (int, string) {
-	tb.Helper()
-	resp, err := g.client.Get(g.URL + path)
-	if err != nil {
-		tb.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
 

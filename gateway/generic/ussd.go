@@ -1,17 +1,6 @@
-// Package generic is Barefoot's own USSD callback format (FORMAT.md), for
-// aggregators that have none of their own. One JSON request per hop carries
-// either every input so far (cumulative, like Africa's Talking) or only the
-// latest one with a hop number (incremental, like Hubtel), so either kind of
-// upstream can be bridged without a new adapter. Because the format is ours,
-// it is read strictly: a misspelt field is an error, not a silent default.
 package generic
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"strings"
-
 	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/gofiber/fiber/v2"
@@ -49,11 +38,12 @@ type request struct {
 	Seq         *int    `json:"seq"`
 }
 
-// fields are the request's keys exactly as spelt; encoding/json would also
-// take "Session_ID", which a strict format must not.
-var fields = map[string]bool{
-	"session_id": true, "phone": true, "service_code": true, "event": true,
-	"text": true, "input": true, "seq": true,
+// object is the request as the format spells it: its keys exactly, none
+// unknown (encoding/json would also take "Session_ID", which a strict
+// format must not).
+var object = wire.Object{
+	Fields: []string{"session_id", "phone", "service_code", "event", "text", "input", "seq"},
+	Name:   "request",
 }
 
 type response struct {
@@ -74,30 +64,9 @@ func (USSD) Carrier() string { return carrier }
 // Parse reads a request into a hop. The phone number is returned as sent;
 // the gateway normalises it.
 func (USSD) Parse(c *fiber.Ctx) (conversation.Hop, error) {
-	body, err := wire.ReadJSON(c)
-	if err != nil {
-		return conversation.Hop{}, err
-	}
-	keys, err := wire.ObjectKeys(body)
-	if err != nil {
-		return conversation.Hop{}, err
-	}
-	seen := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		switch {
-		case !fields[k]:
-			return conversation.Hop{}, wire.Invalid("body", "unknown field%s", nameOf(k))
-		case seen[k]:
-			// encoding/json would keep the last copy silently.
-			return conversation.Hop{}, wire.Invalid(k, "sent more than once")
-		}
-		seen[k] = true
-	}
 	var req request
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return conversation.Hop{}, decodeError(err)
+	if err := object.Read(c, &req); err != nil {
+		return conversation.Hop{}, err
 	}
 	if err := req.check(); err != nil {
 		return conversation.Hop{}, err
@@ -125,30 +94,16 @@ func (USSD) Parse(c *fiber.Ctx) (conversation.Hop, error) {
 
 // check applies the format's rules beyond JSON types.
 func (r request) check() error {
-	strs := []struct {
-		name     string
-		v        *string
-		required bool
-		max      int
-	}{
-		{"session_id", &r.SessionID, true, maxSessionID},
-		{"phone", &r.Phone, true, maxPhone},
-		{"service_code", &r.ServiceCode, true, maxService},
-		{"event", &r.Event, true, len(eventContinue)},
-		{"text", r.Text, false, maxText},
-		{"input", r.Input, false, maxInput},
-	}
-	for _, f := range strs {
-		switch {
-		case f.v == nil:
-		case f.required && *f.v == "":
-			return wire.Invalid(f.name, "required")
-		case len(*f.v) > f.max:
-			return wire.Invalid(f.name, "longer than %d bytes", f.max)
-		case strings.IndexByte(*f.v, 0) >= 0:
-			// Postgres refuses NUL; let in, it would fail on every retry.
-			return wire.Invalid(f.name, "contains a NUL byte")
-		}
+	err := wire.Check(
+		wire.Field{Name: "session_id", Required: true, Max: maxSessionID, To: &r.SessionID},
+		wire.Field{Name: "phone", Required: true, Max: maxPhone, To: &r.Phone},
+		wire.Field{Name: "service_code", Required: true, Max: maxService, To: &r.ServiceCode},
+		wire.Field{Name: "event", Required: true, Max: len(eventContinue), To: &r.Event},
+		wire.Field{Name: "text", Max: maxText, To: r.Text},
+		wire.Field{Name: "input", Max: maxInput, To: r.Input},
+	)
+	if err != nil {
+		return err
 	}
 	switch r.Event {
 	case eventBegin, eventContinue, eventEnd:
@@ -176,29 +131,4 @@ func (USSD) Write(c *fiber.Ctx, h conversation.Hop, r conversation.Reply) error 
 		out.Text = ""
 	}
 	return c.JSON(out)
-}
-
-// nameOf quotes an unknown key for the error message when it looks like a
-// field name, so a misspelling is easy to find; anything else may be data
-// and is not echoed.
-func nameOf(k string) string {
-	if k == "" || len(k) > 32 {
-		return ""
-	}
-	for _, r := range k {
-		if r != '_' && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
-			return ""
-		}
-	}
-	return " " + k
-}
-
-// decodeError names the field of a decoding failure without the value,
-// which may be personal.
-func decodeError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && fields[te.Field] {
-		return wire.Invalid(te.Field, "wrong JSON type")
-	}
-	return wire.Invalid("body", "not a valid request")
 }

@@ -1,14 +1,7 @@
-// Package hubtel adapts Hubtel's Programmable Services USSD callbacks to the
-// gateway's own types. Hubtel POSTs JSON for every hop and, unlike Africa's
-// Talking, sends only the latest input (Message) with a hop number
-// (Sequence): the dialog accumulates the path. The reply is JSON whose Type
-// says whether the session waits for input ("response") or ends
-// ("release").
 package hubtel
 
 import (
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 
@@ -38,10 +31,7 @@ const carrier = "hubtel"
 // label titles the reply on Hubtel's app and web renderings; USSD ignores it.
 const label = "Barefoot"
 
-// request is one callback. Field names match Hubtel's JSON; encoding/json
-// matches them case-insensitively, and fields Hubtel adds later (MetaData,
-// ExtraData, ...) are ignored rather than refused, because Hubtel adds
-// fields without notice and a 4xx would drop every caller.
+// request is one callback. Field names match Hubtel's JSON.
 type request struct {
 	SessionID   string   `json:"SessionId"`
 	Mobile      string   `json:"Mobile"`
@@ -52,6 +42,17 @@ type request struct {
 	Sequence    sequence `json:"Sequence"`
 	ClientState string   `json:"ClientState"`
 	Platform    string   `json:"Platform"`
+}
+
+// object reads a callback as encoding/json does, matching keys whatever
+// their case, and ignores fields Hubtel adds later (MetaData, ExtraData,
+// ...) rather than refuse them, because Hubtel adds fields without notice
+// and a 4xx would drop every caller.
+var object = wire.Object{
+	Fields:   []string{"SessionId", "Mobile", "ServiceCode", "Type", "Message", "Operator", "Sequence", "ClientState", "Platform"},
+	FoldCase: true,
+	Open:     true,
+	Name:     "Hubtel request",
 }
 
 // sequence is Hubtel's hop number: its SDK models an int, its own samples
@@ -99,53 +100,22 @@ func (USSD) Carrier() string { return carrier }
 // Parse reads a callback into a hop. The phone number is returned as sent
 // (Hubtel omits the '+'); the gateway normalises it.
 func (USSD) Parse(c *fiber.Ctx) (conversation.Hop, error) {
-	body, err := wire.ReadJSON(c)
-	if err != nil {
-		return conversation.Hop{}, err
-	}
-	keys, err := wire.ObjectKeys(body)
-	if err != nil {
-		return conversation.Hop{}, err
-	}
-	// encoding/json keeps the last of two equal keys (and folds case), so a
-	// field sent twice would be read differently by another parser.
-	seen := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		f := strings.ToLower(k)
-		if name := known[f]; name != "" && seen[f] {
-			return conversation.Hop{}, wire.Invalid(name, "sent more than once")
-		}
-		seen[f] = true
-	}
 	var req request
-	if err := json.Unmarshal(body, &req); err != nil {
-		return conversation.Hop{}, decodeError(err)
+	if err := object.Read(c, &req); err != nil {
+		return conversation.Hop{}, err
 	}
-	fields := []struct {
-		name     string
-		v        string
-		required bool
-		max      int
-	}{
-		{"SessionId", req.SessionID, true, maxSessionID},
-		{"Mobile", req.Mobile, true, maxMobile},
-		{"Type", req.Type, true, 32},
-		{"ServiceCode", req.ServiceCode, false, maxService},
-		{"Message", req.Message, false, maxMessage},
-		{"ClientState", req.ClientState, false, maxClientState},
-		{"Operator", req.Operator, false, maxOperator},
-		{"Platform", req.Platform, false, maxPlatform},
-	}
-	for _, f := range fields {
-		switch {
-		case f.required && f.v == "":
-			return conversation.Hop{}, wire.Invalid(f.name, "required")
-		case len(f.v) > f.max:
-			return conversation.Hop{}, wire.Invalid(f.name, "longer than %d bytes", f.max)
-		case strings.IndexByte(f.v, 0) >= 0:
-			// Postgres refuses NUL; let in, it would fail on every retry.
-			return conversation.Hop{}, wire.Invalid(f.name, "contains a NUL byte")
-		}
+	err := wire.Check(
+		wire.Field{Name: "SessionId", Required: true, Max: maxSessionID, To: &req.SessionID},
+		wire.Field{Name: "Mobile", Required: true, Max: maxMobile, To: &req.Mobile},
+		wire.Field{Name: "Type", Required: true, Max: 32, To: &req.Type},
+		wire.Field{Name: "ServiceCode", Max: maxService, To: &req.ServiceCode},
+		wire.Field{Name: "Message", Max: maxMessage, To: &req.Message},
+		wire.Field{Name: "ClientState", Max: maxClientState, To: &req.ClientState},
+		wire.Field{Name: "Operator", Max: maxOperator, To: &req.Operator},
+		wire.Field{Name: "Platform", Max: maxPlatform, To: &req.Platform},
+	)
+	if err != nil {
+		return conversation.Hop{}, err
 	}
 	if req.Sequence < 1 {
 		return conversation.Hop{}, wire.Invalid("Sequence", "required")
@@ -189,16 +159,6 @@ func (USSD) Write(c *fiber.Ctx, h conversation.Hop, r conversation.Reply) error 
 	return c.JSON(out)
 }
 
-// known maps the lower-cased names of the fields Parse reads (encoding/json
-// folds case) to their names as Hubtel spells them, for error messages.
-var known = func() map[string]string {
-	m := map[string]string{}
-	for _, n := range []string{"SessionId", "Mobile", "ServiceCode", "Type", "Message", "Operator", "Sequence", "ClientState", "Platform"} {
-		m[strings.ToLower(n)] = n
-	}
-	return m
-}()
-
 // serviceCode brings Hubtel's spellings of a dialled code (384*2015,
 // *384*2015#, 3842015#) to the *...# form menus are published under.
 // Empty stays empty: on app channels the field may be a service id, and
@@ -228,19 +188,4 @@ func shortcut(service, dialled string) string {
 		return ""
 	}
 	return strings.TrimSuffix(rest, "#")
-}
-
-// decodeError names the field of a decoding failure without the value,
-// which may be personal.
-func decodeError(err error) error {
-	if e, ok := wire.AsError(err); ok {
-		return e
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if name := known[strings.ToLower(te.Field)]; name != "" {
-			return wire.Invalid(name, "wrong JSON type")
-		}
-	}
-	return wire.Invalid("body", "not a valid Hubtel request")
 }

@@ -2,20 +2,16 @@ package kannel
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
+	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/gofiber/fiber/v2"
 )
 
-// Deliveries is the store delivery reports update; *storage.DB implements
-// it. Kannel's reports carry our own message id, so they are matched by it,
-// even before the send has been recorded.
-type Deliveries interface {
-	UpdateDeliveryByID(ctx context.Context, carrier string, id int64, status string) (bool, error)
-}
+// dlrPath is where Kannel reports delivery, the path of Sender.DLRURL.
+const dlrPath = "/sms/kannel/dlr"
 
 // dlrStatus maps Kannel's report types (%d) to ours: 1 delivered to the
 // phone, 2 not delivered to it, 4 buffered at the SMSC, 8 accepted by it,
@@ -36,33 +32,33 @@ const (
 
 // DLR handles Kannel's delivery reports (GET /sms/kannel/dlr?id={id}&status=%d,
 // the URL Sender.DLRURL gives Kannel): id is our message id, which Send
-// returned as the carrier id, and status Kannel's report type.
-//
-// A report for a message we do not know is answered 200; an unknown type
-// is a 400; a store failure is a 500 (Kannel retries only when
-// http-request-retry is set). Statuses only move forward.
-func DLR(store Deliveries) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		in := c.Context().QueryArgs()
-		id, err := get(in, wire.Field{Name: "id", Required: true, Max: dlrMaxID})
-		if err != nil {
-			return err
-		}
-		st, err := get(in, wire.Field{Name: "status", Required: true, Max: dlrMaxStatus})
-		if err != nil {
-			return err
-		}
-		status, ok := dlrStatus[st]
-		if !ok {
-			return wire.Invalid("status", "not a known report type")
-		}
-		msgID, err := strconv.ParseInt(id, 10, 64)
-		if err != nil || msgID < 1 {
-			return wire.Invalid("id", "not a message id")
-		}
-		if _, err := store.UpdateDeliveryByID(c.UserContext(), CarrierName, msgID, status); err != nil {
-			return fmt.Errorf("kannel delivery report: %w", err)
-		}
-		return c.SendString("ok")
+// returned as the carrier id, and status Kannel's report type. Reports are
+// matched by our id, so one that beats the send's record is kept. An
+// unknown type is a 400; the rest is answered as gateway.DeliveryHandler
+// says (Kannel retries a 5xx only when http-request-retry is set).
+func DLR(store gateway.Deliveries) fiber.Handler {
+	return gateway.DeliveryHandler("kannel delivery report", readDLR, func(ctx context.Context, r gateway.DeliveryReport) error {
+		_, err := store.UpdateDeliveryByID(ctx, CarrierName, r.ID, r.Status)
+		return err
+	})
+}
+
+func readDLR(c *fiber.Ctx) (gateway.DeliveryReport, error) {
+	var id, st string
+	err := wire.ReadQuery(c).Read(
+		wire.Field{Name: "id", Required: true, Max: dlrMaxID, To: &id},
+		wire.Field{Name: "status", Required: true, Max: dlrMaxStatus, To: &st},
+	)
+	if err != nil {
+		return gateway.DeliveryReport{}, err
 	}
+	status, ok := dlrStatus[st]
+	if !ok {
+		return gateway.DeliveryReport{}, wire.Invalid("status", "not a known report type")
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n < 1 {
+		return gateway.DeliveryReport{}, wire.Invalid("id", "not a message id")
+	}
+	return gateway.DeliveryReport{ID: n, Status: status}, nil
 }

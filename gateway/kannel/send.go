@@ -3,22 +3,16 @@ package kannel
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf16"
 
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 )
-
-// CarrierName is Kannel's short name in stored messages, the key of its
-// send client in sender.Sender.Carriers.
-const CarrierName = "kannel"
 
 // IDPlaceholder in Sender.DLRURL is replaced by our message id.
 const IDPlaceholder = "{id}"
@@ -28,13 +22,8 @@ const IDPlaceholder = "{id}"
 // the SMSC; not buffered (4), which says nothing new. It is courier's mask.
 const dlrMask = "27"
 
-// sendTimeout is the default client's budget for one send.
-const sendTimeout = 10 * time.Second
-
 // maxSendResponse bounds what is read of smsbox's one-line answer.
 const maxSendResponse = 4 << 10
-
-var defaultClient = &http.Client{Timeout: sendTimeout}
 
 // Sender sends SMS through Kannel's smsbox sendsms interface: a GET of
 // {BaseURL}/cgi-bin/sendsms with the credentials of a sendsms-user and the
@@ -51,7 +40,7 @@ type Sender struct {
 	// https://gw.example.org/sms/kannel/dlr?id={id}&status=%d. Without it
 	// no reports are asked for.
 	DLRURL string
-	// Client is the HTTP client; one with a 10 s timeout when nil.
+	// Client is the HTTP client; sender.Call's default when nil.
 	Client *http.Client
 }
 
@@ -101,37 +90,25 @@ func (s Sender) Send(ctx context.Context, m sms.Message) (string, error) {
 		q.Set("dlr-mask", dlrMask)
 		q.Set("dlr-url", strings.ReplaceAll(s.DLRURL, IDPlaceholder, id))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.BaseURL, "/")+"/cgi-bin/sendsms?"+q.Encode(), nil)
+	ans, err := sender.Call{
+		Carrier: CarrierName, Method: http.MethodGet, URL: strings.TrimRight(s.BaseURL, "/") + "/cgi-bin/sendsms", Form: q,
+		Client: s.Client, Limit: maxSendResponse,
+	}.Do(ctx)
 	if err != nil {
-		// Not err itself: it would quote the URL, password and text included.
-		return "", sender.Finalf("kannel: build request: bad BaseURL")
+		return "", err
 	}
-
-	client := s.Client
-	if client == nil {
-		client = defaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", sender.Transport("kannel", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSendResponse))
-	if err != nil {
-		return "", sender.Transport("kannel", err)
-	}
-	answer := sender.Snippet(string(body))
-	if resp.StatusCode/100 != 2 {
+	answer := sender.Snippet(string(ans.Body))
+	if !ans.OK() {
 		// smsbox answers 4xx for a bad request or credentials, 503
 		// "Temporal failure, try again later." when bearerbox cannot take
 		// the message.
-		return "", sender.HTTPStatus("kannel", resp.StatusCode, answer)
+		return "", sender.HTTPStatus(CarrierName, ans.Status, answer)
 	}
 	// 202 "0: Accepted for delivery" or "3: Queued for later delivery".
 	if strings.HasPrefix(answer, "0:") || strings.HasPrefix(answer, "3:") {
 		return id, nil
 	}
-	return "", sender.Finalf("kannel: HTTP %d: unexpected answer: %s", resp.StatusCode, answer)
+	return "", sender.Finalf("kannel: HTTP %d: unexpected answer: %s", ans.Status, answer)
 }
 
 // utf16BE returns s encoded as UTF-16 big-endian bytes.

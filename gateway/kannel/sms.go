@@ -1,19 +1,9 @@
-// Package kannel adapts Kannel's smsbox to the gateway's own types. An
-// sms-service's get-url calls us once per incoming message with the fields
-// substituted into the query string, in our deployment
-//
-//	get-url = "https://gw.example.org/sms/kannel?from=%p&to=%P&text=%a&id=%I&ts=%T"
-//
-// and sends the response body back to the phone as the reply. A form POST
-// with the same fields is read too.
 package kannel
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
@@ -32,27 +22,18 @@ const (
 	maxTS    = 20
 )
 
-// carrier is the short name stored with messages.
-const carrier = "kannel"
-
 // SMS is the Kannel incoming SMS adapter.
 type SMS struct{}
 
 // Route is the adapter's path under /sms/.
-func (SMS) Route() string { return carrier }
+func (SMS) Route() string { return CarrierName }
 
 // Carrier is the short name stored with messages.
-func (SMS) Carrier() string { return carrier }
+func (SMS) Carrier() string { return CarrierName }
 
 // Inline reports whether the carrier takes the reply in the HTTP response;
 // Kannel sends the response body as the reply SMS.
 func (SMS) Inline() bool { return true }
-
-// args is what Parse needs of fasthttp's query and form arguments.
-type args interface {
-	PeekMulti(key string) [][]byte
-	Has(key string) bool
-}
 
 // Parse reads an incoming message from the query string (GET) or a form
 // body (POST). Kannel's %I id is the dedupe key; a get-url without it
@@ -60,72 +41,37 @@ type args interface {
 // (Kannel retries only when http-request-retry is set). The phone number
 // is returned as sent; the gateway normalises it.
 func (SMS) Parse(c *fiber.Ctx) (sms.Message, error) {
-	var in args
+	var f wire.Form
 	switch c.Method() {
 	case fiber.MethodGet:
-		in = c.Context().QueryArgs()
+		f = wire.ReadQuery(c)
 	case fiber.MethodPost:
-		if _, err := wire.ReadForm(c); err != nil {
+		var err error
+		if f, err = wire.ReadForm(c); err != nil {
 			return sms.Message{}, err
 		}
-		in = c.Request().PostArgs()
 	default:
 		return sms.Message{}, &wire.Error{Status: http.StatusMethodNotAllowed, Message: "want GET or POST"}
 	}
-	m := sms.Message{Direction: sms.In, Kind: sms.KindInbound, Carrier: carrier}
+	m := sms.Message{Direction: sms.In, Kind: sms.KindInbound, Carrier: CarrierName}
 	var ts string
-	fields := []struct {
-		dst *string
-		f   wire.Field
-	}{
-		{&m.Phone, wire.Field{Name: "from", Required: true, Max: maxPhone}},
-		{&m.To, wire.Field{Name: "to", Max: maxTo}},
-		{&m.Body, wire.Field{Name: "text", Max: maxText}},
-		{&m.CarrierID, wire.Field{Name: "id", Max: maxID}},
-		{&ts, wire.Field{Name: "ts", Max: maxTS}},
-	}
-	for _, fd := range fields {
-		v, err := get(in, fd.f)
-		if err != nil {
-			return sms.Message{}, err
-		}
-		*fd.dst = v
+	err := f.Read(
+		wire.Field{Name: "from", Required: true, Max: maxPhone, To: &m.Phone},
+		wire.Field{Name: "to", Max: maxTo, To: &m.To},
+		wire.Field{Name: "text", Max: maxText, To: &m.Body},
+		wire.Field{Name: "id", Max: maxID, To: &m.CarrierID},
+		wire.Field{Name: "ts", Max: maxTS, To: &ts},
+	)
+	if err != nil {
+		return sms.Message{}, err
 	}
 	// An empty text is a message (%a of a blank SMS) and is answered; a
 	// missing one is a get-url without text=%a.
-	if !in.Has("text") {
+	if !f.Has("text") {
 		return sms.Message{}, wire.Invalid("text", "required")
 	}
 	m.ReceivedAt = parseTS(ts)
 	return m, nil
-}
-
-// get applies wire.Form.Get's rules to query arguments too (wire reads
-// only form bodies): a fresh string, a field sent twice refused, UTF-8
-// without NUL. A repeated key in a get-url is an operator's mistake whose
-// outcome would depend on the parser.
-func get(in args, r wire.Field) (string, error) {
-	vals := in.PeekMulti(r.Name)
-	switch {
-	case len(vals) > 1:
-		return "", wire.Invalid(r.Name, "sent more than once")
-	case len(vals) == 0 || (len(vals[0]) == 0 && r.Required):
-		if r.Required {
-			return "", wire.Invalid(r.Name, "required")
-		}
-		return "", nil
-	}
-	v := vals[0]
-	if r.Max > 0 && len(v) > r.Max {
-		return "", wire.Invalid(r.Name, "longer than %d bytes", r.Max)
-	}
-	if !utf8.Valid(v) {
-		return "", wire.Invalid(r.Name, "not valid UTF-8")
-	}
-	if bytes.IndexByte(v, 0) >= 0 {
-		return "", wire.Invalid(r.Name, "contains a NUL byte")
-	}
-	return string(v), nil
 }
 
 // parseTS reads Kannel's %T, a unix time in seconds. A value that is not

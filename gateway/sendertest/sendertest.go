@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 
@@ -221,4 +222,64 @@ func Status(tb testing.TB, db *storage.DB, id int64) string {
 		tb.Fatalf("sendertest: %v", err)
 	}
 	return m.Status
+}
+
+// Outcome is how a send must end: with the carrier's id ID, or, when
+// Reason is set, failed with an error whose text holds Reason and that is
+// retryable or final as Retry says.
+type Outcome struct {
+	ID     string
+	Retry  bool
+	Reason string
+}
+
+// SendCase is one answer of a fake carrier and the outcome a send must
+// have with it.
+type SendCase struct {
+	Name  string
+	Reply Reply
+	Outcome
+}
+
+// RunSends sends m, in parallel, through the client that client builds for
+// each case's own fake carrier, and checks how each send ends. A failure
+// may quote neither m's phone number nor its body, nor any of secrets.
+func RunSends(t *testing.T, client func(url string) sender.Client, m sms.Message, secrets []string, cases ...SendCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			carrier := NewCarrier(t, func(Request) Reply { return tc.Reply })
+			id, err := client(carrier.URL).Send(t.Context(), m)
+			if tc.Reason == "" {
+				if err != nil || id != tc.ID {
+					t.Fatalf("Send = %q, %v; want %q", id, err, tc.ID)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Send = %q, nil; want an error", id)
+			}
+			CheckFailed(t, err, tc.Outcome, m, secrets...)
+		})
+	}
+}
+
+// CheckFailed checks that err, from sending m, is the failure want says,
+// and that its text, stored and logged, quotes neither m's phone number
+// (with or without its +) nor its body, nor any of secrets.
+func CheckFailed(tb testing.TB, err error, want Outcome, m sms.Message, secrets ...string) {
+	tb.Helper()
+	if sender.Retryable(err) != want.Retry || sender.Final(err) == want.Retry {
+		tb.Errorf("%v: retryable %v, final %v; want retryable %v", err, sender.Retryable(err), sender.Final(err), want.Retry)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, want.Reason) {
+		tb.Errorf("reason %q does not say %q", msg, want.Reason)
+	}
+	for _, secret := range append([]string{m.Phone, strings.TrimPrefix(m.Phone, "+"), m.Body}, secrets...) {
+		if secret != "" && strings.Contains(msg, secret) {
+			tb.Errorf("reason %q quotes %q", msg, secret)
+		}
+	}
 }

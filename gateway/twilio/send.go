@@ -4,31 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 )
 
-// CarrierName is Twilio's short name in stored messages, the key of its
-// send client in sender.Sender.Carriers.
-const CarrierName = "twilio"
-
 // DefaultBaseURL is Twilio's REST API.
 const DefaultBaseURL = "https://api.twilio.com"
-
-// sendTimeout is the default client's budget for one send.
-const sendTimeout = 10 * time.Second
 
 // maxSendResponse bounds what is read of a response: a message resource is
 // about 1 kB.
 const maxSendResponse = 64 << 10
-
-var defaultClient = &http.Client{Timeout: sendTimeout}
 
 // Sender sends SMS through Twilio's Messages API: a form POST to
 // {BaseURL}/2010-04-01/Accounts/{AccountSID}/Messages.json with HTTP Basic
@@ -42,7 +31,7 @@ type Sender struct {
 	// StatusCallback, when set, is where Twilio posts status callbacks for
 	// the message (see Status).
 	StatusCallback string
-	// Client is the HTTP client; one with a 10 s timeout when nil.
+	// Client is the HTTP client; sender.Call's default when nil.
 	Client *http.Client
 }
 
@@ -82,39 +71,26 @@ func (s Sender) Send(ctx context.Context, m sms.Message) (string, error) {
 	if s.StatusCallback != "" {
 		form.Set("StatusCallback", s.StatusCallback)
 	}
-	endpoint := strings.TrimRight(s.BaseURL, "/") + "/2010-04-01/Accounts/" + url.PathEscape(s.AccountSID) + "/Messages.json"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	ans, err := sender.Call{
+		Carrier: CarrierName, Method: http.MethodPost, Form: form,
+		URL:    strings.TrimRight(s.BaseURL, "/") + "/2010-04-01/Accounts/" + url.PathEscape(s.AccountSID) + "/Messages.json",
+		Header: http.Header{"Accept": {"application/json"}}, User: s.AccountSID, Password: s.AuthToken,
+		Client: s.Client, Limit: maxSendResponse,
+	}.Do(ctx)
 	if err != nil {
-		return "", sender.Finalf("twilio: build request: bad BaseURL")
-	}
-	req.SetBasicAuth(s.AccountSID, s.AuthToken)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-
-	client := s.Client
-	if client == nil {
-		client = defaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", sender.Transport("twilio", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSendResponse))
-	if err != nil {
-		return "", sender.Transport("twilio", err)
+		return "", err
 	}
 
 	var r messageResource
-	jsonErr := json.Unmarshal(body, &r)
-	if resp.StatusCode/100 == 2 {
+	jsonErr := json.Unmarshal(ans.Body, &r)
+	if ans.OK() {
 		if jsonErr != nil {
 			// The message may well have gone; final rather than twice.
-			return "", sender.Finalf("twilio: unreadable response (HTTP %d)", resp.StatusCode)
+			return "", sender.Finalf("twilio: unreadable response (HTTP %d)", ans.Status)
 		}
 		return r.Sid, nil
 	}
-	e := sender.HTTPStatus("twilio", resp.StatusCode, "")
+	e := sender.HTTPStatus(CarrierName, ans.Status, "")
 	if jsonErr == nil && r.Code != 0 {
 		if known, ok := sendErrors[r.Code]; ok {
 			e.Retry = e.Retry || known.retry

@@ -77,55 +77,22 @@ func TestSendRequest(t *testing.T) {
 
 func TestSendOutcomes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		reply  sendertest.Reply
-		retry  bool
-		reason string
-	}{
-		{"opted out", twilioError(400, 21610), false, "HTTP 400: error 21610 (recipient opted out)"},
-		{"invalid To", twilioError(400, 21211), false, "HTTP 400: error 21211 (invalid To number)"},
-		{"other 400", twilioError(400, 21602), false, "HTTP 400: error 21602"},
-		{"bad credentials", twilioError(401, 20003), false, "HTTP 401: error 20003"},
-		{"too many requests", twilioError(429, 20429), true, "HTTP 429: error 20429"},
-		{"server error", twilioError(500, 20500), true, "HTTP 500"},
-		{"unavailable, no body", sendertest.Text(503, ""), true, "HTTP 503"},
-		{"unreadable 2xx", sendertest.Text(201, "not json"), false, "unreadable response"},
+	refused := func(name string, reply sendertest.Reply, retry bool, reason string) sendertest.SendCase {
+		return sendertest.SendCase{Name: name, Reply: reply, Outcome: sendertest.Outcome{Retry: retry, Reason: reason}}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			carrier := sendertest.NewCarrier(t, func(sendertest.Request) sendertest.Reply { return tt.reply })
-			body := "secret body 保密"
-			sid, err := sendClient(carrier.URL).Send(t.Context(), sendMessage(body))
-			if err == nil {
-				t.Fatalf("Send = %q, nil; want an error", sid)
-			}
-			if sender.Retryable(err) != tt.retry || sender.Final(err) == tt.retry {
-				t.Errorf("%v: retryable %v; want %v", err, sender.Retryable(err), tt.retry)
-			}
-			checkReason(t, err, tt.reason, body)
-		})
-	}
-
+	client := func(url string) sender.Client { return sendClient(url) }
+	sendertest.RunSends(t, client, sendMessage("secret body 保密"), []string{sendToken},
+		refused("opted out", twilioError(400, 21610), false, "HTTP 400: error 21610 (recipient opted out)"),
+		refused("invalid To", twilioError(400, 21211), false, "HTTP 400: error 21211 (invalid To number)"),
+		refused("other 400", twilioError(400, 21602), false, "HTTP 400: error 21602"),
+		refused("bad credentials", twilioError(401, 20003), false, "HTTP 401: error 20003"),
+		refused("too many requests", twilioError(429, 20429), true, "HTTP 429: error 20429"),
+		refused("server error", twilioError(500, 20500), true, "HTTP 500"),
+		refused("unavailable, no body", sendertest.Text(503, ""), true, "HTTP 503"),
+		refused("unreadable 2xx", sendertest.Text(201, "not json"), false, "unreadable response"),
+	)
 	_, err := sendClient("http://127.0.0.1:1").Send(t.Context(), sendMessage("hello"))
-	if !sender.Retryable(err) {
-		t.Errorf("transport error %v is not retryable", err)
-	}
-	checkReason(t, err, "twilio: transport", "hello")
-}
-
-func checkReason(t *testing.T, err error, want, body string) {
-	t.Helper()
-	msg := err.Error()
-	if !strings.Contains(msg, want) {
-		t.Errorf("reason %q does not say %q", msg, want)
-	}
-	for _, secret := range []string{sendPhone, strings.TrimPrefix(sendPhone, "+"), body, sendToken} {
-		if strings.Contains(msg, secret) {
-			t.Errorf("reason %q quotes %q", msg, secret)
-		}
-	}
+	sendertest.CheckFailed(t, err, sendertest.Outcome{Retry: true, Reason: "twilio: transport"}, sendMessage("hello"), sendToken)
 }
 
 func TestStatus(t *testing.T) {

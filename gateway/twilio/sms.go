@@ -1,7 +1,3 @@
-// Package twilio adapts Twilio's Programmable Messaging webhook to the
-// gateway's own types. Twilio POSTs a form per incoming message, signed
-// with the account's auth token (X-Twilio-Signature), and waits for TwiML:
-// the reply SMS goes back in the response.
 package twilio
 
 import (
@@ -25,9 +21,6 @@ const (
 	maxPhone = 64
 	maxBody  = 4 * 1600
 )
-
-// carrier is the short name stored with messages.
-const carrier = "twilio"
 
 // SignatureHeader is the header Twilio signs its webhooks in.
 const SignatureHeader = "X-Twilio-Signature"
@@ -54,10 +47,10 @@ type SMS struct {
 }
 
 // Route is the adapter's path under /sms/.
-func (SMS) Route() string { return carrier }
+func (SMS) Route() string { return CarrierName }
 
 // Carrier is the short name stored with messages.
-func (SMS) Carrier() string { return carrier }
+func (SMS) Carrier() string { return CarrierName }
 
 // Inline reports whether the carrier takes the reply in the HTTP response;
 // Twilio takes it as TwiML.
@@ -78,22 +71,17 @@ func (a SMS) Parse(c *fiber.Ctx) (sms.Message, error) {
 			return sms.Message{}, err
 		}
 	}
-	m := sms.Message{Direction: sms.In, Kind: sms.KindInbound, Carrier: carrier}
-	fields := []struct {
-		dst *string
-		f   wire.Field
-	}{
-		{&m.CarrierID, wire.Field{Name: "MessageSid", Required: true, Max: maxSid}},
-		{new(string), wire.Field{Name: "AccountSid", Required: true, Max: maxSid}},
-		{&m.Phone, wire.Field{Name: "From", Required: true, Max: maxPhone}},
-		{&m.To, wire.Field{Name: "To", Max: maxPhone}},
+	m := sms.Message{Direction: sms.In, Kind: sms.KindInbound, Carrier: CarrierName}
+	err = f.Read(
+		wire.Field{Name: "MessageSid", Required: true, Max: maxSid, To: &m.CarrierID},
+		wire.Field{Name: "AccountSid", Required: true, Max: maxSid},
+		wire.Field{Name: "From", Required: true, Max: maxPhone, To: &m.Phone},
+		wire.Field{Name: "To", Max: maxPhone, To: &m.To},
 		// An MMS may come without text: Body is then empty.
-		{&m.Body, wire.Field{Name: "Body", Max: maxBody}},
-	}
-	for _, fd := range fields {
-		if *fd.dst, err = f.Get(fd.f); err != nil {
-			return sms.Message{}, err
-		}
+		wire.Field{Name: "Body", Max: maxBody, To: &m.Body},
+	)
+	if err != nil {
+		return sms.Message{}, err
 	}
 	return m, nil
 }

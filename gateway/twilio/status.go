@@ -2,22 +2,20 @@ package twilio
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/gofiber/fiber/v2"
 )
 
-// Deliveries is the store status callbacks update; *storage.DB implements
-// it. UpdateDelivery reports whether the carrier id names a message.
-type Deliveries interface {
-	UpdateDelivery(ctx context.Context, carrier, carrierID, status string) (bool, error)
-}
+// statusPath is where Twilio posts status callbacks: Sender's
+// StatusCallback is BAREFOOT_PUBLIC_URL followed by it.
+const statusPath = "/sms/twilio/status"
 
 // statusMap maps Twilio's message statuses to ours. Statuses that say
 // nothing about an outbound message's delivery (it is not yet sent, or it
-// is an inbound one) map to "", which is acknowledged and ignored.
+// is an inbound one) map to "", which is acknowledged and changes nothing.
 var statusMap = map[string]string{
 	"queued":              sms.Sent,
 	"sending":             sms.Sent,
@@ -60,47 +58,46 @@ func Verifier(authToken, publicURL string) func(c *fiber.Ctx) bool {
 //
 // verify checks the signature (Verifier builds it); a request it refuses
 // is a 403 and changes nothing. An unknown status is a 400; statuses that
-// say nothing about delivery, and sids we do not know, are answered 200 so
-// that Twilio stops; a store failure is a 500. Callbacks arrive out of
-// order, and statuses only move forward.
-func Status(store Deliveries, verify func(c *fiber.Ctx) bool) fiber.Handler {
+// say nothing about delivery are acknowledged; the rest is answered as
+// gateway.DeliveryHandler says. Callbacks arrive out of order, and
+// statuses only move forward.
+func Status(store gateway.Deliveries, verify func(c *fiber.Ctx) bool) fiber.Handler {
 	if verify == nil {
 		panic("twilio: Status needs a signature verifier")
 	}
-	return func(c *fiber.Ctx) error {
+	read := func(c *fiber.Ctx) (gateway.DeliveryReport, error) {
 		f, err := wire.ReadForm(c)
 		if err != nil {
-			return err
+			return gateway.DeliveryReport{}, err
 		}
 		if !verify(c) {
-			return errBadSignature
+			return gateway.DeliveryReport{}, errBadSignature
 		}
-		sid, err := f.Get(wire.Field{Name: "MessageSid", Required: true, Max: statusMaxSid})
+		var sid, st string
+		err = f.Read(
+			wire.Field{Name: "MessageSid", Required: true, Max: statusMaxSid, To: &sid},
+			wire.Field{Name: "MessageStatus", Max: statusMaxStatus, To: &st},
+		)
 		if err != nil {
-			return err
-		}
-		st, err := f.Get(wire.Field{Name: "MessageStatus", Max: statusMaxStatus})
-		if err != nil {
-			return err
+			return gateway.DeliveryReport{}, err
 		}
 		if st == "" { // the legacy name
 			if st, err = f.Get(wire.Field{Name: "SmsStatus", Required: true, Max: statusMaxStatus}); err != nil {
-				return err
+				return gateway.DeliveryReport{}, err
 			}
 		}
-		// Checked, but not kept: UpdateDelivery has no place for it yet.
+		// Checked, but not kept: the store has no place for it yet.
 		if _, err := f.Get(wire.Field{Name: "ErrorCode", Max: statusMaxCode}); err != nil {
-			return err
+			return gateway.DeliveryReport{}, err
 		}
 		status, ok := statusMap[st]
 		if !ok {
-			return wire.Invalid("MessageStatus", "not a known message status")
+			return gateway.DeliveryReport{}, wire.Invalid("MessageStatus", "not a known message status")
 		}
-		if status != "" {
-			if _, err := store.UpdateDelivery(c.UserContext(), CarrierName, sid, status); err != nil {
-				return wire.RetryLater(c, fmt.Errorf("twilio status callback: %w", err))
-			}
-		}
-		return c.SendStatus(fiber.StatusOK)
+		return gateway.DeliveryReport{Ref: sid, Status: status}, nil
 	}
+	return gateway.DeliveryHandler("twilio status callback", read, func(ctx context.Context, r gateway.DeliveryReport) error {
+		_, err := store.UpdateDelivery(ctx, CarrierName, r.Ref, r.Status)
+		return err
+	})
 }

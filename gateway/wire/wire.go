@@ -1,7 +1,8 @@
 // Package wire holds what every carrier adapter shares: strict reading of
-// untrusted form callbacks and the one error type the gateway maps to HTTP
-// statuses. Carriers retry on 5xx and give up on 4xx, so the status of a
-// refusal is part of the contract: 4xx for input that will never be good.
+// untrusted callbacks (form bodies, query strings, JSON objects) and the
+// one error type the gateway maps to HTTP statuses. Carriers retry on 5xx
+// and give up on 4xx, so the status of a refusal is part of the contract:
+// 4xx for input that will never be good.
 package wire
 
 import (
@@ -42,10 +43,11 @@ func AsError(err error) (*Error, bool) {
 	return e, ok
 }
 
-// Form is a decoded x-www-form-urlencoded body.
+// Form is a decoded x-www-form-urlencoded body or query string.
 type Form struct {
 	args interface {
 		PeekMulti(string) [][]byte
+		Has(string) bool
 	}
 }
 
@@ -61,41 +63,94 @@ func ReadForm(c *fiber.Ctx) (Form, error) {
 	return Form{args: c.Request().PostArgs()}, nil
 }
 
-// Field rules for Get.
+// ReadQuery returns the query string's fields, read by the same rules as a
+// form body's, for carriers that call with GET (Kannel's get-url and
+// dlr-url).
+func ReadQuery(c *fiber.Ctx) Form {
+	return Form{args: c.Context().QueryArgs()}
+}
+
+// Field rules for Get and Read.
 type Field struct {
 	Name     string
 	Required bool
 	// Max is the longest value accepted, in bytes.
 	Max int
+	// To is where the value goes in Read (when nil the field is only held
+	// to the rules) and where Check finds it.
+	To *string
+}
+
+// Has reports whether the field was sent at all, even empty.
+func (f Form) Has(name string) bool { return f.args.Has(name) }
+
+// Read gets every field, in order, into its To and returns the first
+// refusal.
+func (f Form) Read(fields ...Field) error {
+	for _, r := range fields {
+		v, err := f.Get(r)
+		if err != nil {
+			return err
+		}
+		if r.To != nil {
+			*r.To = v
+		}
+	}
+	return nil
 }
 
 // Get returns a field's value as a fresh string (fasthttp reuses its
 // buffers after the handler returns). A field sent twice is refused: which
 // copy a parser keeps differs between libraries, and a signature or a
-// dedupe key must not depend on that. Values must be UTF-8 without NUL,
-// which Postgres would refuse later and turn into a poison retry.
+// dedupe key must not depend on that.
 func (f Form) Get(r Field) (string, error) {
 	vals := f.args.PeekMulti(r.Name)
-	switch {
-	case len(vals) > 1:
+	if len(vals) > 1 {
 		return "", Invalid(r.Name, "sent more than once")
-	case len(vals) == 0 || (len(vals[0]) == 0 && r.Required):
-		if r.Required {
-			return "", Invalid(r.Name, "required")
-		}
-		return "", nil
 	}
-	v := vals[0]
-	if r.Max > 0 && len(v) > r.Max {
-		return "", Invalid(r.Name, "longer than %d bytes", r.Max)
+	var v []byte
+	if len(vals) == 1 {
+		v = vals[0]
 	}
-	if !utf8.Valid(v) {
-		return "", Invalid(r.Name, "not valid UTF-8")
-	}
-	if bytes.IndexByte(v, 0) >= 0 {
-		return "", Invalid(r.Name, "contains a NUL byte")
+	if err := r.check(v); err != nil {
+		return "", err
 	}
 	return string(v), nil
+}
+
+// Check holds values decoded from JSON to their fields' rules: each
+// field's value is the one its To points at, and a nil To is a field not
+// sent, which only a Required one may not be.
+func Check(fields ...Field) error {
+	for _, r := range fields {
+		if r.To == nil {
+			if r.Required {
+				return Invalid(r.Name, "required")
+			}
+			continue
+		}
+		if err := r.check([]byte(*r.To)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check applies the rules every value is held to: present when required,
+// at most Max bytes, UTF-8 without NUL, which Postgres would refuse later
+// and turn into a poison retry.
+func (r Field) check(v []byte) error {
+	switch {
+	case len(v) == 0 && r.Required:
+		return Invalid(r.Name, "required")
+	case r.Max > 0 && len(v) > r.Max:
+		return Invalid(r.Name, "longer than %d bytes", r.Max)
+	case !utf8.Valid(v):
+		return Invalid(r.Name, "not valid UTF-8")
+	case bytes.IndexByte(v, 0) >= 0:
+		return Invalid(r.Name, "contains a NUL byte")
+	}
+	return nil
 }
 
 // RetryLater answers a callback that came too early (its error matches

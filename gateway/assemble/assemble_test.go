@@ -1,0 +1,114 @@
+package assemble_test
+
+import (
+	"flag"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/barefoot-ussd/barefoot/gateway"
+	"github.com/barefoot-ussd/barefoot/gateway/assemble"
+	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
+	"github.com/barefoot-ussd/barefoot/storage/storagetest"
+)
+
+// go test ./gateway/... -update records the carriers' outcomes anew
+// (wiretest). This package records none, but takes the flag so that the
+// one command runs over every package.
+var _ = flag.Bool("update", false, "record nothing: this package has no recorded outcomes")
+
+// Test credentials, not real ones; no error may quote them.
+const (
+	atKey       = "at-key-0123"
+	twilioToken = "twilio-token-0123"
+	kannelPass  = "kannel-pass-0123"
+	publicURL   = "https://gw.example.org"
+)
+
+// TestCarrierSettings builds the list of carriers the binary serves from
+// each carrier's own settings: which are configured for sending, and
+// which mistakes stop the gateway, naming the variable to fix.
+func TestCarrierSettings(t *testing.T) {
+	at := []string{"BAREFOOT_AT_USERNAME", "barefoot", "BAREFOOT_AT_API_KEY", atKey}
+	twilio := []string{"BAREFOOT_TWILIO_ACCOUNT_SID", "AC1", "BAREFOOT_TWILIO_AUTH_TOKEN", twilioToken, "BAREFOOT_TWILIO_FROM", "+14155550100"}
+	kannel := []string{"BAREFOOT_KANNEL_URL", "http://127.0.0.1:13013", "BAREFOOT_KANNEL_USERNAME", "barefoot", "BAREFOOT_KANNEL_PASSWORD", kannelPass}
+	without := func(kv []string, key string) []string {
+		i := slices.Index(kv, key)
+		return slices.Delete(slices.Clone(kv), i, i+2)
+	}
+	tests := []struct {
+		name      string
+		env       []string
+		publicURL string
+		senders   []string // carriers configured for sending, in list order
+		wantErr   string   // the variable the error names first; "" for none
+	}{
+		{name: "nothing configured", senders: nil},
+		{name: "every SMS carrier", env: slices.Concat(at, twilio, kannel), publicURL: publicURL, senders: []string{"at", "twilio", "kannel"}},
+		{name: "AT on its own", env: at, senders: []string{"at"}},
+		{name: "AT settings padded with spaces", env: []string{"BAREFOOT_AT_USERNAME", " barefoot ", "BAREFOOT_AT_API_KEY", " " + atKey}, senders: []string{"at"}},
+		{name: "AT without its key", env: without(at, "BAREFOOT_AT_API_KEY"), wantErr: "BAREFOOT_AT_API_KEY"},
+		{name: "an AT key alone sends nothing", env: without(at, "BAREFOOT_AT_USERNAME")},
+		{name: "Twilio", env: twilio, publicURL: publicURL, senders: []string{"twilio"}},
+		{name: "a Twilio token without the public URL", env: twilio, wantErr: "BAREFOOT_PUBLIC_URL"},
+		{name: "a Twilio token alone checks signatures, sends nothing", env: []string{"BAREFOOT_TWILIO_AUTH_TOKEN", twilioToken}, publicURL: publicURL},
+		{name: "Twilio without its number", env: without(twilio, "BAREFOOT_TWILIO_FROM"), publicURL: publicURL, wantErr: "BAREFOOT_TWILIO_FROM"},
+		{name: "Twilio without its token", env: without(twilio, "BAREFOOT_TWILIO_AUTH_TOKEN"), publicURL: publicURL, wantErr: "BAREFOOT_TWILIO_AUTH_TOKEN"},
+		{name: "Kannel", env: kannel, senders: []string{"kannel"}},
+		{name: "Kannel without its password", env: without(kannel, "BAREFOOT_KANNEL_PASSWORD"), wantErr: "BAREFOOT_KANNEL_PASSWORD"},
+		{name: "Kannel without its URL sends nothing", env: without(kannel, "BAREFOOT_KANNEL_URL")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			for i := 0; i+1 < len(tt.env); i += 2 {
+				env[tt.env[i]] = tt.env[i+1]
+			}
+			carriers, err := assemble.BuildCarriers(gateway.CarrierEnv{Getenv: func(k string) string { return env[k] }, PublicURL: tt.publicURL})
+			if tt.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr+": ") {
+					t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
+				}
+				for _, secret := range []string{atKey, twilioToken, kannelPass} {
+					if strings.Contains(err.Error(), secret) {
+						t.Errorf("error %q quotes a secret", err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var senders, names []string
+			for _, c := range carriers {
+				names = append(names, c.Name)
+				if c.Sender != nil {
+					senders = append(senders, c.Name)
+				}
+			}
+			if !slices.Equal(senders, tt.senders) {
+				t.Errorf("senders %v, want %v", senders, tt.senders)
+			}
+			if want := []string{"at", "hubtel", "generic", "twilio", "kannel"}; !slices.Equal(names, want) {
+				t.Errorf("carriers %v, want %v", names, want)
+			}
+		})
+	}
+}
+
+// TestAlertCarrier: alerts go out through a carrier that carries SMS.
+func TestAlertCarrier(t *testing.T) {
+	db := storagetest.MustDB(t)
+	rdb, prefix := sessionstest.MustRedis(t)
+	log := slog.New(slog.DiscardHandler)
+	for name, ok := range map[string]bool{"at": true, "twilio": true, "kannel": true, "hubtel": false, "sms": false} {
+		_, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: name}, log)
+		switch {
+		case ok && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case !ok && (err == nil || err.Error() != `BAREFOOT_ALERT_CARRIER: want at, twilio or kannel, got "`+name+`"`):
+			t.Errorf("%s: error %v", name, err)
+		}
+	}
+}

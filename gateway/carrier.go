@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/barefoot-ussd/barefoot/gateway/sender"
+	"github.com/barefoot-ussd/barefoot/gateway/wire"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Carrier is everything one carrier brings to the gateway, declared by its
+// own package's constructor, so that adding a carrier is one package and
+// one line in the list the gateway is assembled from.
+type Carrier struct {
+	// Name is the carrier's short name, stored with sessions, messages
+	// and reports ("at"); it keys the carrier's send client.
+	Name string
+	// USSD and SMS are the carrier's callback formats; nil when it has no
+	// such channel.
+	USSD USSDAdapter
+	SMS  SMSAdapter
+	// Routes are its other endpoints: delivery reports, status callbacks.
+	Routes []Route
+	// Sender sends SMS through the carrier's API; nil when the carrier is
+	// not configured for sending, so that its messages fail with a clear
+	// reason rather than wait forever.
+	Sender sender.Client
+}
+
+// NewCarrier builds a carrier from its settings; each carrier package
+// exports one, New.
+type NewCarrier func(CarrierEnv) (Carrier, error)
+
+// CarrierEnv is what a carrier may need to build itself.
+type CarrierEnv struct {
+	// Getenv reads the carrier's own settings (BAREFOOT_<CARRIER>_*); no
+	// settings when nil.
+	Getenv func(string) string
+	// PublicURL is the gateway's base URL as carriers reach it, without a
+	// final slash, for callback URLs and signatures; "" when unknown.
+	PublicURL string
+	// Deliveries is the store delivery reports update.
+	Deliveries Deliveries
+	// HTTPClient calls the carrier's send API; the carrier's own default
+	// when nil. Tests give one that reaches nothing off the machine.
+	HTTPClient *http.Client
+}
+
+// Setting returns a variable's value without surrounding spaces, or def
+// when it is empty or unset.
+func (e CarrierEnv) Setting(key, def string) string {
+	if e.Getenv == nil {
+		return def
+	}
+	if v := strings.TrimSpace(e.Getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+// CheckedClient is a send client that can tell at start-up whether its
+// configuration can work.
+type CheckedClient interface {
+	sender.Client
+	Check() error
+}
+
+// SendClient returns s as a carrier's Sender, or nil when configured is
+// false: a carrier whose settings for sending are not there sends nothing.
+// with is the variable that configures it for sending; every variable of
+// required must be set along with it, and s must pass its own Check.
+// Errors name the variable to fix and never hold a value, which may be a
+// secret.
+func (e CarrierEnv) SendClient(configured bool, s CheckedClient, with string, required ...string) (sender.Client, error) {
+	if !configured {
+		return nil, nil
+	}
+	for _, key := range required {
+		if e.Setting(key, "") == "" {
+			return nil, fmt.Errorf("%s: required with %s", key, with)
+		}
+	}
+	if err := s.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", with, err)
+	}
+	return s, nil
+}
+
+// Deliveries is the store delivery reports update; *storage.DB implements
+// it. Statuses only move forward, so retried reports and reports out of
+// order are harmless.
+type Deliveries interface {
+	// UpdateDelivery settles the message a carrier knows by its own id,
+	// and reports whether there was one.
+	UpdateDelivery(ctx context.Context, carrier, carrierID, status string) (bool, error)
+	// UpdateDeliveryByID settles one of a carrier's messages by our own
+	// id, for carriers whose reports carry it back (Kannel).
+	UpdateDeliveryByID(ctx context.Context, carrier string, id int64, status string) (bool, error)
+}
+
+// DeliveryReport is one delivery report, read from a carrier's callback.
+type DeliveryReport struct {
+	// Ref is the carrier's id for the message, or ID ours, for carriers
+	// whose reports carry it back (Kannel).
+	Ref string
+	ID  int64
+	// Status is ours (sms.Sent, sms.Delivered, sms.Failed), mapped from the
+	// carrier's; "" when the carrier's says nothing about delivery.
+	Status string
+}
+
+// DeliveryHandler answers a carrier's delivery reports: read takes one out
+// of the callback (its refusals are *wire.Error) and update records it.
+// A report for a message the store does not know is answered 200 too, so
+// that the carrier stops retrying it; a report with no Status changes
+// nothing. A store failure is a 500, or a 503 with Retry-After when the
+// report beat its send's record, so that the carrier tries again. what
+// names the callback in errors ("twilio status callback").
+func DeliveryHandler(what string, read func(c *fiber.Ctx) (DeliveryReport, error), update func(ctx context.Context, r DeliveryReport) error) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		r, err := read(c)
+		if err != nil {
+			return err
+		}
+		if r.Status != "" {
+			if err := update(c.UserContext(), r); err != nil {
+				return wire.RetryLater(c, fmt.Errorf("%s: %w", what, err))
+			}
+		}
+		return c.SendString("ok")
+	}
+}
