@@ -28,6 +28,10 @@ type Carrier struct {
 	// not configured for sending, so that its messages fail with a clear
 	// reason rather than wait forever.
 	Sender sender.Client
+	// Notes are what an operator must hear at start-up: settings that
+	// work but lose something (no delivery reports, say), one line each,
+	// naming the variable.
+	Notes []string
 }
 
 // NewCarrier builds a carrier from its settings; each carrier package

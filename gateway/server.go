@@ -122,6 +122,11 @@ const (
 	idleTimeout      = 30 * time.Second
 )
 
+// ReadBufferSize bounds a request's line and headers. Kannel's get-url
+// carries a whole message in its query string, each byte of UCS-2 written
+// as %XX: sixteen segments take 13 KB.
+const ReadBufferSize = 32 << 10
+
 // New returns the Fiber app.
 func New(cfg Config) *fiber.App {
 	if cfg.Log == nil {
@@ -131,8 +136,11 @@ func New(cfg Config) *fiber.App {
 		cfg.HopBudget = 5 * time.Second
 	}
 	app := fiber.New(fiber.Config{
-		AppName:               "barefoot",
-		BodyLimit:             apiBodyLimit,
+		AppName:   "barefoot",
+		BodyLimit: apiBodyLimit,
+		// Kannel's get-url carries a whole message in its query string,
+		// each byte of UCS-2 written as %XX: sixteen segments take 13 KB.
+		ReadBufferSize:        32 << 10,
 		ReadTimeout:           readTimeout,
 		WriteTimeout:          writeTimeout,
 		IdleTimeout:           idleTimeout,
@@ -164,15 +172,29 @@ func New(cfg Config) *fiber.App {
 	return app
 }
 
+// Refuser is implemented by SMS adapters whose carrier turns a refusal
+// into something worse than a status (Kannel texts the phone "Could not
+// fetch content" and retries): they answer refused messages their own way.
+type Refuser interface {
+	Refuse(c *fiber.Ctx, err error) error
+}
+
 func smsHandler(cfg Config, a SMSAdapter) fiber.Handler {
+	refuse := func(c *fiber.Ctx, err error) error {
+		if r, ok := a.(Refuser); ok {
+			cfg.Log.Info("inbound sms refused; answered with the keywords", "path", c.Path(), "reason", err.Error())
+			return r.Refuse(c, err)
+		}
+		return err
+	}
 	return func(c *fiber.Ctx) error {
 		in, err := a.Parse(c)
 		if err != nil {
-			return err
+			return refuse(c, err)
 		}
 		e164, err := cfg.Phones.Normalize(in.Phone)
 		if err != nil {
-			return wire.Invalid("from", "not a valid phone number")
+			return refuse(c, wire.Invalid("from", "not a valid phone number"))
 		}
 		in.Phone = e164
 		in.Direction, in.Kind = sms.In, sms.KindInbound

@@ -192,6 +192,9 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	}
 	senders := map[string]sender.Client{}
 	for _, c := range carriers {
+		for _, note := range c.Notes {
+			log.Warn(note, "carrier", c.Name)
+		}
 		if c.Sender != nil {
 			senders[c.Name] = c.Sender
 		}

@@ -84,6 +84,13 @@ type Options struct {
 	// DB shares another gateway's database, as several gateway processes
 	// share one Postgres; a fresh seeded database when nil.
 	DB *storage.DB
+	// Listener is where the gateway serves, for a peer that must know its
+	// address before the gateway starts (Kannel's get-url); a fresh
+	// loopback port when nil.
+	Listener net.Listener
+	// AlertCarrier sends alerts about urgent reports (the binary's default
+	// when empty).
+	AlertCarrier string
 }
 
 // MustGateway starts a seeded gateway that is stopped when the test ends.
@@ -108,9 +115,12 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	if opts.Log != nil {
 		log = slog.New(slog.NewJSONHandler(opts.Log, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: phone.RedactAttr}))
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("gatewaytest: listen: %v", err)
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			tb.Fatalf("gatewaytest: listen: %v", err)
+		}
 	}
 	base := "http://" + ln.Addr().String()
 	limit := opts.ReplyLimit
@@ -127,7 +137,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 		Region: "CN", RedisPrefix: prefix, SessionTTL: 5 * time.Minute, SMSSessionTTL: 30 * time.Minute,
 		ReplyLimit: limit, StrangerReplyLimit: strangers, ReplyWindow: 10 * time.Minute, DailyReplies: opts.ReplyBudget, StatusSecret: opts.StatusSecret,
 		Getenv: func(k string) string { return opts.Env[k] }, PublicURL: base, HTTPClient: sendertest.Client(),
-		Location: opts.Location, HopBudget: opts.HopBudget,
+		Location: opts.Location, HopBudget: opts.HopBudget, AlertCarrier: opts.AlertCarrier,
 		SpoolDir: tb.TempDir(), SpoolEvery: 100 * time.Millisecond,
 	}, log)
 	if err != nil {

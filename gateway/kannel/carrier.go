@@ -3,7 +3,7 @@
 // through. An sms-service's get-url calls us once per incoming message with
 // the fields substituted into the query string, in our deployment
 //
-//	get-url = "https://gw.example.org/sms/kannel?from=%p&to=%P&text=%a&id=%I&ts=%T"
+//	get-url = "https://gw.example.org/sms/kannel?from=%p&to=%P&text=%b&id=%I&coding=%c&charset=%C"
 //
 // and sends the response body back to the phone as the reply. A form POST
 // with the same fields is read too.
@@ -16,10 +16,12 @@
 //	BAREFOOT_KANNEL_USERNAME  a sendsms-user
 //	BAREFOOT_KANNEL_PASSWORD  its password, required with the username
 //	BAREFOOT_KANNEL_FROM      the sender number; the sendsms-user's default
-//	                          when empty
+//	                          when empty (without one Kannel refuses sends)
 //
 // With BAREFOOT_PUBLIC_URL set, every send asks Kannel for delivery
-// reports at /sms/kannel/dlr under it.
+// reports at /sms/kannel/dlr under it. Start-up says so, in one line each,
+// when sending through Kannel is configured without a sender or without
+// the public URL. The recommended Kannel configuration is kannel.conf.
 package kannel
 
 import (
@@ -44,8 +46,15 @@ func New(env gateway.CarrierEnv) (gateway.Carrier, error) {
 		s.DLRURL = env.PublicURL + dlrPath + "?id=" + IDPlaceholder + "&status=%d"
 	}
 	send, err := env.SendClient(s.BaseURL != "" && s.Username != "", s, "BAREFOOT_KANNEL_USERNAME", "BAREFOOT_KANNEL_PASSWORD")
-	return gateway.Carrier{
+	c := gateway.Carrier{
 		Name: CarrierName, SMS: SMS{}, Sender: send,
 		Routes: []gateway.Route{{Method: http.MethodGet, Path: dlrPath, Handler: DLR(env.Deliveries)}},
-	}, err
+	}
+	if send != nil && s.From == "" {
+		c.Notes = append(c.Notes, "BAREFOOT_KANNEL_FROM is empty: Kannel refuses every sendsms without a sender (400 \"Sender missing and no global set\") unless its sendsms-user has default-sender")
+	}
+	if send != nil && env.PublicURL == "" {
+		c.Notes = append(c.Notes, "BAREFOOT_PUBLIC_URL is empty: Kannel is asked for no delivery reports, so alerts sent through it never show delivered")
+	}
+	return c, err
 }

@@ -118,6 +118,29 @@ func (f Form) Get(r Field) (string, error) {
 	return string(v), nil
 }
 
+// Bytes returns a field's raw bytes (a fresh copy), for a value whose
+// encoding the carrier states in another field (Kannel's text with its
+// coding and charset): only the duplicate and size rules apply here, and
+// the caller decodes and checks the text.
+func (f Form) Bytes(name string, max int) ([]byte, error) {
+	vals := f.args.PeekMulti(name)
+	switch {
+	case len(vals) > 1:
+		return nil, Invalid(name, "sent more than once")
+	case len(vals) == 0:
+		return nil, nil
+	case max > 0 && len(vals[0]) > max:
+		// Past what any carrier delivers as one message: 413, not a
+		// malformed request.
+		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Field: name, Message: fmt.Sprintf("longer than %d bytes", max)}
+	}
+	return bytes.Clone(vals[0]), nil
+}
+
+// Text holds decoded text to the rules every value is held to (UTF-8,
+// no NUL), as Get does.
+func Text(name, v string) error { return Field{Name: name}.check([]byte(v)) }
+
 // Check holds values decoded from JSON to their fields' rules: each
 // field's value is the one its To points at, and a nil To is a field not
 // sent, which only a Required one may not be.

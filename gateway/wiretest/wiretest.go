@@ -25,6 +25,7 @@ import (
 	"testing"
 
 	"github.com/barefoot-ussd/barefoot/fixtures"
+	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
@@ -45,6 +46,7 @@ func App(method, path string, h fiber.Handler) *fiber.App {
 func newApp() *fiber.App {
 	return fiber.New(fiber.Config{
 		DisableStartupMessage: true,
+		ReadBufferSize:        gateway.ReadBufferSize,
 		ErrorHandler: func(c *fiber.Ctx, err error) error {
 			if e, ok := wire.AsError(err); ok {
 				return c.Status(e.Status).SendString(e.Error())

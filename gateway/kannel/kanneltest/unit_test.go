@@ -28,7 +28,7 @@ func TestRecommendedConfig(t *testing.T) {
 		"sendsms-user": {"max-messages": "10", "concatenation": "true"},
 		"sms-service": {
 			"keyword":                 "default",
-			"get-url":                 "https://gw.example.org/sms/kannel?from=%p&to=%P&text=%a&id=%I&coding=%c&charset=%C",
+			"get-url":                 "https://gw.example.org/sms/kannel?from=%p&to=%P&text=%b&id=%I&coding=%c&charset=%C",
 			"accept-x-kannel-headers": "true",
 			"max-messages":            "10",
 			"concatenation":           "true",
