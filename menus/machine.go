@@ -565,6 +565,22 @@ func expand(s string, get func(string) string) string {
 		return s
 	}
 	var b strings.Builder
+	sections(s, func(text string, conditional bool) {
+		if conditional {
+			for _, m := range varRE.FindAllStringSubmatch(text, -1) {
+				if get(m[1]) == "" {
+					return
+				}
+			}
+		}
+		b.WriteString(expandPlain(text, get))
+	})
+	return b.String()
+}
+
+// sections calls fn with each stretch of s in order: the text between
+// conditional sections, and the inside of each [[ ... ]] section.
+func sections(s string, fn func(text string, conditional bool)) {
 	for {
 		i := strings.Index(s, "[[")
 		if i < 0 {
@@ -574,22 +590,11 @@ func expand(s string, get func(string) string) string {
 		if j < 0 {
 			break
 		}
-		b.WriteString(expandPlain(s[:i], get))
-		inner := s[i+2 : i+j]
-		shown := true
-		for _, m := range varRE.FindAllStringSubmatch(inner, -1) {
-			if get(m[1]) == "" {
-				shown = false
-				break
-			}
-		}
-		if shown {
-			b.WriteString(expandPlain(inner, get))
-		}
+		fn(s[:i], false)
+		fn(s[i+2:i+j], true)
 		s = s[i+j+2:]
 	}
-	b.WriteString(expandPlain(s, get))
-	return b.String()
+	fn(s, false)
 }
 
 // expandPlain replaces placeholders in text without sections.

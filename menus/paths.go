@@ -220,22 +220,12 @@ func (v *validator) paths() {
 // unconditional lists the placeholders of a text outside [[ ]] sections.
 func unconditional(s string) []string {
 	var out []string
-	for {
-		i := strings.Index(s, "[[")
-		if i < 0 {
-			break
+	sections(s, func(text string, conditional bool) {
+		if !conditional {
+			for _, m := range varRE.FindAllStringSubmatch(text, -1) {
+				out = append(out, m[1])
+			}
 		}
-		j := strings.Index(s[i:], "]]")
-		if j < 0 {
-			break
-		}
-		for _, m := range varRE.FindAllStringSubmatch(s[:i], -1) {
-			out = append(out, m[1])
-		}
-		s = s[i+j+2:]
-	}
-	for _, m := range varRE.FindAllStringSubmatch(s, -1) {
-		out = append(out, m[1])
-	}
+	})
 	return out
 }
