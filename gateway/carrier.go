@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
@@ -28,6 +29,9 @@ type Carrier struct {
 	// not configured for sending, so that its messages fail with a clear
 	// reason rather than wait forever.
 	Sender sender.Client
+	// Signs is set for a carrier whose callbacks carry a signature it
+	// checks itself (Twilio): the webhook secret is not asked of it.
+	Signs bool
 	// Notes are what an operator must hear at start-up: settings that
 	// work but lose something (no delivery reports, say), one line each,
 	// naming the variable.
@@ -51,6 +55,30 @@ type CarrierEnv struct {
 	// HTTPClient calls the carrier's send API; the carrier's own default
 	// when nil. Tests give one that reaches nothing off the machine.
 	HTTPClient *http.Client
+	// Secret is the deployment's webhook secret (BAREFOOT_WEBHOOK_SECRET),
+	// which a carrier's own BAREFOOT_<NAME>_WEBHOOK_SECRET overrides; see
+	// WebhookSecret.
+	Secret string
+}
+
+// WebhookSecret is the secret the named carrier's callbacks must carry:
+// its own, or the deployment's.
+func (e CarrierEnv) WebhookSecret(name string) string {
+	return e.Setting("BAREFOOT_"+strings.ToUpper(name)+"_WEBHOOK_SECRET", e.Secret)
+}
+
+// CallbackURL is where the carrier is asked to call back: the public URL,
+// the path, and the carrier's webhook secret as the path's last segment
+// (carriers that echo a URL cannot add a header).
+func (e CarrierEnv) CallbackURL(name, path string) string {
+	if e.PublicURL == "" {
+		return ""
+	}
+	u := e.PublicURL + path
+	if s := e.WebhookSecret(name); s != "" {
+		u += "/" + url.PathEscape(s)
+	}
+	return u
 }
 
 // Setting returns a variable's value without surrounding spaces, or def
@@ -101,8 +129,9 @@ type Deliveries interface {
 	// and reports whether there was one.
 	UpdateDelivery(ctx context.Context, carrier, carrierID, status string) (bool, error)
 	// UpdateDeliveryByID settles one of a carrier's messages by our own
-	// id, for carriers whose reports carry it back (Kannel).
-	UpdateDeliveryByID(ctx context.Context, carrier string, id int64, status string) (bool, error)
+	// id and its delivery token, for carriers whose reports carry both
+	// back (Kannel).
+	UpdateDeliveryByID(ctx context.Context, carrier string, id int64, token, status string) (bool, error)
 }
 
 // DeliveryReport is one delivery report, read from a carrier's callback.
@@ -111,6 +140,8 @@ type DeliveryReport struct {
 	// whose reports carry it back (Kannel).
 	Ref string
 	ID  int64
+	// Token is the message's delivery token, with ID.
+	Token string
 	// Status is ours (sms.Sent, sms.Delivered, sms.Failed), mapped from the
 	// carrier's; "" when the carrier's says nothing about delivery.
 	Status string

@@ -98,6 +98,10 @@ type Config struct {
 	Phones        *phone.Cache
 	// Carriers bring their callback formats and routes.
 	Carriers []Carrier
+	// Guards are what each carrier's callbacks must show (by carrier
+	// name); Refused counts the callbacks refused.
+	Guards  map[string]Guard
+	Refused *GuardMetrics
 	// Mounts add route groups of their own, such as the admin API.
 	Mounts []func(*fiber.App)
 	Checks []Check
@@ -138,9 +142,7 @@ func New(cfg Config) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:   "barefoot",
 		BodyLimit: apiBodyLimit,
-		// Kannel's get-url carries a whole message in its query string,
-		// each byte of UCS-2 written as %XX: sixteen segments take 13 KB.
-		ReadBufferSize:        32 << 10,
+		ReadBufferSize:        ReadBufferSize,
 		ReadTimeout:           readTimeout,
 		WriteTimeout:          writeTimeout,
 		IdleTimeout:           idleTimeout,
@@ -155,15 +157,28 @@ func New(cfg Config) *fiber.App {
 	}
 	small := limitBody(carrierBodyLimit)
 	for _, carrier := range cfg.Carriers {
-		if a := carrier.USSD; a != nil {
-			app.Post("/ussd/"+a.Route(), small, ussd(cfg, a))
+		g := cfg.Guards[carrier.Name]
+		if carrier.Signs {
+			g.Secret = "" // its own signature proves it
 		}
-		if a := carrier.SMS; a != nil {
-			app.Add(http.MethodPost, "/sms/"+a.Route(), small, smsHandler(cfg, a))
-			app.Add(http.MethodGet, "/sms/"+a.Route(), small, smsHandler(cfg, a))
+		check := guard(carrier.Name, g, cfg.Refused, cfg.Log)
+		// Each route twice: the secret in a header, or as the path's last
+		// segment. Fixed routes first, so that /sms/kannel/dlr is never
+		// read as /sms/kannel/<secret>.
+		add := func(method, path string, h ...fiber.Handler) {
+			hs := append([]fiber.Handler{check}, h...)
+			app.Add(method, path, hs...)
+			app.Add(method, path+"/:"+secretParam, hs...)
 		}
 		for _, r := range carrier.Routes {
-			app.Add(r.Method, r.Path, r.Handler)
+			add(r.Method, r.Path, r.Handler)
+		}
+		if a := carrier.USSD; a != nil {
+			add(http.MethodPost, "/ussd/"+a.Route(), small, ussd(cfg, a))
+		}
+		if a := carrier.SMS; a != nil {
+			add(http.MethodPost, "/sms/"+a.Route(), small, smsHandler(cfg, a))
+			add(http.MethodGet, "/sms/"+a.Route(), small, smsHandler(cfg, a))
 		}
 	}
 	for _, m := range cfg.Mounts {
@@ -182,7 +197,7 @@ type Refuser interface {
 func smsHandler(cfg Config, a SMSAdapter) fiber.Handler {
 	refuse := func(c *fiber.Ctx, err error) error {
 		if r, ok := a.(Refuser); ok {
-			cfg.Log.Info("inbound sms refused; answered with the keywords", "path", c.Path(), "reason", err.Error())
+			cfg.Log.Info("inbound sms refused; answered with the keywords", "route", c.Route().Path, "reason", err.Error())
 			return r.Refuse(c, err)
 		}
 		return err
@@ -260,14 +275,14 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 		if e, ok := wire.AsError(err); ok {
-			log.Info("request refused", "path", c.Path(), "status", e.Status, "reason", e.Error())
+			log.Info("request refused", "route", c.Route().Path, "status", e.Status, "reason", e.Error())
 			return c.Status(e.Status).SendString(e.Error())
 		}
 		var fe *fiber.Error
 		if errors.As(err, &fe) {
 			return c.Status(fe.Code).SendString(fe.Message)
 		}
-		log.Error("request failed", "path", c.Path(), "err", err)
+		log.Error("request failed", "route", c.Route().Path, "err", err)
 		return c.Status(http.StatusInternalServerError).SendString("internal error")
 	}
 }

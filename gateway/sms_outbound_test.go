@@ -126,8 +126,9 @@ func TestSMSOutbound(t *testing.T) {
 	if got := carriers.twilio.Last(t).Form; got.Get("To") != outboundTwilioPhone || got.Get("StatusCallback") != g.URL+"/sms/twilio/status" {
 		t.Errorf("Twilio send %v", got)
 	}
-	if got := carriers.kannel.Last(t).Form; got.Get("coding") != "2" ||
-		got.Get("dlr-url") != g.URL+"/sms/kannel/dlr?id="+strconv.FormatInt(zhID, 10)+"&status=%d" {
+	kannelToken := outboundMessage(t, db, zhID).DLRToken
+	if got := carriers.kannel.Last(t).Form; got.Get("coding") != "2" || len(kannelToken) < 32 ||
+		got.Get("dlr-url") != g.URL+"/sms/kannel/dlr?id="+strconv.FormatInt(zhID, 10)+"&t="+kannelToken+"&status=%d" {
 		t.Errorf("Kannel send %v", got)
 	}
 
@@ -154,7 +155,7 @@ func TestSMSOutbound(t *testing.T) {
 		return r
 	}
 	kannelDLR := func(typ string) *http.Request {
-		return httptest.NewRequest(http.MethodGet, "/sms/kannel/dlr?id="+carrierIDs["kannel"]+"&status="+typ, nil)
+		return httptest.NewRequest(http.MethodGet, "/sms/kannel/dlr?id="+carrierIDs["kannel"]+"&t="+kannelToken+"&status="+typ, nil)
 	}
 	atDLR := func(status string) *http.Request {
 		return sendertest.PostForm("/sms/africastalking/dlr", url.Values{"id": {carrierIDs["at"]}, "status": {status}, "phoneNumber": {outboundATPhone}})

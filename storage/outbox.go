@@ -34,7 +34,7 @@ const maxReason = 500
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // msgCols are the columns every message query reads, for messageRow.
-const msgCols = `id, direction, carrier, carrier_id, phone, body, status, kind, reply_to, dedupe_key, attempts, last_error, created_at`
+const msgCols = `id, direction, carrier, carrier_id, phone, body, status, kind, reply_to, dedupe_key, attempts, last_error, created_at, dlr_token`
 
 // messageRow is one row of messages.
 type messageRow struct {
@@ -51,6 +51,7 @@ type messageRow struct {
 	Attempts  int            `db:"attempts"`
 	LastError sql.NullString `db:"last_error"`
 	CreatedAt time.Time      `db:"created_at"`
+	DLRToken  string         `db:"dlr_token"`
 }
 
 func (r messageRow) toSMS() sms.Message {
@@ -59,6 +60,7 @@ func (r messageRow) toSMS() sms.Message {
 		Direction: r.Direction,
 		Carrier:   r.Carrier,
 		CarrierID: r.CarrierID.String,
+		DLRToken:  r.DLRToken,
 		Phone:     r.Phone,
 		Body:      r.Body,
 		Status:    r.Status,
@@ -402,7 +404,7 @@ WITH due AS MATERIALIZED (
     FROM due
     WHERE m.id = due.id
     RETURNING m.id, m.direction, m.carrier, m.carrier_id, m.phone, m.body, m.status, m.kind, m.reply_to,
-              m.dedupe_key, m.attempts, m.last_error, m.created_at, due.next_attempt_at AS due_at
+              m.dedupe_key, m.attempts, m.last_error, m.created_at, m.dlr_token, due.next_attempt_at AS due_at
 )
 SELECT ` + msgCols + ` FROM claimed ORDER BY due_at, id`
 	var rows []messageRow
@@ -594,11 +596,15 @@ WHERE id = $1`
 }
 
 // UpdateDeliveryByID is UpdateDelivery for carriers whose reports name
-// our own message id (Kannel, whose dlr-url carries it). It needs no
-// carrier id, so a report that beats the sender's MarkSent (an SMSC
-// reject within milliseconds) is kept, and the late MarkSent cannot
-// overwrite it. An unknown id is (false, nil).
-func (db *DB) UpdateDeliveryByID(ctx context.Context, carrier string, id int64, status string) (bool, error) {
+// our own message id (Kannel, whose dlr-url carries it). The report must
+// carry the message's token too: our ids are sequential, and anyone could
+// otherwise name an alert. It needs no carrier id, so a report that beats
+// the sender's MarkSent (an SMSC reject within milliseconds) is kept, and
+// the late MarkSent cannot overwrite it; but only a message a sender has
+// taken (sending or later) moves: a report on a message never handed to
+// the carrier is false, and changes nothing. An unknown id, a wrong token
+// or such a message is (false, nil).
+func (db *DB) UpdateDeliveryByID(ctx context.Context, carrier string, id int64, token, status string) (bool, error) {
 	switch status {
 	case sms.Sent, sms.Delivered, sms.Failed:
 	default:
@@ -606,14 +612,17 @@ func (db *DB) UpdateDeliveryByID(ctx context.Context, carrier string, id int64, 
 	}
 	found := false
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		const lock = `SELECT status FROM messages WHERE direction = 'out' AND carrier = $1 AND id = $2 FOR UPDATE`
+		const lock = `SELECT status FROM messages WHERE direction = 'out' AND carrier = $1 AND id = $2 AND dlr_token = $3 FOR UPDATE`
 		var cur string
-		err := tx.GetContext(ctx, &cur, lock, clean(carrier), id)
+		err := tx.GetContext(ctx, &cur, lock, clean(carrier), id, clean(token))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return err
+		}
+		if cur == sms.Queued {
+			return nil
 		}
 		found = true
 		return moveForward(ctx, tx, id, cur, status)

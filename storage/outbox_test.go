@@ -660,10 +660,15 @@ func TestKannelReportBeforeMarkSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ClaimDue(ctx, 10, time.Minute); err != nil {
-		t.Fatal(err)
+	claimed, err := db.ClaimDue(ctx, 10, time.Minute)
+	if err != nil || len(claimed) != 1 || len(claimed[0].DLRToken) < 32 {
+		t.Fatalf("claimed %+v, %v; want one message with its delivery token", claimed, err)
 	}
-	found, err := db.UpdateDeliveryByID(ctx, "kannel", id, sms.Failed)
+	token := claimed[0].DLRToken
+	if found, err := db.UpdateDeliveryByID(ctx, "kannel", id, "0123456789abcdef0123456789abcdef", sms.Failed); err != nil || found {
+		t.Fatalf("a report with a guessed token: found %v, %v", found, err)
+	}
+	found, err := db.UpdateDeliveryByID(ctx, "kannel", id, token, sms.Failed)
 	if err != nil || !found {
 		t.Fatalf("early report: found %v, %v", found, err)
 	}
@@ -676,8 +681,30 @@ func TestKannelReportBeforeMarkSent(t *testing.T) {
 	if found, _ := db.UpdateDelivery(ctx, "at", fmt.Sprint(id), sms.Delivered); found {
 		t.Fatal("an Africa's Talking report matched our own id")
 	}
-	if found, _ := db.UpdateDeliveryByID(ctx, "at", id, sms.Delivered); found {
+	if found, _ := db.UpdateDeliveryByID(ctx, "at", id, token, sms.Delivered); found {
 		t.Fatal("a report by id matched another carrier's message")
+	}
+}
+
+// TestReportOnANeverSentMessage: a delivery report, even with the right
+// token, does not move a message no sender has taken.
+func TestReportOnANeverSentMessage(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := storagetest.MustDB(t)
+	id, _, err := db.Enqueue(ctx, sms.Message{Direction: sms.Out, Kind: sms.KindAlert, Carrier: "kannel", Phone: "+8613700137001", Body: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var token string
+	if err := storage.SQL(db).GetContext(ctx, &token, `SELECT dlr_token FROM messages WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := db.UpdateDeliveryByID(ctx, "kannel", id, token, sms.Delivered); err != nil || found {
+		t.Fatalf("a report on a queued message: found %v, %v", found, err)
+	}
+	if m, _ := db.MessageByID(ctx, id); m.Status != sms.Queued {
+		t.Fatalf("a queued message became %s", m.Status)
 	}
 }
 

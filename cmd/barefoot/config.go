@@ -30,6 +30,11 @@ type config struct {
 	Region      string
 	SessionTTL  time.Duration
 	ResumeTTL   time.Duration
+	// WebhookSecret must come with every callback of a carrier that does
+	// not sign its own.
+	WebhookSecret string
+	// SpoolDir keeps reports Postgres cannot take in time.
+	SpoolDir string
 	// PublicURL is the gateway's address as carriers reach it, for
 	// Twilio's signatures and delivery-report callbacks.
 	PublicURL string
@@ -62,7 +67,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return def
 	}
 	c := config{
-		Addr:        get("BAREFOOT_ADDR", ":8080"),
+		// Loopback by default: beyond it, every carrier callback must carry
+		// the webhook secret (see serve).
+		Addr:        get("BAREFOOT_ADDR", "127.0.0.1:8080"),
 		DatabaseURL: get("BAREFOOT_DATABASE_URL", "postgres://barefoot:barefoot@127.0.0.1:5432/barefoot?sslmode=disable"),
 		RedisURL:    get("BAREFOOT_REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RedisPrefix: get("BAREFOOT_REDIS_PREFIX", "bf:"),
@@ -112,6 +119,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("BAREFOOT_SMS_DAILY_REPLIES: want a whole number of replies, got %q", getenv("BAREFOOT_SMS_DAILY_REPLIES"))
 	}
 	c.PublicURL = strings.TrimRight(get("BAREFOOT_PUBLIC_URL", ""), "/")
+	c.WebhookSecret = get("BAREFOOT_WEBHOOK_SECRET", "")
+	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
+		return c, errors.New("BAREFOOT_WEBHOOK_SECRET: want at least 16 characters (e.g. openssl rand -hex 16)")
+	}
+	c.SpoolDir = get("BAREFOOT_SPOOL_DIR", "var/spool")
 	loc, err := time.LoadLocation(get("BAREFOOT_TIMEZONE", "Asia/Shanghai"))
 	if err != nil {
 		return c, fmt.Errorf("BAREFOOT_TIMEZONE: want a zone such as Asia/Shanghai, got %q", getenv("BAREFOOT_TIMEZONE"))

@@ -29,7 +29,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || !strings.Contains(c.DatabaseURL, "/barefoot?") || c.RedisURL != "redis://127.0.0.1:6379/0" || c.Region != "CN" || c.SessionTTL != 5*time.Minute {
+	if c.Addr != "127.0.0.1:8080" || !strings.Contains(c.DatabaseURL, "/barefoot?") || c.RedisURL != "redis://127.0.0.1:6379/0" || c.Region != "CN" || c.SessionTTL != 5*time.Minute {
 		t.Fatalf("defaults = %+v", c)
 	}
 	tests := []struct {
@@ -40,6 +40,7 @@ func TestLoadConfig(t *testing.T) {
 		{[]string{"BAREFOOT_SESSION_TTL", "1ms"}, "BAREFOOT_SESSION_TTL"},
 		{[]string{"BAREFOOT_LOG_LEVEL", "loud"}, "BAREFOOT_LOG_LEVEL"},
 		{[]string{"BAREFOOT_PHONE_REGION", "China"}, "BAREFOOT_PHONE_REGION"},
+		{[]string{"BAREFOOT_WEBHOOK_SECRET", "short"}, "BAREFOOT_WEBHOOK_SECRET"},
 	}
 	for _, tt := range tests {
 		if _, err := loadConfig(env(tt.env...)); err == nil || !strings.HasPrefix(err.Error(), tt.want+":") {
@@ -82,7 +83,7 @@ func TestServeReadsCarrierSettings(t *testing.T) {
 	} {
 		env := map[string]string{
 			"BAREFOOT_DATABASE_URL": storagetest.DSNFor(name), "BAREFOOT_REDIS_URL": sessionstest.URL(),
-			"BAREFOOT_ADDR": "127.0.0.1:0", "BAREFOOT_LOG_LEVEL": "error",
+			"BAREFOOT_ADDR": "127.0.0.1:0", "BAREFOOT_LOG_LEVEL": "error", "BAREFOOT_SPOOL_DIR": t.TempDir(),
 		}
 		for i := 0; i+1 < len(tt.env); i += 2 {
 			env[tt.env[i]] = tt.env[i+1]
@@ -152,6 +153,32 @@ func TestSimulateSMS(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Visit saved. Ref V") || !strings.Contains(out.String(), "MENU for the menu") {
 		t.Fatalf("director session:\n%s", out.String())
+	}
+}
+
+// TestServeRefusesAnOpenPort: a gateway listening beyond loopback without
+// a webhook secret would take forged callbacks from anyone; it does not
+// start, and says which variable to set.
+func TestServeRefusesAnOpenPort(t *testing.T) {
+	defer slog.SetDefault(slog.Default()) // serve sets its own
+	name := storagetest.RandomName("barefoot_cmd")
+	storagetest.MustDropDatabase(t, name)
+	env := map[string]string{
+		"BAREFOOT_DATABASE_URL": storagetest.DSNFor(name), "BAREFOOT_REDIS_URL": sessionstest.URL(),
+		"BAREFOOT_ADDR": "0.0.0.0:0", "BAREFOOT_LOG_LEVEL": "error", "BAREFOOT_SPOOL_DIR": t.TempDir(),
+	}
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = serve(t.Context(), cfg)
+	if err == nil || !strings.HasPrefix(err.Error(), "BAREFOOT_WEBHOOK_SECRET: required when BAREFOOT_ADDR") {
+		t.Fatalf("serve on 0.0.0.0 without a secret: %v", err)
+	}
+	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "[::1]:8080": true, "localhost:8080": true, ":8080": false, "0.0.0.0:8080": false, "10.0.0.5:8080": false} {
+		if loopback(addr) != want {
+			t.Errorf("loopback(%q) = %v", addr, !want)
+		}
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway/assemble"
@@ -36,10 +38,13 @@ func serve(ctx context.Context, cfg config) error {
 		Region: cfg.Region, RedisPrefix: cfg.RedisPrefix, SessionTTL: cfg.SessionTTL, ResumeTTL: cfg.ResumeTTL,
 		SMSSessionTTL: cfg.SMSSessionTTL, ReplyLimit: cfg.SMSReplyLimit, StrangerReplyLimit: cfg.SMSStrangerReplyLimit, ReplyWindow: cfg.SMSReplyWindow,
 		DailyReplies: cfg.SMSDailyReplies, StatusSecret: cfg.StatusSecret, Getenv: cfg.Getenv, PublicURL: cfg.PublicURL,
-		AlertCarrier: cfg.AlertCarrier, Location: cfg.Location,
+		AlertCarrier: cfg.AlertCarrier, Location: cfg.Location, WebhookSecret: cfg.WebhookSecret, SpoolDir: cfg.SpoolDir,
 	}, log)
 	if err != nil {
 		return err // it names the setting to fix, or says what failed
+	}
+	if !loopback(cfg.Addr) && len(g.Unguarded) > 0 {
+		return fmt.Errorf("BAREFOOT_WEBHOOK_SECRET: required when BAREFOOT_ADDR (%s) listens beyond loopback: anyone who reaches the port could forge callbacks of %s", cfg.Addr, strings.Join(g.Unguarded, ", "))
 	}
 	if len(g.Catalog.Published()) == 0 {
 		log.Warn("no menu tree is published; run `barefoot seed` to load the demo")
@@ -89,6 +94,19 @@ func serve(ctx context.Context, cfg config) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// loopback reports whether addr listens on the loopback interface only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 func migrate(ctx context.Context, cfg config, out io.Writer) error {

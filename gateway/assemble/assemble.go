@@ -60,6 +60,11 @@ type Settings struct {
 	PublicURL string
 	// HTTPClient calls the carriers' send APIs; each one's default when nil.
 	HTTPClient *http.Client
+	// WebhookSecret must come with every callback of a carrier that does
+	// not sign its own (BAREFOOT_WEBHOOK_SECRET; a carrier's own
+	// BAREFOOT_<NAME>_WEBHOOK_SECRET overrides it); none when empty, for
+	// a gateway that listens on loopback only.
+	WebhookSecret string
 	// AlertCarrier names the carrier alerts go out through, one that
 	// carries SMS; the store's default when empty.
 	AlertCarrier string
@@ -102,6 +107,9 @@ type Gateway struct {
 	// Senders are the send clients of the carriers configured for
 	// sending, by carrier name, for the outbox's sender.Sender.
 	Senders map[string]sender.Client
+	// Unguarded names the carriers whose callbacks need no secret: a
+	// gateway that listens beyond loopback must have none.
+	Unguarded []string
 }
 
 // Carriers are the carriers the gateway serves, each declared by its own
@@ -126,6 +134,33 @@ func BuildCarriers(env gateway.CarrierEnv) ([]gateway.Carrier, error) {
 		carriers = append(carriers, c)
 	}
 	return carriers, nil
+}
+
+// Guards are what each carrier's callbacks must show: its webhook secret
+// and, from BAREFOOT_<NAME>_ALLOW, the addresses it calls from.
+func Guards(env gateway.CarrierEnv, carriers []gateway.Carrier) (map[string]gateway.Guard, error) {
+	out := map[string]gateway.Guard{}
+	for _, c := range carriers {
+		key := "BAREFOOT_" + strings.ToUpper(c.Name) + "_ALLOW"
+		allow, err := gateway.ParseAllow(env.Setting(key, ""))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		out[c.Name] = gateway.Guard{Secret: env.WebhookSecret(c.Name), Allow: allow}
+	}
+	return out, nil
+}
+
+// Unguarded names the carriers whose callbacks anyone who reaches the
+// port could forge: no webhook secret, and no signature of their own.
+func Unguarded(carriers []gateway.Carrier, guards map[string]gateway.Guard) []string {
+	var out []string
+	for _, c := range carriers {
+		if !c.Signs && guards[c.Name].Secret == "" {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 // checkAlertCarrier refuses an alert carrier that cannot carry an alert:
@@ -180,8 +215,12 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	if s.Region == "" {
 		s.Region = "CN"
 	}
-	env := gateway.CarrierEnv{Getenv: s.Getenv, PublicURL: strings.TrimRight(s.PublicURL, "/"), Deliveries: db, HTTPClient: s.HTTPClient}
+	env := gateway.CarrierEnv{Getenv: s.Getenv, PublicURL: strings.TrimRight(s.PublicURL, "/"), Deliveries: db, HTTPClient: s.HTTPClient, Secret: s.WebhookSecret}
 	carriers, err := BuildCarriers(env)
+	if err != nil {
+		return nil, err
+	}
+	guards, err := Guards(env, carriers)
 	if err != nil {
 		return nil, err
 	}
@@ -260,6 +299,8 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		Metrics:       metrics,
 		Phones:        &phone.Cache{Normalizer: phone.Normalizer{Region: s.Region}},
 		Carriers:      carriers,
+		Guards:        guards,
+		Refused:       gateway.NewGuardMetrics(metrics),
 		Mounts:        []func(*fiber.App){api.Mount, console.Mount},
 		Checks:        []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
 		Log:           log,
@@ -267,6 +308,6 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	})
 	return &Gateway{
 		App: app, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Spool: sp, Store: store, Metrics: metrics, Refresh: refresh,
-		Senders: senders,
+		Senders: senders, Unguarded: Unguarded(carriers, guards),
 	}, nil
 }

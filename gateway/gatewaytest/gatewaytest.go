@@ -91,6 +91,9 @@ type Options struct {
 	// AlertCarrier sends alerts about urgent reports (the binary's default
 	// when empty).
 	AlertCarrier string
+	// WebhookSecret must come with every carrier callback; none when
+	// empty, as for a gateway on loopback.
+	WebhookSecret string
 }
 
 // MustGateway starts a seeded gateway that is stopped when the test ends.
@@ -137,7 +140,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 		Region: "CN", RedisPrefix: prefix, SessionTTL: 5 * time.Minute, SMSSessionTTL: 30 * time.Minute,
 		ReplyLimit: limit, StrangerReplyLimit: strangers, ReplyWindow: 10 * time.Minute, DailyReplies: opts.ReplyBudget, StatusSecret: opts.StatusSecret,
 		Getenv: func(k string) string { return opts.Env[k] }, PublicURL: base, HTTPClient: sendertest.Client(),
-		Location: opts.Location, HopBudget: opts.HopBudget, AlertCarrier: opts.AlertCarrier,
+		Location: opts.Location, HopBudget: opts.HopBudget, AlertCarrier: opts.AlertCarrier, WebhookSecret: opts.WebhookSecret,
 		SpoolDir: tb.TempDir(), SpoolEvery: 100 * time.Millisecond,
 	}, log)
 	if err != nil {

@@ -42,8 +42,8 @@ func New(env gateway.CarrierEnv) (gateway.Carrier, error) {
 		BaseURL: env.Setting("BAREFOOT_KANNEL_URL", ""), Username: env.Setting("BAREFOOT_KANNEL_USERNAME", ""),
 		Password: env.Setting("BAREFOOT_KANNEL_PASSWORD", ""), From: env.Setting("BAREFOOT_KANNEL_FROM", ""), Client: env.HTTPClient,
 	}
-	if env.PublicURL != "" {
-		s.DLRURL = env.PublicURL + dlrPath + "?id=" + IDPlaceholder + "&status=%d"
+	if u := env.CallbackURL(CarrierName, dlrPath); u != "" {
+		s.DLRURL = u + "?id=" + IDPlaceholder + "&t=" + TokenPlaceholder + "&status=%d"
 	}
 	send, err := env.SendClient(s.BaseURL != "" && s.Username != "", s, "BAREFOOT_KANNEL_USERNAME", "BAREFOOT_KANNEL_PASSWORD")
 	c := gateway.Carrier{

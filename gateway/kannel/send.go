@@ -14,8 +14,12 @@ import (
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 )
 
-// IDPlaceholder in Sender.DLRURL is replaced by our message id.
-const IDPlaceholder = "{id}"
+// IDPlaceholder and TokenPlaceholder in Sender.DLRURL are replaced by our
+// message id and its delivery token.
+const (
+	IDPlaceholder    = "{id}"
+	TokenPlaceholder = "{token}"
+)
 
 // dlrMask asks Kannel for every report that settles a message: delivered
 // (1) and not delivered (2) to the phone, accepted (8) and rejected (16) by
@@ -35,7 +39,8 @@ type Sender struct {
 	Password string
 	// From is the sender number; the sendsms-user's default when empty.
 	From string
-	// DLRURL is where Kannel reports delivery (see DLR), with {id} where
+	// DLRURL is where Kannel reports delivery (see DLR), with {token}
+	// where the message's delivery token goes, {id} where
 	// our message id goes and Kannel's %d where the report type goes:
 	// https://gw.example.org/sms/kannel/dlr?id={id}&status=%d. Without it
 	// no reports are asked for.
@@ -88,7 +93,7 @@ func (s Sender) Send(ctx context.Context, m sms.Message) (string, error) {
 	}
 	if s.DLRURL != "" {
 		q.Set("dlr-mask", dlrMask)
-		q.Set("dlr-url", strings.ReplaceAll(s.DLRURL, IDPlaceholder, id))
+		q.Set("dlr-url", strings.NewReplacer(IDPlaceholder, id, TokenPlaceholder, url.QueryEscape(m.DLRToken)).Replace(s.DLRURL))
 	}
 	ans, err := sender.Call{
 		Carrier: CarrierName, Method: http.MethodGet, URL: strings.TrimRight(s.BaseURL, "/") + "/cgi-bin/sendsms", Form: q,

@@ -166,11 +166,16 @@ func TestDLR(t *testing.T) {
 		t.Helper()
 		return sendertest.Do(t, app, httptest.NewRequest(http.MethodGet, path+"?"+query, nil))
 	}
-	// Kannel's carrier id is our own message id.
+	// Kannel's carrier id is our own message id; its report carries the
+	// message's delivery token beside it.
 	sent := func() (int64, string) {
 		t.Helper()
 		id := sendertest.MustSent(t, db, sendMessage("m"), "{id}")
-		return id, strconv.FormatInt(id, 10)
+		m, err := db.MessageByID(t.Context(), id)
+		if err != nil || m.DLRToken == "" {
+			t.Fatalf("message %d: %+v, %v", id, m, err)
+		}
+		return id, strconv.FormatInt(id, 10) + "&t=" + m.DLRToken
 	}
 
 	for _, tc := range []struct{ typ, want string }{
@@ -204,12 +209,14 @@ func TestDLR(t *testing.T) {
 		query string
 		want  int
 	}{
-		{"id=999999&status=1", http.StatusOK}, // not ours: Kannel must not retry
+		{"id=999999&t=x&status=1", http.StatusOK}, // not ours: Kannel must not retry
+		{"id=" + strings.Split(ref, "&")[0] + "&status=1", http.StatusBadRequest}, // no token
 		{"id=" + ref + "&status=32", http.StatusBadRequest},
 		{"id=" + ref + "&status=%25d", http.StatusBadRequest}, // a dlr-url Kannel did not fill in
 		{"status=1", http.StatusBadRequest},
 		{"id=" + ref, http.StatusBadRequest},
 		{"id=" + ref + "&id=1&status=1", http.StatusBadRequest},
+		{"id=" + strings.Split(ref, "&")[0] + "&t=0123456789abcdef0123456789abcdef&status=16", http.StatusOK}, // a guess: changes nothing
 	} {
 		if code, body := get(tc.query); code != tc.want {
 			t.Errorf("%s: %d %s, want %d", tc.query, code, body, tc.want)

@@ -33,9 +33,10 @@ import (
 // send client in sender.Sender.Carriers.
 const CarrierName = "twilio"
 
-// New returns Twilio as the gateway serves it: the SMS adapter, checking
-// signatures when the auth token is set, the status callback route and,
-// once BAREFOOT_TWILIO_ACCOUNT_SID is set, the send client.
+// New returns Twilio as the gateway serves it: the SMS adapter, the status
+// callback route and, once BAREFOOT_TWILIO_ACCOUNT_SID is set, the send
+// client. Every webhook must carry Twilio's signature: without an auth
+// token to check it against, Twilio's routes refuse everything.
 func New(env gateway.CarrierEnv) (gateway.Carrier, error) {
 	token := env.Setting("BAREFOOT_TWILIO_AUTH_TOKEN", "")
 	if token != "" && env.PublicURL == "" {
@@ -52,7 +53,7 @@ func New(env gateway.CarrierEnv) (gateway.Carrier, error) {
 	}
 	send, err := env.SendClient(s.AccountSID != "", s, "BAREFOOT_TWILIO_ACCOUNT_SID", "BAREFOOT_TWILIO_AUTH_TOKEN", "BAREFOOT_TWILIO_FROM")
 	return gateway.Carrier{
-		Name: CarrierName, SMS: SMS{AuthToken: token, PublicURL: env.PublicURL}, Sender: send,
+		Name: CarrierName, SMS: SMS{AuthToken: token, PublicURL: env.PublicURL}, Sender: send, Signs: true,
 		Routes: []gateway.Route{{Method: http.MethodPost, Path: statusPath, Handler: Status(env.Deliveries, Verifier(token, env.PublicURL))}},
 	}, err
 }

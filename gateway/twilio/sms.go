@@ -31,6 +31,10 @@ var errBadSignature = &wire.Error{Status: http.StatusForbidden, Message: "bad si
 // errNoPublicURL is a configuration mistake, answered 500 and logged.
 var errNoPublicURL = errors.New("twilio: AuthToken is set but PublicURL is empty")
 
+// errNotConfigured refuses webhooks a gateway without Twilio's auth token
+// cannot check.
+var errNotConfigured = &wire.Error{Status: http.StatusForbidden, Message: "Twilio is not configured here: no auth token to check the signature"}
+
 // SMS is the Twilio incoming SMS adapter.
 type SMS struct {
 	// AuthToken is the account's auth token, the key of the signature.
@@ -56,9 +60,10 @@ func (SMS) Carrier() string { return CarrierName }
 // Twilio takes it as TwiML.
 func (SMS) Inline() bool { return true }
 
-// Parse reads an incoming message webhook. With an AuthToken the
-// signature is checked first, over every parameter posted (Twilio adds
-// parameters without notice), and a missing or wrong one is a 403. The
+// Parse reads an incoming message webhook. The signature is checked first,
+// over every parameter posted (Twilio adds parameters without notice), and
+// a missing or wrong one is a 403; without an AuthToken every webhook is
+// refused: an unsigned one could come from anyone. The
 // phone number is returned as sent; the gateway normalises it. Twilio
 // gives no receive time: ReceivedAt is left zero for the gateway's clock.
 func (a SMS) Parse(c *fiber.Ctx) (sms.Message, error) {
@@ -66,10 +71,8 @@ func (a SMS) Parse(c *fiber.Ctx) (sms.Message, error) {
 	if err != nil {
 		return sms.Message{}, err
 	}
-	if a.AuthToken != "" {
-		if err := a.verify(c); err != nil {
-			return sms.Message{}, err
-		}
+	if err := a.verify(c); err != nil {
+		return sms.Message{}, err
 	}
 	m := sms.Message{Direction: sms.In, Kind: sms.KindInbound, Carrier: CarrierName}
 	err = f.Read(
@@ -88,6 +91,9 @@ func (a SMS) Parse(c *fiber.Ctx) (sms.Message, error) {
 
 // verify checks the request's signature against its public URL.
 func (a SMS) verify(c *fiber.Ctx) error {
+	if a.AuthToken == "" {
+		return errNotConfigured
+	}
 	if a.PublicURL == "" {
 		return errNoPublicURL
 	}

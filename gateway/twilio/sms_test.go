@@ -110,9 +110,11 @@ func TestSMS(t *testing.T) {
 		Name: "nothing to reply", Requests: signedAt(t, h.Path, zh, publicBase+h.Path, ""),
 		Want: answered(zhSid, "状态", `<?xml version="1.0" encoding="UTF-8"?><Response/>`),
 	})
-	// Without a token nothing is checked: for local testing only.
+	// Without a token nothing can be checked, so nothing is taken: an
+	// unsigned webhook could come from anyone.
 	wiretest.SMS(t, twilio.SMS{}, testReply).Run(t,
-		wiretest.Case{Name: "no token, no check", Requests: signedAt(t, h.Path, zh, "", ""), Want: answered(zhSid, "状态", twiml)},
+		wiretest.Case{Name: "no token, refused", Requests: signedAt(t, h.Path, zh, "", ""),
+			Want: wiretest.Refused(http.StatusForbidden, "Twilio is not configured here: no auth token to check the signature")},
 		wiretest.Case{Name: "no content type", Requests: []*http.Request{wiretest.Request(http.MethodPost, h.Path, "", zh)},
 			Want: wiretest.Refused(http.StatusUnsupportedMediaType, "want application/x-www-form-urlencoded")},
 	)

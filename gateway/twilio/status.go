@@ -42,13 +42,10 @@ const (
 // Verifier returns the signature check of Status for an account: the
 // request's X-Twilio-Signature must be Twilio's for publicURL (the base
 // Twilio calls, as for SMS.PublicURL) followed by the request's path and
-// query, and every parameter posted. Without an auth token nothing is
-// checked, as with SMS: for local testing only.
+// query, and every parameter posted. Without an auth token nothing can be
+// checked, and everything is refused, as with SMS.
 func Verifier(authToken, publicURL string) func(c *fiber.Ctx) bool {
 	return func(c *fiber.Ctx) bool {
-		if authToken == "" {
-			return true
-		}
 		return SMS{AuthToken: authToken, PublicURL: publicURL}.verify(c) == nil
 	}
 }

@@ -49,6 +49,9 @@ type Message struct {
 	Kind   string
 	// ReplyTo is the inbound message an outbound reply answers.
 	ReplyTo int64
+	// DLRToken is drawn per outbound message and given only to the
+	// carrier, whose delivery reports that name our id must echo it.
+	DLRToken string
 	// DedupeKey makes an outbound message exactly-once: a second enqueue
 	// with the same key is a no-op.
 	DedupeKey  string

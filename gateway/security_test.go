@@ -1,0 +1,138 @@
+package gateway_test
+
+// Attacks by someone who can reach the gateway's port, each as it was
+// tried on the gateway before it required carriers to prove themselves.
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
+)
+
+const secret = "5f1c2a9e0b7d4e3a8c6f1b2d9e0a7c4b"
+
+// send makes a request with an optional header and returns status and body.
+func send(t *testing.T, g *gatewaytest.Gateway, method, path, contentType, body string, header map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, g.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp.StatusCode, b.String()
+}
+
+// TestForgedCallbacksRefused: without the webhook secret no callback
+// reaches a menu, an inbox or a delivery report; with it, in the header or
+// as the path's last segment, everything works. Refusals are logged,
+// without the secret tried, and counted.
+func TestForgedCallbacksRefused(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{WebhookSecret: secret, Log: &logs})
+	at := gatewaytest.ATForm("ATUid_forged", enDirector, "*384*2015#", "1*C0003").Encode()
+	const form = "application/x-www-form-urlencoded"
+	guess := "0123456789abcdef0123456789abcdef"
+
+	tries := []struct {
+		name, method, path, ctype, body string
+		header                          map[string]string
+	}{
+		{"USSD as a director, no secret", "POST", "/ussd/africastalking", form, at, nil},
+		{"USSD with a wrong secret", "POST", "/ussd/africastalking/" + guess, form, at, nil},
+		{"USSD with a wrong header", "POST", "/ussd/africastalking", form, at, map[string]string{"X-Barefoot-Webhook-Secret": guess}},
+		{"a family's status read through Kannel", "GET", "/sms/kannel?from=%2B8613900139001&text=STATUS&id=f1", "", "", nil},
+		{"Hubtel", "POST", "/ussd/hubtel", "application/json", `{"Mobile":"8613800138002","SessionId":"x","ServiceCode":"384*2015","Type":"Initiation","Message":"*384*2015#","Operator":"mtn","Sequence":1}`, nil},
+		{"an alert marked delivered", "GET", "/sms/kannel/dlr?id=1&status=1", "", "", nil},
+		{"an alert marked failed through AT", "POST", "/sms/africastalking/dlr", form, "id=ATXid_1&status=Failed", nil},
+	}
+	for _, tt := range tries {
+		status, body := send(t, g, tt.method, tt.path, tt.ctype, tt.body, tt.header)
+		if status != http.StatusForbidden || strings.Contains(body, "王小明") || strings.Contains(body, "陈晨") {
+			t.Errorf("%s: %d %q, want 403 and nothing else", tt.name, status, body)
+		}
+	}
+	if got := counter(t, g.Metrics, "barefoot_callbacks_refused_total", map[string]string{"reason": "secret"}); got != float64(len(tries)) {
+		t.Errorf("%v refusals counted, want %d", got, len(tries))
+	}
+	if out := logs.String(); !strings.Contains(out, "carrier callback refused") || strings.Contains(out, guess) {
+		t.Errorf("refusals not logged, or logged with the secret tried:\n%s", out)
+	}
+
+	// The carriers themselves, with the secret.
+	if status, body := send(t, g, "POST", "/ussd/africastalking/"+secret, form, at, nil); status != 200 || !strings.Contains(body, "How is 陈晨?") {
+		t.Fatalf("USSD with the secret in the path: %d %q", status, body)
+	}
+	if status, body := send(t, g, "POST", "/ussd/africastalking", form, at, map[string]string{"X-Barefoot-Webhook-Secret": secret}); status != 200 || !strings.Contains(body, "How is 陈晨?") {
+		t.Fatalf("USSD with the secret in the header: %d %q", status, body)
+	}
+	if status, body := send(t, g, "GET", "/sms/kannel/"+secret+"?from=%2B8613900139001&text=STATUS&id=ok1", "", "", nil); status != 200 || !strings.Contains(body, "王小明") {
+		t.Fatalf("Kannel with the secret: %d %q", status, body)
+	}
+	// Nothing the forgeries tried was stored.
+	if n := countRows(t, g, `SELECT count(*) FROM messages WHERE carrier_id = 'f1'`); n != 0 {
+		t.Fatalf("a forged message was recorded")
+	}
+}
+
+// TestCallbacksFromTheCarriersAddressesOnly: a carrier's allowlist holds
+// its callbacks to its own addresses.
+func TestCallbacksFromTheCarriersAddressesOnly(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{Env: map[string]string{"BAREFOOT_AT_ALLOW": "196.201.214.0/24"}})
+	status, _ := send(t, g, "POST", "/ussd/africastalking", "application/x-www-form-urlencoded", gatewaytest.ATForm("ATUid_addr", enDirector, "*384*2015#", "").Encode(), nil)
+	if status != http.StatusForbidden {
+		t.Fatalf("AT from loopback with an allowlist: %d, want 403", status)
+	}
+	if got := kannelSMS(t, g, zhGuardian, "状态"); !strings.Contains(got, "王小明") { // other carriers unaffected
+		t.Fatalf("Kannel: %q", got)
+	}
+}
+
+// TestForgedDeliveryReportChangesNothing: a delivery report that names a
+// queued, never sent alert does not mark it delivered.
+func TestForgedDeliveryReportChangesNothing(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{AlertCarrier: "kannel"})
+	kannelSMS(t, g, zhDirector, "需求 C0001 6 2") // an urgent need: its alert is queued
+	var id int64
+	if err := g.SQL(t).Get(&id, `SELECT id FROM messages WHERE kind = 'alert'`); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []string{"1", "16"} {
+		status, _ := send(t, g, "GET", "/sms/kannel/dlr?status="+st+"&id="+itoa(id), "", "", nil)
+		if status != 200 && status != 400 && status != 403 {
+			t.Fatalf("forged report: %d", status)
+		}
+	}
+	msgs, err := g.DB.Messages(context.Background(), "+8613700137001")
+	if err != nil || len(msgs) != 1 || msgs[0].Status != sms.Queued {
+		t.Fatalf("after forged reports the alert is %+v, %v; want it queued still", msgs, err)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
