@@ -140,8 +140,8 @@ func New(cfg Config) *fiber.App {
 		cfg.HopBudget = 5 * time.Second
 	}
 	app := fiber.New(fiber.Config{
-		AppName:   "barefoot",
-		BodyLimit: apiBodyLimit,
+		AppName:               "barefoot",
+		BodyLimit:             apiBodyLimit,
 		ReadBufferSize:        ReadBufferSize,
 		ReadTimeout:           readTimeout,
 		WriteTimeout:          writeTimeout,

@@ -209,7 +209,7 @@ func TestDLR(t *testing.T) {
 		query string
 		want  int
 	}{
-		{"id=999999&t=x&status=1", http.StatusOK}, // not ours: Kannel must not retry
+		{"id=999999&t=x&status=1", http.StatusOK},                                 // not ours: Kannel must not retry
 		{"id=" + strings.Split(ref, "&")[0] + "&status=1", http.StatusBadRequest}, // no token
 		{"id=" + ref + "&status=32", http.StatusBadRequest},
 		{"id=" + ref + "&status=%25d", http.StatusBadRequest}, // a dlr-url Kannel did not fill in
