@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 )
 
 // seedSessions stores n sessions at the director menu's first screen, as the
@@ -150,4 +153,57 @@ func BenchmarkSMSInbound(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkSignInFlood checks thirty wrong passwords at once, as a flood
+// of sign-ins that beat the per-address throttle (many addresses) would,
+// while a director's USSD hops go on; it reports the process's peak
+// resident memory and the slowest hop during the flood. Password hashing
+// holds two slots, so memory stays bounded and hops are not starved.
+func BenchmarkSignInFlood(b *testing.B) {
+	g := gatewaytest.MustGateway(b, gatewaytest.Options{})
+	mustUserTB(b, g, "county", "admin")
+	client := &http.Client{}
+	var slowest time.Duration
+	for i := 0; b.Loop(); i++ {
+		var wg sync.WaitGroup
+		for range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = g.DB.Authenticate(context.Background(), "county", "a wrong password")
+			}()
+		}
+		for j := range 5 {
+			start := time.Now()
+			post(b, client, g.URL+"/ussd/africastalking", hopBody(fmt.Sprintf("ATUid_flood%d_%d", i, j), ""))
+			slowest = max(slowest, time.Since(start))
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(peakRSS(b))/(1<<20), "peak-MB")
+	b.ReportMetric(float64(slowest.Microseconds())/1000, "slowest-hop-ms")
+}
+
+// peakRSS reads the process's peak resident set size (VmHWM).
+func peakRSS(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc here")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func mustUserTB(tb testing.TB, g *gatewaytest.Gateway, name, role string) {
+	tb.Helper()
+	if _, err := g.DB.CreateUser(context.Background(), access.User{}, name, "correct horse battery", role); err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -136,3 +136,73 @@ func TestForgedDeliveryReportChangesNothing(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// login posts a sign-in and returns the status and body.
+func login(t *testing.T, g *gatewaytest.Gateway, user, password string) (int, string) {
+	t.Helper()
+	return send(t, g, "POST", "/api/v1/login", "application/json", `{"username":"`+user+`","password":"`+password+`"}`, nil)
+}
+
+// TestPasswordGuessingIsThrottledAndAudited: fifty wrong passwords in a
+// row meet growing lock-outs after the first few, every failure is in the
+// audit log, and the right password works once the lock-out is over.
+func TestPasswordGuessingIsThrottledAndAudited(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{Log: &logs})
+	mustUser(t, g, "county", "admin")
+	var refused, throttled int
+	for range 50 {
+		switch status, _ := login(t, g, "county", "wrong-password-1"); status {
+		case http.StatusUnauthorized:
+			refused++
+		case http.StatusTooManyRequests:
+			throttled++
+		default:
+			t.Fatalf("wrong password: %d", status)
+		}
+	}
+	if refused > 6 || throttled < 44 {
+		t.Fatalf("%d refused and %d throttled of 50 guesses", refused, throttled)
+	}
+	if n := countRows(t, g, `SELECT count(*) FROM audit_log WHERE action = 'login.failed' AND object_id = 'county'`); n != refused {
+		t.Fatalf("%d failed sign-ins audited, want %d", n, refused)
+	}
+	if !strings.Contains(logs.String(), "sign-in failed") || !strings.Contains(logs.String(), "too many wrong attempts") {
+		t.Fatalf("failed sign-ins not logged:\n%s", logs.String())
+	}
+	// Locked out even with the right password, until the lock-out ends.
+	if status, _ := login(t, g, "county", "correct horse battery"); status != http.StatusTooManyRequests {
+		t.Fatalf("right password during the lock-out: %d", status)
+	}
+}
+
+// TestSignOutEndsTheToken: a sign-out ends the token on the server; API
+// answers are never cached and never sniffed.
+func TestSignOutEndsTheToken(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	mustUser(t, g, "viewer1", "viewer")
+	status, body := login(t, g, "viewer1", "correct horse battery")
+	token := strings.Split(strings.SplitN(body, `"token":"`, 2)[1], `"`)[0]
+	if status != 200 || token == "" {
+		t.Fatalf("login: %d %s", status, body)
+	}
+	auth := map[string]string{"Authorization": "Bearer " + token}
+	req, _ := http.NewRequest("GET", g.URL+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("me: %d %v", resp.StatusCode, resp.Header)
+	}
+	if status, _ := send(t, g, "POST", "/api/v1/logout", "", "", auth); status != http.StatusNoContent {
+		t.Fatalf("logout: %d", status)
+	}
+	if status, _ := send(t, g, "GET", "/api/v1/me", "", "", auth); status != http.StatusUnauthorized {
+		t.Fatalf("the token after sign-out: %d, want 401", status)
+	}
+}

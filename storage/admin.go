@@ -32,6 +32,39 @@ func (r userRow) user() access.User {
 	return access.User{ID: r.ID, Username: r.Username, Role: r.Role, Active: r.Active}
 }
 
+// passwordParams are argon2id's settings for new password hashes: OWASP's
+// recommended 19 MiB, two passes, one lane. A hash keeps the settings it
+// was made with, so older, costlier hashes still verify.
+var passwordParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// hashSlots bounds the password hashes computed at once. Each takes its
+// memory (19 MiB, or 64 MiB for older hashes) and a core for tens of
+// milliseconds: thirty sign-in attempts at once took a process past 3 GB
+// and held USSD hops for seconds. Beyond the slots, an attempt waits, and
+// gives up with its request.
+var hashSlots = make(chan struct{}, 2)
+
+func withHashSlot(ctx context.Context, f func()) error {
+	select {
+	case hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return access.ErrBusy
+	}
+	defer func() { <-hashSlots }()
+	f()
+	return nil
+}
+
+// dummyHash is compared against when no user has the name, so that an
+// unknown name costs what a wrong password does and reveals nothing.
+var dummyHash = func() string {
+	h, err := argon2id.CreateHash("no user has this password", passwordParams)
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
 // CreateUser adds a user with an argon2id password hash. A taken username
 // is an error wrapping menus.ErrConflict. actor is who did it (the zero
 // user for the command line), recorded in the audit log.
@@ -39,13 +72,17 @@ func (db *DB) CreateUser(ctx context.Context, actor access.User, username, passw
 	if len(password) < 10 {
 		return access.User{}, errors.New("create user: a password needs at least 10 characters")
 	}
-	hash, err := argon2id.CreateHash(password, argon2id.DefaultParams)
-	if err != nil {
+	var hash string
+	var herr error
+	if err := withHashSlot(ctx, func() { hash, herr = argon2id.CreateHash(password, passwordParams) }); err != nil {
 		return access.User{}, fmt.Errorf("create user: %w", err)
+	}
+	if herr != nil {
+		return access.User{}, fmt.Errorf("create user: %w", herr)
 	}
 	const q = `INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) RETURNING id, username, role, active, password_hash`
 	var r userRow
-	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := tx.GetContext(ctx, &r, q, clean(username), hash, role); err != nil {
 			return err
 		}
@@ -67,16 +104,20 @@ func (db *DB) Authenticate(ctx context.Context, username, password string) (acce
 	const q = `SELECT id, username, role, active, password_hash FROM users WHERE username = $1 AND active`
 	var r userRow
 	err := db.db.GetContext(ctx, &r, q, clean(username))
+	known := err == nil
 	if errors.Is(err, sql.ErrNoRows) {
-		// Hash anyway, so a missing user takes as long as a wrong password.
-		_, _ = argon2id.CreateHash(password, argon2id.DefaultParams)
-		return access.User{}, fmt.Errorf("authenticate: %w", menus.ErrNotFound)
-	}
-	if err != nil {
+		// Compare anyway, so a missing user takes as long as a wrong
+		// password.
+		r.Hash = dummyHash
+	} else if err != nil {
 		return access.User{}, fmt.Errorf("authenticate: %w", err)
 	}
-	ok, err := argon2id.ComparePasswordAndHash(password, r.Hash)
-	if err != nil || !ok {
+	var ok bool
+	var cerr error
+	if err := withHashSlot(ctx, func() { ok, cerr = argon2id.ComparePasswordAndHash(password, r.Hash) }); err != nil {
+		return access.User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if cerr != nil || !ok || !known {
 		return access.User{}, fmt.Errorf("authenticate: %w", menus.ErrNotFound)
 	}
 	return r.user(), nil
@@ -134,6 +175,34 @@ RETURNING u.id, u.username, u.role, u.active, u.password_hash`
 		return access.User{}, fmt.Errorf("token: %w", err)
 	}
 	return r.user(), nil
+}
+
+// RevokeToken ends the token it is given (a sign-out): it stops working at
+// once, on every process. An unknown or revoked token is an error wrapping
+// menus.ErrNotFound.
+func (db *DB) RevokeToken(ctx context.Context, actor access.User, token string) error {
+	const q = `UPDATE api_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id`
+	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		err := tx.GetContext(ctx, &id, q, tokenHash(token))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("revoke token: %w", menus.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("revoke token: %w", err)
+		}
+		return audit(ctx, tx, access.AuditEntry{Actor: actor, Action: "token.revoke", ObjectType: "api_token", ObjectID: fmt.Sprint(id)})
+	})
+}
+
+// RecordLoginFailure writes a failed sign-in to the audit log: who was
+// tried, from where, and why it was refused (wrong credentials, or
+// throttled).
+func (db *DB) RecordLoginFailure(ctx context.Context, username, address, reason string) error {
+	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		return audit(ctx, tx, access.AuditEntry{Actor: access.User{Username: "anonymous"}, Action: "login.failed", ObjectType: "user",
+			ObjectID: clean(username), After: map[string]any{"address": clean(address), "reason": reason}})
+	})
 }
 
 func tokenHash(token string) string {

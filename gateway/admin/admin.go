@@ -36,6 +36,8 @@ type Store interface {
 	SaveTreeVersionAs(ctx context.Context, actor access.User, name, format string, source []byte) (menus.TreeVersion, error)
 	PublishTreeAs(ctx context.Context, actor access.User, name string, version int) error
 	AuditLog(ctx context.Context, limit int) ([]access.AuditRecord, error)
+	RevokeToken(ctx context.Context, actor access.User, token string) error
+	RecordLoginFailure(ctx context.Context, username, address, reason string) error
 }
 
 // Refresher loads newly published trees into this process at once (other
@@ -59,6 +61,8 @@ type API struct {
 	// Location is the deployment's time zone: report dates and months are
 	// its calendar days, and exports show its times. UTC when nil.
 	Location *time.Location
+
+	throttle *throttle
 }
 
 func (a *API) loc() *time.Location {
@@ -76,7 +80,16 @@ const consoleSession = 8 * time.Hour
 
 // Mount adds the API's routes to app.
 func (a *API) Mount(app *fiber.App) {
-	r := app.Group("/api/v1")
+	if a.throttle == nil {
+		a.throttle = newThrottle()
+	}
+	r := app.Group("/api/v1", func(c *fiber.Ctx) error {
+		// Tokens, registry records and reports: never cached by a browser
+		// or a proxy, never sniffed into another content type.
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		return c.Next()
+	})
 	r.Get("/openapi.json", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
 		return c.Send(openapi)
@@ -84,6 +97,7 @@ func (a *API) Mount(app *fiber.App) {
 	r.Post("/login", a.login)
 	auth := r.Group("", a.authenticate)
 	auth.Get("/me", func(c *fiber.Ctx) error { return c.JSON(userJSON(user(c))) })
+	auth.Post("/logout", a.logout)
 	auth.Get("/menus", need(access.RoleEditor), a.listTrees)
 	auth.Get("/menus/:name/versions/:version", need(access.RoleEditor), a.getTree)
 	auth.Get("/menus/:name/diff", need(access.RoleEditor), a.diff)
@@ -136,23 +150,42 @@ type userView struct {
 
 func userJSON(u access.User) userView { return userView{ID: u.ID, Username: u.Username, Role: u.Role} }
 
+// maxPassword bounds what is hashed: argon2 reads all of it.
+const maxPassword = 1024
+
 func (a *API) login(c *fiber.Ctx) error {
 	var body struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	if err := c.BodyParser(&body); err != nil || body.Username == "" || body.Password == "" {
+	if err := c.BodyParser(&body); err != nil || body.Username == "" || body.Password == "" || len(body.Username) > 200 || len(body.Password) > maxPassword {
 		e := fail(http.StatusBadRequest, "invalid", "username and password are required")
 		e.Problems = []Problem{{Field: "username", Message: "required"}, {Field: "password", Message: "required"}}
 		return a.write(c, e)
 	}
+	userKey, addrKey := "u:"+strings.ToLower(body.Username), "a:"+c.IP()
+	if wait := a.throttle.wait(userKey, addrKey); wait > 0 {
+		a.Log.Warn("sign-in refused: too many wrong attempts", "user", body.Username, "remote", c.IP(), "wait", wait.Round(time.Second).String())
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Seconds())+1))
+		return a.write(c, fail(http.StatusTooManyRequests, "throttled", "too many wrong attempts: try again in %d seconds", int(wait.Seconds())+1))
+	}
 	u, err := a.Store.Authenticate(c.UserContext(), body.Username, body.Password)
 	if errors.Is(err, menus.ErrNotFound) {
+		a.throttle.fail(userKey, addrKey)
+		a.Log.Warn("sign-in failed: wrong username or password", "user", body.Username, "remote", c.IP())
+		if err := a.Store.RecordLoginFailure(c.UserContext(), body.Username, c.IP(), "wrong username or password"); err != nil {
+			a.Log.Error("failed sign-in not audited", "err", err)
+		}
 		return a.write(c, fail(http.StatusUnauthorized, "unauthorized", "wrong username or password"))
+	}
+	if errors.Is(err, access.ErrBusy) {
+		c.Set(fiber.HeaderRetryAfter, "2")
+		return a.write(c, fail(http.StatusServiceUnavailable, "busy", "busy: try again in a moment"))
 	}
 	if err != nil {
 		return a.write(c, err)
 	}
+	a.throttle.ok(userKey)
 	token, err := a.Store.CreateSessionToken(c.UserContext(), u, u.ID, "console", consoleSession)
 	if err != nil {
 		return a.write(c, err)
@@ -161,6 +194,15 @@ func (a *API) login(c *fiber.Ctx) error {
 }
 
 // authenticate requires a bearer token.
+// logout ends the token it is called with, on every process, at once.
+func (a *API) logout(c *fiber.Ctx) error {
+	token, _ := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	if err := a.Store.RevokeToken(c.UserContext(), user(c), strings.TrimSpace(token)); err != nil {
+		return a.write(c, err)
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
 func (a *API) authenticate(c *fiber.Ctx) error {
 	token, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	if !ok || token == "" {

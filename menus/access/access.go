@@ -2,7 +2,10 @@
 // which role, and the audit log of what they changed.
 package access
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"errors"
+)
 
 // Roles of console users and API tokens.
 const (
@@ -53,3 +56,7 @@ type AuditRecord struct {
 // registry: its changes go through the same audited path as a person's
 // and are recorded under this name.
 var System = User{Username: "system", Role: RoleAdmin, Active: true}
+
+// ErrBusy is returned when a password could not be checked in time
+// because others were being checked: the caller should try again shortly.
+var ErrBusy = errors.New("access: busy checking passwords")
