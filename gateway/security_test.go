@@ -5,13 +5,18 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
+	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/barefoot-ussd/barefoot/fixtures"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
+	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
+	"go.yaml.in/yaml/v3"
 )
 
 const secret = "5f1c2a9e0b7d4e3a8c6f1b2d9e0a7c4b"
@@ -205,4 +210,60 @@ func TestSignOutEndsTheToken(t *testing.T) {
 	if status, _ := send(t, g, "GET", "/api/v1/me", "", "", auth); status != http.StatusUnauthorized {
 		t.Fatalf("the token after sign-out: %d, want 401", status)
 	}
+}
+
+// TestEditorsSimulateWithSampleCallers: an editor's simulation never shows
+// a registry name, a family's allowance, or whether a number is
+// registered; an administrator's simulation as a real phone does, and is
+// audited.
+func TestEditorsSimulateWithSampleCallers(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	editor := mustUser(t, g, "editor1", "editor")
+	admin := mustUser(t, g, "admin1", "admin")
+	director, _ := fs.ReadFile(fixtures.Menus(), "director.yaml")
+	guardian, _ := fs.ReadFile(fixtures.Menus(), "guardian.yaml")
+	simulate := func(token, name string, src []byte, phone string, inputs ...string) (int, string) {
+		t.Helper()
+		tree, err := yamlToJSON(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, _ := json.Marshal(inputs)
+		return api(t, g, "POST", "/menus/"+name+"/simulate", token, "application/json", `{"tree":`+tree+`,"phone":"`+phone+`","inputs":`+string(in)+`}`)
+	}
+	for _, tt := range []struct {
+		name, tree string
+		src        []byte
+		phone      string
+		inputs     []string
+		secret     string
+	}{
+		{"a director's child", "director", director, enDirector, []string{"1", "C0003"}, "陈晨"},
+		{"a family's allowance", "guardian", guardian, zhGuardian, nil, "王小明"},
+		{"whether a number is registered", "director", director, "+8613999999999", nil, "not registered"},
+	} {
+		status, body := simulate(editor, tt.tree, tt.src, tt.phone, tt.inputs...)
+		if status != 200 || strings.Contains(body, tt.secret) {
+			t.Errorf("editor simulating %s: %d %s", tt.name, status, body)
+		}
+	}
+	if status, body := simulate(editor, "director", director, enDirector, "1", "C0003"); !strings.Contains(body, "示例儿童3") {
+		t.Errorf("the editor's sample caller: %d %s", status, body)
+	}
+	if status, body := simulate(admin, "director", director, enDirector, "1", "C0003"); status != 200 || !strings.Contains(body, "陈晨") {
+		t.Fatalf("admin simulating as a real director: %d %s", status, body)
+	}
+	if n := countRows(t, g, `SELECT count(*) FROM audit_log WHERE action = 'menu.simulate' AND actor = 'admin1'`); n != 1 {
+		t.Fatalf("%d audited simulations, want 1", n)
+	}
+}
+
+func yamlToJSON(src []byte) (string, error) {
+	var tree menus.Tree
+	if err := yaml.Unmarshal(src, &tree); err != nil {
+		return "", err
+	}
+	out, err := json.Marshal(&tree)
+	return string(out), err
 }

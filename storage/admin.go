@@ -195,6 +195,12 @@ func (db *DB) RevokeToken(ctx context.Context, actor access.User, token string) 
 	})
 }
 
+// Audit writes one entry to the audit log, for a read or an action that
+// changes nothing stored (a simulation as a real phone).
+func (db *DB) Audit(ctx context.Context, e access.AuditEntry) error {
+	return db.inTx(ctx, func(tx *sqlx.Tx) error { return audit(ctx, tx, e) })
+}
+
 // RecordLoginFailure writes a failed sign-in to the audit log: who was
 // tried, from where, and why it was refused (wrong credentials, or
 // throttled).

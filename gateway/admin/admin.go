@@ -37,6 +37,7 @@ type Store interface {
 	PublishTreeAs(ctx context.Context, actor access.User, name string, version int) error
 	AuditLog(ctx context.Context, limit int) ([]access.AuditRecord, error)
 	RevokeToken(ctx context.Context, actor access.User, token string) error
+	Audit(ctx context.Context, e access.AuditEntry) error
 	RecordLoginFailure(ctx context.Context, username, address, reason string) error
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -92,22 +93,7 @@ func (a *API) simulate(c *fiber.Ctx) error {
 	if err != nil {
 		return a.write(c, fail(http.StatusUnprocessableEntity, "invalid", "%v", err))
 	}
-	e164, err := phone.Normalizer{Region: a.Options.Region}.Normalize(body.Phone)
-	if err != nil {
-		e := fail(http.StatusUnprocessableEntity, "invalid", "not a valid phone number")
-		e.Problems = []Problem{{Field: "phone", Message: "not a valid phone number"}}
-		return a.write(c, e)
-	}
-	lookup := a.People.CallerByPhone
-	if m.Tree().For() == menus.AudienceGuardian {
-		lookup = a.People.GuardianByPhone
-	}
-	caller, err := lookup(c.UserContext(), e164)
-	if errors.Is(err, menus.ErrNotFound) {
-		e := fail(http.StatusUnprocessableEntity, "invalid", "that phone is not registered for this tree's audience")
-		e.Problems = []Problem{{Field: "phone", Message: "not registered"}}
-		return a.write(c, e)
-	}
+	caller, err := a.simulatedCaller(c, m, body.Phone)
 	if err != nil {
 		return a.write(c, err)
 	}
@@ -122,17 +108,78 @@ func (a *API) simulate(c *fiber.Ctx) error {
 		if s.Ended {
 			break
 		}
-		next, report, err := m.Step(s, in, now)
+		next, effects, err := m.Step(s, in, now)
 		if err != nil {
 			return a.write(c, err)
 		}
-		if report != nil {
+		if _, ok := effects.Report(); ok {
 			next = m.Saved(next, "SIMULATE")
 		}
 		s = next
 		screens = append(screens, screenOf(s, budget))
 	}
 	return c.JSON(fiber.Map{"screens": screens})
+}
+
+// sampleCaller is who an editor simulates as: made-up children with the
+// demo's codes, and a made-up allowance, so that a draft can be walked
+// through without reading anyone's record. Only those who may read the
+// registry simulate as a real phone.
+func sampleCaller(m *menus.Machine) menus.Caller {
+	lang := m.Tree().Languages[0]
+	c := menus.Caller{Phone: "+8613000000000", DirectorID: 1, GuardianID: 1, Language: lang}
+	for i := 1; i <= 5; i++ {
+		code := fmt.Sprintf("C%04d", i)
+		name := fmt.Sprintf("示例儿童%d", i)
+		if lang == menus.LangEN {
+			name = fmt.Sprintf("Sample child %d", i)
+		}
+		c.Children = append(c.Children, menus.ChildBrief{Code: code, Name: name})
+		if m.Tree().For() == menus.AudienceGuardian && i <= 2 {
+			c.Allowances = append(c.Allowances, menus.Allowance{ChildCode: code, ChildName: name, Scheme: "living",
+				Status: menus.AllowanceApproved, MonthlyYuan: 500, NextPayment: time.Now().AddDate(0, 1, 0)})
+		}
+	}
+	if m.Tree().For() == menus.AudienceGuardian {
+		c.Children = c.Children[:2]
+	}
+	return c
+}
+
+// simulatedCaller is the caller a simulation runs as: the sample caller
+// for anyone who may not read the registry (an editor), whatever phone
+// they name, so that the simulator is no window onto it; the phone's
+// registered caller for an administrator, audited, since that shows a
+// real child's name or a family's allowance.
+func (a *API) simulatedCaller(c *fiber.Ctx, m *menus.Machine, raw string) (menus.Caller, error) {
+	u := user(c)
+	if !u.Allows(access.RoleAdmin) || raw == "" {
+		return sampleCaller(m), nil
+	}
+	e164, err := phone.Normalizer{Region: a.Options.Region}.Normalize(raw)
+	if err != nil {
+		e := fail(http.StatusUnprocessableEntity, "invalid", "not a valid phone number")
+		e.Problems = []Problem{{Field: "phone", Message: "not a valid phone number"}}
+		return menus.Caller{}, e
+	}
+	lookup := a.People.CallerByPhone
+	if m.Tree().For() == menus.AudienceGuardian {
+		lookup = a.People.GuardianByPhone
+	}
+	caller, err := lookup(c.UserContext(), e164)
+	if errors.Is(err, menus.ErrNotFound) {
+		e := fail(http.StatusUnprocessableEntity, "invalid", "that phone is not registered for this tree's audience")
+		e.Problems = []Problem{{Field: "phone", Message: "not registered"}}
+		return menus.Caller{}, e
+	}
+	if err != nil {
+		return menus.Caller{}, err
+	}
+	if err := a.Store.Audit(c.UserContext(), access.AuditEntry{Actor: u, Action: "menu.simulate", ObjectType: "menu_tree",
+		ObjectID: m.Tree().Name, After: map[string]any{"as": phone.Mask(e164)}}); err != nil {
+		return menus.Caller{}, err
+	}
+	return caller, nil
 }
 
 func screenOf(s menus.Snapshot, b textlen.Budget) Screen {
