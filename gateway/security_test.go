@@ -267,3 +267,17 @@ func yamlToJSON(src []byte) (string, error) {
 	out, err := json.Marshal(&tree)
 	return string(out), err
 }
+
+// TestStrangersReadOneReply: a number that is not in the registry gets the
+// same reply whatever it sends, so replies tell nothing about which
+// keywords, numbers or codes exist.
+func TestStrangersReadOneReply(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{StrangerReplyLimit: 100})
+	first := kannelSMS(t, g, "+8613999999999", "HELP")
+	for _, text := range []string{"STATUS", "状态 C0001", "MENU", "V C0001 1", "帮助", "hello", ""} {
+		if got := kannelSMS(t, g, "+8613999999999", text); got != first {
+			t.Errorf("%q: %q, want %q as for HELP", text, got, first)
+		}
+	}
+}

@@ -159,6 +159,18 @@ func (s *Service) mayReply(ctx context.Context, log *slog.Logger, id int64, from
 
 // answer processes one message and works out its reply.
 func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms.Message, who sender) string {
+	if !who.registered() {
+		// A number that is not in the registry learns how to register,
+		// whatever it sends: the same reply to every keyword, so replies
+		// tell nothing about which numbers or codes exist.
+		log.Info("message from an unregistered number")
+		if s.RequireSecret {
+			// Where STATUS needs a code and a secret, everyone who gets
+			// it wrong reads the same instruction, strangers included.
+			return menus.Message(menus.MsgStatusSecret, "")
+		}
+		return menus.Message(menus.MsgRegister, "")
+	}
 	words := Words(in.Body)
 	if len(words) == 0 {
 		return s.help(who)

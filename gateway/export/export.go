@@ -36,6 +36,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // ErrInvalid is wrapped by CSV and XLSX when the table, the sheet name or
@@ -122,8 +124,9 @@ func (c Column) header(lang string) string {
 //     space, zero-width space, BOM ...) is "=", "+", "-" or "@": Google Sheets,
 //     LibreOffice and some CSV importers trim leading white space before they
 //     decide whether a cell is a formula, so " =1+1" is as dangerous as "=1+1";
-//   - the character found that way is the full-width form of a trigger
-//     (＝ ＋ － ＠), which Chinese input methods produce. We have not seen a
+//   - the character found that way is a compatibility form of a trigger:
+//     full-width (＝ ＋ － ＠), which Chinese input methods produce, or
+//     small (﹦ ﹢ ﹣ ﹫). We have not seen a
 //     spreadsheet evaluate them from a file; quoting them is a precaution
 //     whose only cost is a visible apostrophe on rare text.
 //
@@ -166,9 +169,19 @@ func needsQuote(s string) bool {
 	return false
 }
 
+// isTrigger reports whether r is a formula trigger, or a compatibility
+// form of one (full-width ＝, small ﹦, ...): whatever folds to "=", "+",
+// "-" or "@" under NFKC, as some importers fold it.
 func isTrigger(r rune) bool {
 	switch r {
-	case '=', '+', '-', '@', '＝', '＋', '－', '＠':
+	case '=', '+', '-', '@':
+		return true
+	}
+	if r < 0x80 {
+		return false
+	}
+	switch norm.NFKC.String(string(r)) {
+	case "=", "+", "-", "@":
 		return true
 	}
 	return false

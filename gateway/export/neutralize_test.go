@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/barefoot-ussd/barefoot/gateway/export"
+	"golang.org/x/text/unicode/norm"
 )
 
 func TestNeutralize(t *testing.T) {
@@ -34,6 +35,8 @@ func TestNeutralize(t *testing.T) {
 		{"bom equals", "\ufeff=1", "'\ufeff=1"},
 		// Full-width triggers, as Chinese input methods type them.
 		{"full-width equals", "＝1＋1", "'＝1＋1"},
+		{"small equals", "﹦1﹢1", "'﹦1﹢1"},
+		{"small commercial at", "﹫SUM(1)", "'﹫SUM(1)"},
 		{"full-width minus", "－无－", "'－无－"},
 		{"space full-width at", " ＠A1", "' ＠A1"},
 		// Text that needs no change is returned as it is.
@@ -109,7 +112,7 @@ func FuzzNeutralize(f *testing.F) {
 		}
 		// Text whose first character is neither a trigger, white space, a
 		// control nor an invisible format character needs no change.
-		if r, _ := utf8.DecodeRuneInString(s); s != "" && !strings.ContainsRune("=+-@＝＋－＠", r) &&
+		if r, _ := utf8.DecodeRuneInString(s); s != "" && !strings.ContainsRune("=+-@", r) && !strings.Contains("=+-@", norm.NFKC.String(string(r))) &&
 			!unicode.IsSpace(r) && !unicode.IsControl(r) && !unicode.Is(unicode.Cf, r) && out != s {
 			t.Fatalf("Neutralize(%q) = %q: changed text that needs no change", s, out)
 		}
