@@ -281,3 +281,21 @@ func TestStrangersReadOneReply(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminOnItsOwnListener: with the admin apart, the carriers' port
+// serves neither /metrics nor the API nor the console.
+func TestAdminOnItsOwnListener(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{SeparateAdmin: true})
+	for _, path := range []string{"/metrics", "/api/v1/openapi.json", "/admin/"} {
+		if resp, err := http.Get(g.URL + path); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Errorf("carriers' port %s: %v %v, want 404", path, resp.StatusCode, err)
+		}
+		if resp, err := http.Get(g.AdminURL + path); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("admin port %s: %v %v, want 200", path, resp.StatusCode, err)
+		}
+	}
+	if got := g.AT(t, "ATUid_apart", enDirector, ""); !strings.Contains(got, "1. Record a home visit") {
+		t.Fatalf("USSD on the carriers' port: %q", got)
+	}
+}

@@ -131,7 +131,9 @@ const (
 // as %XX: sixteen segments take 13 KB.
 const ReadBufferSize = 32 << 10
 
-// New returns the Fiber app.
+// New returns the Fiber app: carrier routes, health, and the metrics and
+// mounts (the admin API and console) it is given; NewAdmin serves those on
+// a listener of their own.
 func New(cfg Config) *fiber.App {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -139,19 +141,7 @@ func New(cfg Config) *fiber.App {
 	if cfg.HopBudget == 0 {
 		cfg.HopBudget = 5 * time.Second
 	}
-	app := fiber.New(fiber.Config{
-		AppName:               "barefoot",
-		BodyLimit:             apiBodyLimit,
-		ReadBufferSize:        ReadBufferSize,
-		ReadTimeout:           readTimeout,
-		WriteTimeout:          writeTimeout,
-		IdleTimeout:           idleTimeout,
-		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(cfg.Log),
-	})
-	app.Use(recover.New())
-	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
-	app.Get("/readyz", readyz(cfg.Checks))
+	app := newApp(cfg.Log, cfg.Checks)
 	if cfg.Metrics != nil {
 		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})))
 	}
@@ -184,6 +174,41 @@ func New(cfg Config) *fiber.App {
 	for _, m := range cfg.Mounts {
 		m(app)
 	}
+	return app
+}
+
+// NewAdmin returns an app of the metrics and the mounts alone, for a
+// listener of their own (BAREFOOT_ADMIN_ADDR): the admin API and /metrics
+// then never share a port, a connection pool or a firewall rule with the
+// carriers.
+func NewAdmin(log *slog.Logger, checks []Check, metrics prometheus.Gatherer, mounts []func(*fiber.App)) *fiber.App {
+	if log == nil {
+		log = slog.Default()
+	}
+	app := newApp(log, checks)
+	if metrics != nil {
+		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
+	}
+	for _, m := range mounts {
+		m(app)
+	}
+	return app
+}
+
+func newApp(log *slog.Logger, checks []Check) *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "barefoot",
+		BodyLimit:             apiBodyLimit,
+		ReadBufferSize:        ReadBufferSize,
+		ReadTimeout:           readTimeout,
+		WriteTimeout:          writeTimeout,
+		IdleTimeout:           idleTimeout,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(log),
+	})
+	app.Use(recover.New())
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/readyz", readyz(checks))
 	return app
 }
 

@@ -30,6 +30,9 @@ type config struct {
 	Region      string
 	SessionTTL  time.Duration
 	ResumeTTL   time.Duration
+	// AdminAddr, when set, is where the admin API, the console and
+	// /metrics listen, apart from the carriers.
+	AdminAddr string
 	// WebhookSecret must come with every callback of a carrier that does
 	// not sign its own.
 	WebhookSecret string
@@ -119,6 +122,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("BAREFOOT_SMS_DAILY_REPLIES: want a whole number of replies, got %q", getenv("BAREFOOT_SMS_DAILY_REPLIES"))
 	}
 	c.PublicURL = strings.TrimRight(get("BAREFOOT_PUBLIC_URL", ""), "/")
+	c.AdminAddr = get("BAREFOOT_ADMIN_ADDR", "")
 	c.WebhookSecret = get("BAREFOOT_WEBHOOK_SECRET", "")
 	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
 		return c, errors.New("BAREFOOT_WEBHOOK_SECRET: want at least 16 characters (e.g. openssl rand -hex 16)")

@@ -38,7 +38,7 @@ func serve(ctx context.Context, cfg config) error {
 		Region: cfg.Region, RedisPrefix: cfg.RedisPrefix, SessionTTL: cfg.SessionTTL, ResumeTTL: cfg.ResumeTTL,
 		SMSSessionTTL: cfg.SMSSessionTTL, ReplyLimit: cfg.SMSReplyLimit, StrangerReplyLimit: cfg.SMSStrangerReplyLimit, ReplyWindow: cfg.SMSReplyWindow,
 		DailyReplies: cfg.SMSDailyReplies, StatusSecret: cfg.StatusSecret, Getenv: cfg.Getenv, PublicURL: cfg.PublicURL,
-		AlertCarrier: cfg.AlertCarrier, Location: cfg.Location, WebhookSecret: cfg.WebhookSecret, SpoolDir: cfg.SpoolDir,
+		AlertCarrier: cfg.AlertCarrier, Location: cfg.Location, WebhookSecret: cfg.WebhookSecret, SpoolDir: cfg.SpoolDir, SeparateAdmin: cfg.AdminAddr != "",
 	}, log)
 	if err != nil {
 		return err // it names the setting to fix, or says what failed
@@ -82,14 +82,28 @@ func serve(ctx context.Context, cfg config) error {
 		return fmt.Errorf("BAREFOOT_ADDR: %w", err)
 	}
 	log.Info("barefoot listening", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- app.Listener(ln) }()
+	if g.Admin != nil {
+		aln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			_ = app.Shutdown()
+			return fmt.Errorf("BAREFOOT_ADMIN_ADDR: %w", err)
+		}
+		log.Info("admin API, console and metrics listening", "addr", aln.Addr().String())
+		go func() { errc <- g.Admin.Listener(aln) }()
+	}
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	if g.Admin != nil {
+		if err := g.Admin.ShutdownWithTimeout(8 * time.Second); err != nil {
+			log.Error("admin shutdown", "err", err)
+		}
+	}
 	if err := app.ShutdownWithTimeout(8 * time.Second); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

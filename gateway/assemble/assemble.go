@@ -70,6 +70,9 @@ type Settings struct {
 	AlertCarrier string
 	Location     *time.Location
 	HopBudget    time.Duration
+	// SeparateAdmin serves the admin API, the console and /metrics on an
+	// app of their own (Gateway.Admin), for a listener of their own.
+	SeparateAdmin bool
 	// SpoolDir keeps reports Postgres cannot take in time, on local disk
 	// (no spool when empty); SpoolEvery is how often it is drained (5 s
 	// when zero).
@@ -98,6 +101,9 @@ type Gateway struct {
 	Catalog       *menus.Catalog
 	MenuOptions   menus.Options
 	Conversations *conversation.Service
+	// Admin serves the admin API, the console and /metrics when they were
+	// asked for apart (SeparateAdmin); nil when App serves them.
+	Admin *fiber.App
 	// Spool holds reports waiting for Postgres; nil without a SpoolDir.
 	Spool   *spool.Spool
 	Store   *sessions.Store
@@ -294,20 +300,27 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		go sp.Run(ctx, db, every)
 	}
 	api := &admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
-	app := gateway.New(gateway.Config{
+	mounts := []func(*fiber.App){api.Mount, console.Mount}
+	checks := []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}}
+	cfg := gateway.Config{
 		Conversations: conv,
 		Metrics:       metrics,
 		Phones:        &phone.Cache{Normalizer: phone.Normalizer{Region: s.Region}},
 		Carriers:      carriers,
 		Guards:        guards,
 		Refused:       gateway.NewGuardMetrics(metrics),
-		Mounts:        []func(*fiber.App){api.Mount, console.Mount},
-		Checks:        []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}},
+		Mounts:        mounts,
+		Checks:        checks,
 		Log:           log,
 		HopBudget:     s.HopBudget,
-	})
+	}
+	var adminApp *fiber.App
+	if s.SeparateAdmin {
+		cfg.Metrics, cfg.Mounts = nil, nil
+		adminApp = gateway.NewAdmin(log, checks, metrics, mounts)
+	}
 	return &Gateway{
-		App: app, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Spool: sp, Store: store, Metrics: metrics, Refresh: refresh,
-		Senders: senders, Unguarded: Unguarded(carriers, guards),
+		App: gateway.New(cfg), Admin: adminApp, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Spool: sp, Store: store,
+		Metrics: metrics, Refresh: refresh, Senders: senders, Unguarded: Unguarded(carriers, guards),
 	}, nil
 }

@@ -36,9 +36,12 @@ import (
 
 // Gateway is a running gateway and the stores behind it.
 type Gateway struct {
-	URL   string
-	DB    *storage.DB
-	Redis *redis.Client
+	URL string
+	// AdminURL serves the admin API, the console and /metrics: URL, unless
+	// they listen apart.
+	AdminURL string
+	DB       *storage.DB
+	Redis    *redis.Client
 	// RedisPrefix is the prefix of every key the gateway writes.
 	RedisPrefix   string
 	Store         *sessions.Store
@@ -94,6 +97,9 @@ type Options struct {
 	// WebhookSecret must come with every carrier callback; none when
 	// empty, as for a gateway on loopback.
 	WebhookSecret string
+	// SeparateAdmin serves the admin API, the console and /metrics on a
+	// listener of their own, at AdminURL.
+	SeparateAdmin bool
 }
 
 // MustGateway starts a seeded gateway that is stopped when the test ends.
@@ -140,7 +146,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 		Region: "CN", RedisPrefix: prefix, SessionTTL: 5 * time.Minute, SMSSessionTTL: 30 * time.Minute,
 		ReplyLimit: limit, StrangerReplyLimit: strangers, ReplyWindow: 10 * time.Minute, DailyReplies: opts.ReplyBudget, StatusSecret: opts.StatusSecret,
 		Getenv: func(k string) string { return opts.Env[k] }, PublicURL: base, HTTPClient: sendertest.Client(),
-		Location: opts.Location, HopBudget: opts.HopBudget, AlertCarrier: opts.AlertCarrier, WebhookSecret: opts.WebhookSecret,
+		Location: opts.Location, HopBudget: opts.HopBudget, AlertCarrier: opts.AlertCarrier, WebhookSecret: opts.WebhookSecret, SeparateAdmin: opts.SeparateAdmin,
 		SpoolDir: tb.TempDir(), SpoolEvery: 100 * time.Millisecond,
 	}, log)
 	if err != nil {
@@ -148,8 +154,18 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	}
 	go func() { _ = g.App.Listener(ln) }()
 	tb.Cleanup(func() { _ = g.App.ShutdownWithTimeout(5 * time.Second) })
+	adminURL := base
+	if g.Admin != nil {
+		aln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatalf("gatewaytest: listen: %v", err)
+		}
+		adminURL = "http://" + aln.Addr().String()
+		go func() { _ = g.Admin.Listener(aln) }()
+		tb.Cleanup(func() { _ = g.Admin.ShutdownWithTimeout(5 * time.Second) })
+	}
 	return &Gateway{
-		URL: base, DB: db, Redis: rdb, RedisPrefix: prefix, Store: g.Store, Conversations: g.Conversations, Spool: g.Spool, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
+		URL: base, AdminURL: adminURL, DB: db, Redis: rdb, RedisPrefix: prefix, Store: g.Store, Conversations: g.Conversations, Spool: g.Spool, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
 		Senders: g.Senders, client: &http.Client{Timeout: 10 * time.Second},
 	}
 }
