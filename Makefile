@@ -20,7 +20,7 @@ build:
 services:
 	@bash .ci/services
 
-# Migrate, load the demo and serve on BAREFOOT_ADDR (default :8080).
+# Migrate, load the demo and serve on BAREFOOT_ADDR (default 127.0.0.1:8080).
 run: services build
 	./$(BIN) migrate
 	./$(BIN) seed
