@@ -632,3 +632,44 @@ func (db *DB) UpdateDeliveryByID(ctx context.Context, carrier string, id int64, 
 	}
 	return found, nil
 }
+
+// ResendUnconfirmedAlerts queues again every alert that a carrier took
+// (sent) more than after ago without confirming its delivery, up to
+// resends times each: an urgent alert that may not have reached the
+// supervisor is worth a duplicate. An alert past its resends keeps its
+// status and is flagged in last_error, once, and counted in gaveUp, for
+// the caller to log and count: it is not known to have failed, only never
+// known to have arrived.
+func (db *DB) ResendUnconfirmedAlerts(ctx context.Context, after time.Duration, resends int) (resent, gaveUp int, err error) {
+	const requeue = `
+UPDATE messages
+SET status = 'queued', resends = resends + 1, next_attempt_at = now(), updated_at = now(),
+    last_error = 'delivery not confirmed within ' || $1::text || '; sending again'
+WHERE direction = 'out' AND kind = 'alert' AND status = 'sent'
+  AND sent_at < now() - make_interval(secs => $2::float8) AND resends < $3`
+	const flag = `
+UPDATE messages
+SET last_error = 'sent ' || (resends + 1)::text || ' times; delivery never confirmed', updated_at = now()
+WHERE direction = 'out' AND kind = 'alert' AND status = 'sent'
+  AND sent_at < now() - make_interval(secs => $1::float8) AND resends >= $2
+  AND last_error IS DISTINCT FROM 'sent ' || (resends + 1)::text || ' times; delivery never confirmed'`
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, requeue, after.String(), after.Seconds(), resends)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		resent = int(n)
+		res, err = tx.ExecContext(ctx, flag, after.Seconds(), resends)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		gaveUp = int(n)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("resend unconfirmed alerts: %w", err)
+	}
+	return resent, gaveUp, nil
+}

@@ -735,3 +735,55 @@ func TestReportBeforeSendIsRetried(t *testing.T) {
 		t.Fatalf("the retried report: found %v, %v", found, err)
 	}
 }
+
+// TestUnconfirmedAlertsAreSentAgain: an alert a carrier took but never
+// confirmed delivered is queued again after the deadline, a bounded number
+// of times, and then flagged, visibly; a delivered one is left alone.
+func TestUnconfirmedAlertsAreSentAgain(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := storagetest.MustDB(t)
+	enqueue := func(phone string) int64 {
+		id, _, err := db.Enqueue(ctx, sms.Message{Direction: sms.Out, Kind: sms.KindAlert, Carrier: "kannel", Phone: phone, Body: "urgent"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	silent, delivered := enqueue("+8613700137001"), enqueue("+8613700137002")
+	send := func() {
+		t.Helper()
+		msgs, err := db.ClaimDue(ctx, 10, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if err := db.MarkSent(ctx, m.ID, fmt.Sprint(m.ID)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// An hour passes.
+		if _, err := storage.SQL(db).ExecContext(ctx, `UPDATE messages SET sent_at = sent_at - interval '1 hour'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send()
+	m, _ := db.MessageByID(ctx, delivered)
+	if _, err := db.UpdateDeliveryByID(ctx, "kannel", delivered, m.DLRToken, sms.Delivered); err != nil {
+		t.Fatal(err)
+	}
+	for round, want := range []struct{ resent, gaveUp int }{{1, 0}, {1, 0}, {0, 1}, {0, 0}} {
+		resent, gaveUp, err := db.ResendUnconfirmedAlerts(ctx, 30*time.Minute, 2)
+		if err != nil || resent != want.resent || gaveUp != want.gaveUp {
+			t.Fatalf("round %d: resent %d, gave up %d, %v; want %+v", round+1, resent, gaveUp, err, want)
+		}
+		send()
+	}
+	got, _ := db.MessageByID(ctx, silent)
+	if got.Status != sms.Sent || got.LastError != "sent 3 times; delivery never confirmed" {
+		t.Fatalf("the silent alert: %+v", got)
+	}
+	if got, _ := db.MessageByID(ctx, delivered); got.Status != sms.Delivered {
+		t.Fatalf("the delivered alert: %+v", got)
+	}
+}

@@ -35,6 +35,19 @@ type Outbox interface {
 	MarkFailed(ctx context.Context, id int64, reason string) error
 }
 
+// Confirmer is implemented by outboxes that can send again the alerts no
+// carrier confirmed delivered (storage.DB does).
+type Confirmer interface {
+	ResendUnconfirmedAlerts(ctx context.Context, after time.Duration, resends int) (resent, gaveUp int, err error)
+}
+
+// Defaults for alerts whose delivery is not confirmed: sent again after
+// half an hour without a delivery report, twice, then flagged.
+const (
+	DefaultConfirmWithin = 30 * time.Minute
+	DefaultAlertResends  = 2
+)
+
 // Client sends one SMS through a carrier and returns the carrier's id for
 // it. Failures should be *Error; anything else counts as retryable.
 type Client interface {
@@ -97,6 +110,11 @@ type Sender struct {
 	Log *slog.Logger
 	// Metrics, when set, counts outcomes.
 	Metrics *Metrics
+	// ConfirmWithin is how long an alert may go without a delivery report
+	// before it is sent again, AlertResends times at most (the defaults
+	// when zero); only when DB is a Confirmer.
+	ConfirmWithin time.Duration
+	AlertResends  int
 }
 
 // DefaultBackoff waits 30 s after the first attempt and doubles each time,
@@ -116,8 +134,9 @@ func DefaultBackoff(attempt int) time.Duration {
 
 // Metrics are a sender's Prometheus counters.
 type Metrics struct {
-	Sends    *prometheus.CounterVec
-	Duration *prometheus.HistogramVec
+	Sends       *prometheus.CounterVec
+	Duration    *prometheus.HistogramVec
+	Unconfirmed *prometheus.CounterVec
 }
 
 // NewMetrics registers a sender's metrics with reg.
@@ -130,8 +149,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "barefoot_sms_send_seconds", Help: "Time carriers' send APIs took to answer.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 10),
 		}, []string{"carrier"}),
+		Unconfirmed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "barefoot_alerts_unconfirmed_total", Help: "Alerts without a delivery report in time: sent again, or, past their resends, never confirmed.",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.Sends, m.Duration)
+	reg.MustRegister(m.Sends, m.Duration, m.Unconfirmed)
 	return m
 }
 
@@ -222,6 +244,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 		}
+		s.confirm(ctx)
 		n, err := s.SendDue(context.WithoutCancel(ctx))
 		if err != nil {
 			s.log().Error("sms send pass", "err", err)
@@ -230,6 +253,33 @@ func (s *Sender) Run(ctx context.Context) error {
 			timer.Reset(0) // more may be due
 		} else {
 			timer.Reset(poll)
+		}
+	}
+}
+
+// confirm queues again the alerts whose delivery was never confirmed, and
+// says so: an urgent alert that may not have arrived must not be silent.
+func (s *Sender) confirm(ctx context.Context) {
+	c, ok := s.DB.(Confirmer)
+	if !ok {
+		return
+	}
+	within, resends := s.ConfirmWithin, s.AlertResends
+	if within <= 0 {
+		within = DefaultConfirmWithin
+	}
+	if resends <= 0 {
+		resends = DefaultAlertResends
+	}
+	resent, gaveUp, err := c.ResendUnconfirmedAlerts(ctx, within, resends)
+	switch {
+	case err != nil:
+		s.log().Error("unconfirmed alerts not checked", "err", err)
+	case resent > 0 || gaveUp > 0:
+		s.log().Warn("alerts without a delivery report", "sent_again", resent, "never_confirmed", gaveUp, "within", within.String())
+		if s.Metrics != nil {
+			s.Metrics.Unconfirmed.WithLabelValues("sent_again").Add(float64(resent))
+			s.Metrics.Unconfirmed.WithLabelValues("never_confirmed").Add(float64(gaveUp))
 		}
 	}
 }
