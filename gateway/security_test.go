@@ -299,3 +299,25 @@ func TestAdminOnItsOwnListener(t *testing.T) {
 		t.Fatalf("USSD on the carriers' port: %q", got)
 	}
 }
+
+// TestStrangersMessagesAreForgotten: what a number that is not in the
+// registry texts is answered and then kept neither whole nor with its
+// number; a carrier's retry of it is still known, and gets nothing more.
+func TestStrangersMessagesAreForgotten(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	q := "/sms/kannel?from=%2B8613999999999&to=10690001&text=my+secret+words&id=stranger-1"
+	status, first := g.Get(t, q)
+	if status != 200 || first == "" {
+		t.Fatalf("stranger: %d %q", status, first)
+	}
+	if n := countRows(t, g, `SELECT count(*) FROM messages WHERE phone LIKE '%13999999999%' OR body LIKE '%secret words%' OR body = $1`, first); n != 0 {
+		t.Fatalf("%d rows still hold the stranger's number, words or reply", n)
+	}
+	if n := countRows(t, g, `SELECT count(*) FROM messages WHERE forgotten_at IS NOT NULL`); n != 2 {
+		t.Fatalf("%d forgotten rows, want the message and its reply", n)
+	}
+	if status, again := g.Get(t, q); status != 200 || again != "" {
+		t.Fatalf("the carrier's retry: %d %q", status, again)
+	}
+}

@@ -34,7 +34,8 @@ const maxReason = 500
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // msgCols are the columns every message query reads, for messageRow.
-const msgCols = `id, direction, carrier, carrier_id, phone, body, status, kind, reply_to, dedupe_key, attempts, last_error, created_at, dlr_token`
+// A forgotten message has no phone (NULL): it reads as "".
+const msgCols = `id, direction, carrier, carrier_id, COALESCE(phone, '') AS phone, body, status, kind, reply_to, dedupe_key, attempts, last_error, created_at, dlr_token`
 
 // messageRow is one row of messages.
 type messageRow struct {
@@ -177,7 +178,7 @@ RETURNING id`
 
 	// A retry: ON CONFLICT waited for the first insert to commit, and these
 	// new statements see its row.
-	const first = `SELECT id, phone, status FROM messages WHERE direction = 'in' AND carrier = $1 AND carrier_id = $2`
+	const first = `SELECT id, COALESCE(phone, '') AS phone, status FROM messages WHERE direction = 'in' AND carrier = $1 AND carrier_id = $2`
 	var prev struct {
 		ID     int64  `db:"id"`
 		Phone  string `db:"phone"`
@@ -185,6 +186,11 @@ RETURNING id`
 	}
 	if err := db.db.GetContext(ctx, &prev, first, p.carrier, p.carrierID); err != nil {
 		return 0, nil, fmt.Errorf("record inbound sms: first of a retry: %w", err)
+	}
+	if prev.Phone == "" {
+		// A forgotten stranger's message, delivered again: it was
+		// answered; it gets nothing more, and nothing more is kept.
+		return prev.ID, &sms.Message{}, nil
 	}
 	if prev.Phone != p.phone {
 		return 0, nil, fmt.Errorf("record inbound sms: carrier id already names a message from another phone: %w", menus.ErrConflict)
@@ -672,4 +678,57 @@ WHERE direction = 'out' AND kind = 'alert' AND status = 'sent'
 		return 0, 0, fmt.Errorf("resend unconfirmed alerts: %w", err)
 	}
 	return resent, gaveUp, nil
+}
+
+// ForgetMessage empties an inbound message and its inline reply of their
+// text and number, once they are answered: what a number that is not in
+// the registry sent is kept no longer than it takes to answer it. A reply
+// still to be sent through a carrier's API keeps its number until Purge.
+func (db *DB) ForgetMessage(ctx context.Context, inboundID int64) error {
+	const q = `
+UPDATE messages SET phone = NULL, body = '', forgotten_at = now(), updated_at = now()
+WHERE id = $1 OR (reply_to = $1 AND status = 'replied')`
+	if _, err := db.db.ExecContext(ctx, q, inboundID); err != nil {
+		return fmt.Errorf("forget message %d: %w", inboundID, err)
+	}
+	return nil
+}
+
+// Purged counts what Purge forgot.
+type Purged struct {
+	Messages, Reports int
+}
+
+// Purge forgets what is older than before and no longer needed: message
+// bodies and numbers (of messages no sender still has to send), and the
+// raw answers of reports, whose structured fields (child, kind,
+// situation or category, urgency, dates) stay for statistics. The audit
+// log is kept whole: it is the record of who did what.
+func (db *DB) Purge(ctx context.Context, before time.Time) (Purged, error) {
+	var p Purged
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		const msgs = `
+UPDATE messages SET phone = NULL, body = '', forgotten_at = now(), updated_at = now()
+WHERE created_at < $1 AND forgotten_at IS NULL AND status NOT IN ('queued', 'sending')`
+		res, err := tx.ExecContext(ctx, msgs, before)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		p.Messages = int(n)
+		for _, table := range []string{"visits", "needs"} {
+			q := `UPDATE ` + table + ` SET answers = '{}'::jsonb WHERE reported_at < $1 AND answers <> '{}'::jsonb`
+			res, err := tx.ExecContext(ctx, q, before)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			p.Reports += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return Purged{}, fmt.Errorf("purge: %w", err)
+	}
+	return p, nil
 }

@@ -787,3 +787,49 @@ func TestUnconfirmedAlertsAreSentAgain(t *testing.T) {
 		t.Fatalf("the delivered alert: %+v", got)
 	}
 }
+
+// TestPurge: old message bodies and numbers, and old reports' raw
+// answers, are forgotten; recent ones, unsent messages and the reports'
+// structured fields stay.
+func TestPurge(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := storagetest.MustDB(t)
+	reg := MustSeed(t, db)
+	old, _, err := db.Enqueue(ctx, sms.Message{Direction: sms.Out, Kind: sms.KindReply, Carrier: "at", Phone: "+8613700137001", Body: "old words"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsent, _, _ := db.Enqueue(ctx, sms.Message{Direction: sms.Out, Kind: sms.KindReply, Carrier: "at", Phone: "+8613700137002", Body: "still to send"})
+	recent, _, _ := db.Enqueue(ctx, sms.Message{Direction: sms.Out, Kind: sms.KindReply, Carrier: "at", Phone: "+8613700137003", Body: "new words"})
+	if _, err := storage.SQL(db).ExecContext(ctx, `UPDATE messages SET status = 'failed' WHERE id = $1`, old); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := db.SaveReport(ctx, visitBy(reg, "purge-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB := storage.SQL(db)
+	if _, err := sqlDB.ExecContext(ctx, `UPDATE messages SET created_at = now() - interval '100 days' WHERE id IN ($1, $2)`, old, unsent); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlDB.ExecContext(ctx, `UPDATE visits SET reported_at = now() - interval '100 days'`); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.Purge(ctx, time.Now().Add(-90*24*time.Hour))
+	if err != nil || p.Messages != 1 || p.Reports != 1 {
+		t.Fatalf("Purge = %+v, %v; want one message and one report", p, err)
+	}
+	if m, _ := db.MessageByID(ctx, old); m.Body != "" || m.Phone != "" {
+		t.Errorf("old message kept: %+v", m)
+	}
+	for _, id := range []int64{unsent, recent} {
+		if m, _ := db.MessageByID(ctx, id); m.Body == "" || m.Phone == "" {
+			t.Errorf("message %d forgotten: %+v", id, m)
+		}
+	}
+	r, err := db.ReportByRef(ctx, ref)
+	if err != nil || len(r.Answers) != 0 || r.ChildCode == "" || r.Situation == "" {
+		t.Fatalf("purged report %+v, %v; want its fields without its answers", r, err)
+	}
+}

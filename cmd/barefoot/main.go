@@ -6,6 +6,7 @@
 //	barefoot simulate   a terminal phone that talks to a running gateway
 //	barefoot menus check FILE...  validate menu trees
 //	barefoot admin create-user    create a console user
+//	barefoot purge --older-than D forget old message bodies and raw answers
 //
 // Configuration comes from BAREFOOT_* environment variables (see README).
 package main
@@ -30,6 +31,10 @@ commands:
   menus check FILE... validate menu tree files
   admin create-user --username NAME [--role admin|editor|viewer]
                       create a console user (password read from stdin)
+  purge --older-than DURATION
+                      forget message bodies and numbers, and reports' raw
+                      answers, older than DURATION (e.g. 2160h); report
+                      counts and the audit log are kept
 `
 
 func main() {
@@ -70,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return simulate(ctx, cfg, args[1:], stdin, stdout)
 	case "admin":
 		return adminCommand(ctx, cfg, args[1:], stdin, stdout)
+	case "purge":
+		return purge(ctx, cfg, args[1:], stdout)
 	case "menus":
 		if len(args) < 3 || args[1] != "check" {
 			return usageError{}

@@ -250,3 +250,18 @@ func TestAdminCreateUser(t *testing.T) {
 		t.Fatal("a short password was accepted")
 	}
 }
+
+// TestPurgeCommand: purge asks for a retention period, and says what it
+// forgot.
+func TestPurgeCommand(t *testing.T) {
+	name := storagetest.RandomName("barefoot_cmd")
+	storagetest.MustDropDatabase(t, name)
+	t.Setenv("BAREFOOT_DATABASE_URL", storagetest.DSNFor(name))
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"purge", "--older-than", "1h"}, nil, &out); err == nil {
+		t.Fatal("purge of the last hour ran")
+	}
+	if err := run(context.Background(), []string{"purge", "--older-than", "2160h"}, nil, &out); err != nil || !strings.Contains(out.String(), "forgot 0 messages and the raw answers of 0 reports") {
+		t.Fatalf("purge: %v\n%s", err, out.String())
+	}
+}

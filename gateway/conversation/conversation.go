@@ -71,6 +71,8 @@ type Messages interface {
 	// MarkAnswered records that a message was processed and answered
 	// with nothing.
 	MarkAnswered(ctx context.Context, inboundID int64) error
+	// ForgetMessage empties an answered message of its text and number.
+	ForgetMessage(ctx context.Context, inboundID int64) error
 }
 
 // Limiter counts replies against a limit (sessions.Limiter implements it).

@@ -82,6 +82,14 @@ func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (str
 		return "", fmt.Errorf("identify sender: %w", err)
 	}
 	body := s.answer(ctx, log, id, in, who)
+	if !who.registered() {
+		// What a stranger sent is kept no longer than it takes to answer.
+		defer func() {
+			if err := s.Messages.ForgetMessage(context.WithoutCancel(ctx), id); err != nil {
+				log.Error("a stranger's message was not forgotten", "err", err)
+			}
+		}()
+	}
 	if body == "" || !s.mayReply(ctx, log, id, in.Phone, who) {
 		// Processed, and answered with nothing: a carrier retry of it
 		// gets nothing either, and is not processed again.
