@@ -69,6 +69,8 @@ type DB struct {
 	// newRef draws the random part of a report reference. It is a field so
 	// that a test can force a collision; Open sets it to randomRef.
 	newRef func() (string, error)
+	// sealer seals reports' answers (SetSealer); nil stores them plain.
+	sealer *Sealer
 	// callers caches caller lookups (CacheCallers); nil caches nothing.
 	callers atomic.Pointer[callerCache]
 }

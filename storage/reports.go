@@ -202,9 +202,13 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 			}
 			fresh = t.prefix + suffix
 		}
+		pp := p
+		if pp.answers, err = db.sealAnswers(p.answers, fresh); err != nil {
+			return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
+		}
 		err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 			var err error
-			ref, err = saveReport(ctx, tx, t, fresh, p)
+			ref, err = saveReport(ctx, tx, t, fresh, pp)
 			if err == nil && ref == fresh && r.Alert {
 				// A new urgent report: its alerts commit with it, or not at all.
 				err = db.alertsTx(ctx, tx, r, ref)
@@ -391,11 +395,7 @@ type reportRow struct {
 	Status     string       `db:"status"`
 }
 
-func (row reportRow) toStored(kind menus.ReportKind) (StoredReport, error) {
-	answers := map[string]string{}
-	if err := json.Unmarshal(row.Answers, &answers); err != nil {
-		return StoredReport{}, fmt.Errorf("decode answers: %w", err)
-	}
+func (row reportRow) toStored(kind menus.ReportKind, answers map[string]string) (StoredReport, error) {
 	s := StoredReport{
 		Ref: row.Ref,
 		Report: menus.Report{
@@ -448,7 +448,11 @@ func (db *DB) ReportByRef(ctx context.Context, ref string) (StoredReport, error)
 	if err != nil {
 		return StoredReport{}, fmt.Errorf("report %q: %w", ref, err)
 	}
-	s, err := row.toStored(kind)
+	answers, err := db.openAnswers(row.Answers, row.Ref)
+	if err != nil {
+		return StoredReport{}, fmt.Errorf("report %q: %w", ref, err)
+	}
+	s, err := row.toStored(kind, answers)
 	if err != nil {
 		return StoredReport{}, fmt.Errorf("report %q: %w", ref, err)
 	}

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -138,10 +137,10 @@ type reportItemRow struct {
 	ReportedAt      time.Time    `db:"reported_at"`
 }
 
-func (r reportItemRow) item(kind menus.ReportKind) (reports.Item, error) {
-	answers := map[string]string{}
-	if err := json.Unmarshal(r.Answers, &answers); err != nil {
-		return reports.Item{}, fmt.Errorf("report %s: decode answers: %w", r.Ref, err)
+func (db *DB) item(r reportItemRow, kind menus.ReportKind) (reports.Item, error) {
+	answers, err := db.openAnswers(r.Answers, r.Ref)
+	if err != nil {
+		return reports.Item{}, fmt.Errorf("report %s: %w", r.Ref, err)
 	}
 	it := reports.Item{
 		Ref: r.Ref, Kind: kind,
@@ -198,7 +197,7 @@ func (db *DB) Reports(ctx context.Context, q reports.Query) ([]reports.Item, int
 	}
 	items := make([]reports.Item, len(rows))
 	for i, r := range rows {
-		if items[i], err = r.item(q.Kind); err != nil {
+		if items[i], err = db.item(r, q.Kind); err != nil {
 			return nil, 0, fmt.Errorf("list %ss: %w", q.Kind, err)
 		}
 	}
@@ -212,7 +211,7 @@ func (db *DB) ReportWithHistory(ctx context.Context, ref string) (reports.Item, 
 	var it reports.Item
 	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		it, _, err = reportItem(ctx, tx, ref)
+		it, _, err = db.reportItem(ctx, tx, ref)
 		return err
 	})
 	if err != nil {
@@ -223,7 +222,7 @@ func (db *DB) ReportWithHistory(ctx context.Context, ref string) (reports.Item, 
 
 // reportItem reads one report and, for a need, its history; it also
 // returns the report's row id.
-func reportItem(ctx context.Context, q sqlx.QueryerContext, ref string) (reports.Item, int64, error) {
+func (db *DB) reportItem(ctx context.Context, q sqlx.QueryerContext, ref string) (reports.Item, int64, error) {
 	ref = strings.ToUpper(strings.TrimSpace(clean(ref)))
 	var kind menus.ReportKind
 	switch {
@@ -242,7 +241,7 @@ func reportItem(ctx context.Context, q sqlx.QueryerContext, ref string) (reports
 	if err != nil {
 		return reports.Item{}, 0, err
 	}
-	it, err := row.item(kind)
+	it, err := db.item(row, kind)
 	if err != nil {
 		return reports.Item{}, 0, err
 	}
@@ -312,7 +311,7 @@ func (db *DB) SetNeedStatus(ctx context.Context, actor access.User, ref, status,
 		}
 		if !slices.Contains(needTransitions[cur.Status], status) {
 			conflict = true
-			it, _, err = reportItem(ctx, tx, ref)
+			it, _, err = db.reportItem(ctx, tx, ref)
 			if err != nil {
 				return err
 			}
@@ -341,7 +340,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 		if cur.ChangedAt.Valid {
 			before["status_changed_at"] = cur.ChangedAt.Time.UTC()
 		}
-		if it, _, err = reportItem(ctx, tx, ref); err != nil {
+		if it, _, err = db.reportItem(ctx, tx, ref); err != nil {
 			return err
 		}
 		return audit(ctx, tx, access.AuditEntry{Actor: actor, Action: "need.status", ObjectType: "need", ObjectID: it.Ref,

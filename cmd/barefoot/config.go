@@ -30,6 +30,8 @@ type config struct {
 	Region      string
 	SessionTTL  time.Duration
 	ResumeTTL   time.Duration
+	// DataKeys seal reports' answers at rest ("name:base64key,...").
+	DataKeys string
 	// AdminAddr, when set, is where the admin API, the console and
 	// /metrics listen, apart from the carriers.
 	AdminAddr string
@@ -123,6 +125,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.PublicURL = strings.TrimRight(get("BAREFOOT_PUBLIC_URL", ""), "/")
 	c.AdminAddr = get("BAREFOOT_ADMIN_ADDR", "")
+	c.DataKeys = get("BAREFOOT_DATA_KEYS", "")
+	if c.DataKeys != "" {
+		if _, err := storage.NewSealer(c.DataKeys); err != nil {
+			return c, fmt.Errorf("BAREFOOT_DATA_KEYS: %w", err)
+		}
+	}
 	c.WebhookSecret = get("BAREFOOT_WEBHOOK_SECRET", "")
 	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
 		return c, errors.New("BAREFOOT_WEBHOOK_SECRET: want at least 16 characters (e.g. openssl rand -hex 16)")
@@ -172,6 +180,14 @@ func (c config) openDB(ctx context.Context) (*storage.DB, error) {
 	db, err := storage.Open(ctx, c.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("BAREFOOT_DATABASE_URL: %w", err)
+	}
+	if c.DataKeys != "" {
+		s, err := storage.NewSealer(c.DataKeys)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("BAREFOOT_DATA_KEYS: %w", err)
+		}
+		db.SetSealer(s)
 	}
 	return db, nil
 }

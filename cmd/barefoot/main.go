@@ -7,6 +7,7 @@
 //	barefoot menus check FILE...  validate menu trees
 //	barefoot admin create-user    create a console user
 //	barefoot purge --older-than D forget old message bodies and raw answers
+//	barefoot rekey                seal reports' answers under the first data key
 //
 // Configuration comes from BAREFOOT_* environment variables (see README).
 package main
@@ -35,6 +36,8 @@ commands:
                       forget message bodies and numbers, and reports' raw
                       answers, older than DURATION (e.g. 2160h); report
                       counts and the audit log are kept
+  rekey               seal every report's answers under the first key of
+                      BAREFOOT_DATA_KEYS (after a key rotation)
 `
 
 func main() {
@@ -77,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return adminCommand(ctx, cfg, args[1:], stdin, stdout)
 	case "purge":
 		return purge(ctx, cfg, args[1:], stdout)
+	case "rekey":
+		return rekey(ctx, cfg, stdout)
 	case "menus":
 		if len(args) < 3 || args[1] != "check" {
 			return usageError{}

@@ -36,3 +36,21 @@ func purge(ctx context.Context, cfg config, args []string, out io.Writer) error 
 	fmt.Fprintf(out, "forgot %d messages and the raw answers of %d reports from before %s\n", p.Messages, p.Reports, before.In(cfg.Location).Format("2006-01-02 15:04"))
 	return nil
 }
+
+// rekey seals every report's answers under the first of BAREFOOT_DATA_KEYS.
+func rekey(ctx context.Context, cfg config, out io.Writer) error {
+	if cfg.DataKeys == "" {
+		return errors.New("BAREFOOT_DATA_KEYS: required by rekey")
+	}
+	db, err := cfg.openMigrated(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.RekeyAnswers(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "sealed the answers of %d reports under the first key\n", n)
+	return nil
+}

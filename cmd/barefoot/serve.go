@@ -46,6 +46,9 @@ func serve(ctx context.Context, cfg config) error {
 	if !loopback(cfg.Addr) && len(g.Unguarded) > 0 {
 		return fmt.Errorf("BAREFOOT_WEBHOOK_SECRET: required when BAREFOOT_ADDR (%s) listens beyond loopback: anyone who reaches the port could forge callbacks of %s", cfg.Addr, strings.Join(g.Unguarded, ", "))
 	}
+	if cfg.DataKeys == "" {
+		log.Warn("BAREFOOT_DATA_KEYS is empty: reports' answers are stored unsealed; see README, Security")
+	}
 	if len(g.Catalog.Published()) == 0 {
 		log.Warn("no menu tree is published; run `barefoot seed` to load the demo")
 	}
