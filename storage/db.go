@@ -53,9 +53,8 @@ func Migrations() fs.FS { return migrations }
 // max_connections (100 by default) leaves room for several processes and a
 // migration running beside them. Idle connections are kept up to the open
 // limit: with fewer (10 of 20, as before), a burst closed and reopened
-// connections constantly, a new Postgres backend every few requests, which
-// under load cost most of a core (0.5k hops/s with a 1.1 s p99, against
-// 1.8k hops/s with a 124 ms p99 with the limits equal, in one run).
+// connections constantly, a new Postgres backend every few requests, each
+// costing a fork and its start-up on the database's core.
 const (
 	maxOpenConns    = 20
 	maxIdleConns    = maxOpenConns
