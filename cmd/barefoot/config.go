@@ -30,6 +30,9 @@ type config struct {
 	Region      string
 	SessionTTL  time.Duration
 	ResumeTTL   time.Duration
+	// DrainDelay is how long a stopping process reports itself not ready
+	// before it stops taking connections.
+	DrainDelay time.Duration
 	// DataKeys seal reports' answers at rest ("name:base64key,...").
 	DataKeys string
 	// AdminAddr, when set, is where the admin API, the console and
@@ -99,6 +102,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}{
 		{&c.SMSSessionTTL, "BAREFOOT_SMS_SESSION_TTL", "30m", time.Second},
 		{&c.SMSReplyWindow, "BAREFOOT_SMS_REPLY_WINDOW", "10m", time.Second},
+		{&c.DrainDelay, "BAREFOOT_DRAIN_DELAY", "0s", 0},
 	}
 	for _, d := range durations {
 		v, err := time.ParseDuration(get(d.key, d.def))

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,5 +265,63 @@ func TestPurgeCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"purge", "--older-than", "2160h"}, nil, &out); err != nil || !strings.Contains(out.String(), "forgot 0 messages and the raw answers of 0 reports") {
 		t.Fatalf("purge: %v\n%s", err, out.String())
+	}
+}
+
+// TestGracefulShutdown: on a stop, readiness goes false first while
+// callbacks are still answered, then the process stops within its bound.
+func TestGracefulShutdown(t *testing.T) {
+	defer slog.SetDefault(slog.Default()) // serve sets its own
+	name := storagetest.RandomName("barefoot_cmd")
+	storagetest.MustDropDatabase(t, name)
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.Addr().String()
+	probe.Close()
+	env := map[string]string{
+		"BAREFOOT_DATABASE_URL": storagetest.DSNFor(name), "BAREFOOT_REDIS_URL": sessionstest.URL(),
+		"BAREFOOT_ADDR": addr, "BAREFOOT_LOG_LEVEL": "error", "BAREFOOT_SPOOL_DIR": t.TempDir(), "BAREFOOT_DRAIN_DELAY": "1s",
+	}
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg) }()
+	get := func(path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for get("/readyz") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("the gateway never became ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	for get("/readyz") != http.StatusServiceUnavailable {
+		if time.Now().After(deadline) {
+			t.Fatal("readiness never went false")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := get("/healthz"); got != 200 {
+		t.Fatalf("callbacks during the drain delay: %d, want answered", got)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after the stop: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
 	}
 }

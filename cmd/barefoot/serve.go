@@ -13,6 +13,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/gateway/assemble"
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
+	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
@@ -74,7 +75,9 @@ func serve(ctx context.Context, cfg config) error {
 		log.Warn("no SMS carrier configured: replies and alerts stay queued and then fail; see README")
 	}
 	out := &sender.Sender{DB: db, Carriers: g.Senders, Log: log, Metrics: sender.NewMetrics(g.Metrics)}
+	senderDone := make(chan struct{})
 	go func() {
+		defer close(senderDone)
 		if err := out.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("sms sender stopped", "err", err)
 		}
@@ -101,15 +104,42 @@ func serve(ctx context.Context, cfg config) error {
 		return err
 	case <-ctx.Done():
 	}
+	return shutdown(g, db, senderDone, cfg.DrainDelay, log)
+}
+
+// shutdown stops a gateway in an order that loses nothing: readiness goes
+// false (a load balancer stops sending callbacks; BAREFOOT_DRAIN_DELAY
+// gives it time to notice), the listeners stop taking connections and
+// finish the callbacks in flight, the sender finishes the sends it
+// started (a send cut short would be sent again by another process), and
+// the spool is drained once more while Postgres is there. Each step is
+// bounded, so SIGTERM ends the process within about half a minute.
+func shutdown(g *assemble.Gateway, db *storage.DB, senderDone <-chan struct{}, delay time.Duration, log *slog.Logger) error {
 	log.Info("shutting down")
+	g.Drain()
+	time.Sleep(delay)
 	if g.Admin != nil {
 		if err := g.Admin.ShutdownWithTimeout(8 * time.Second); err != nil {
 			log.Error("admin shutdown", "err", err)
 		}
 	}
-	if err := app.ShutdownWithTimeout(8 * time.Second); err != nil {
+	err := g.App.ShutdownWithTimeout(8 * time.Second)
+	select {
+	case <-senderDone:
+	case <-time.After(15 * time.Second):
+		log.Warn("sends still in flight at shutdown; their leases will let another process finish them")
+	}
+	if g.Spool != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if n, derr := g.Spool.Drain(ctx, db); derr != nil {
+			log.Warn("spool not drained at shutdown; the next start drains it", "filed", n, "err", derr)
+		}
+		cancel()
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	log.Info("stopped")
 	return nil
 }
 

@@ -8,10 +8,12 @@ package assemble
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway"
@@ -116,7 +118,17 @@ type Gateway struct {
 	// Unguarded names the carriers whose callbacks need no secret: a
 	// gateway that listens beyond loopback must have none.
 	Unguarded []string
+
+	draining *atomic.Bool
 }
+
+// errDraining is what readiness says of a process shutting down.
+var errDraining = errors.New("shutting down")
+
+// Drain marks the process as shutting down: /readyz answers 503 from now
+// on, while callbacks in flight and new ones are still answered until the
+// listener closes.
+func (g *Gateway) Drain() { g.draining.Store(true) }
 
 // Carriers are the carriers the gateway serves, each declared by its own
 // package. Adding a carrier is one package and one line here.
@@ -301,7 +313,18 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	}
 	api := &admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
 	mounts := []func(*fiber.App){api.Mount, console.Mount}
-	checks := []gateway.Check{{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping}}
+	draining := new(atomic.Bool)
+	checks := []gateway.Check{
+		// A process shutting down says so first, so that a load balancer
+		// stops sending it callbacks before it stops taking them.
+		{Name: "shutdown", Ping: func(context.Context) error {
+			if draining.Load() {
+				return errDraining
+			}
+			return nil
+		}},
+		{Name: "postgres", Ping: db.Ping}, {Name: "redis", Ping: store.Ping},
+	}
 	cfg := gateway.Config{
 		Conversations: conv,
 		Metrics:       metrics,
@@ -321,6 +344,6 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	}
 	return &Gateway{
 		App: gateway.New(cfg), Admin: adminApp, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Spool: sp, Store: store,
-		Metrics: metrics, Refresh: refresh, Senders: senders, Unguarded: Unguarded(carriers, guards),
+		Metrics: metrics, Refresh: refresh, Senders: senders, Unguarded: Unguarded(carriers, guards), draining: draining,
 	}, nil
 }
