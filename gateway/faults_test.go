@@ -7,14 +7,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/barefoot-ussd/barefoot/fixtures"
+	"github.com/barefoot-ussd/barefoot/fixtures/demo"
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
+	"github.com/barefoot-ussd/barefoot/storage"
+	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
 
 // hubtelCall sends one Hubtel callback and returns the screen and whether the
@@ -139,5 +144,100 @@ INSERT INTO child_directors (child_id, director_id) SELECT c.id, d.id FROM c, d`
 	other := gatewaytest.MustGateway(t, gatewaytest.Options{DB: g.DB, Redis: g.Redis, RedisPrefix: g.RedisPrefix})
 	if got := other.AT(t, "ATUid_big", enDirector, "1*C15000*1"); !strings.Contains(got, "Visit to 孩子15000 (C15000): Well") {
 		t.Fatalf("next hop on another process = %q", got)
+	}
+}
+
+// TestFaultPostgresKilledAtConfirm: Postgres crashes while a director is
+// at the confirm of an urgent visit. The confirm is answered with a
+// reference (the report is in the spool), a director this process has
+// seen can still start a walk, one it has not is asked to call back; when
+// Postgres is back the spool drains, the visit is stored once, under the
+// reference the director was given, and its alert is queued once.
+func TestFaultPostgresKilledAtConfirm(t *testing.T) {
+	t.Parallel()
+	pg := storagetest.MustServer(t)
+	ctx := context.Background()
+	db, err := storage.Open(ctx, pg.MustDatabase("faults"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.Seed(ctx, db, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{DB: db, HopBudget: 2 * time.Second})
+	walk(t, g, "ATUid_pgkill", enDirector, []hop{
+		{"", false, nil}, {"1", false, nil}, {"1*C0001", false, nil}, {"1*C0001*4", false, []string{"1. Confirm"}},
+	})
+
+	pg.Kill()
+	end := g.AT(t, "ATUid_pgkill", enDirector, "1*C0001*4*1")
+	ref := refRE.FindString(end)
+	if !strings.HasPrefix(end, "END Visit saved. Ref V") || ref == "" {
+		t.Fatalf("confirm with Postgres down = %q", end)
+	}
+	if got := g.AT(t, "ATUid_pgkill2", enDirector, ""); !strings.Contains(got, "1. Record a home visit") {
+		t.Fatalf("a known director dialling with Postgres down = %q", got)
+	}
+	if got := g.AT(t, "ATUid_pgkill3", zhDirector, ""); !strings.Contains(got, "Service busy") {
+		t.Fatalf("an unseen director dialling with Postgres down = %q", got)
+	}
+	if n, _, _ := g.Spool.Depth(); n != 1 {
+		t.Fatalf("spool depth %d, want 1", n)
+	}
+
+	pg.Start()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if r, err := db.ReportByRef(ctx, ref); err == nil {
+			if r.ChildCode != "C0001" || r.Situation != "urgent" {
+				t.Fatalf("drained report %+v", r)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the spooled visit %s never reached Postgres", ref)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n, _, _ := g.Spool.Depth(); n != 0 {
+		t.Fatalf("spool depth %d after draining", n)
+	}
+	if n := countRows(t, g, `SELECT count(*) FROM visits`); n != 1 {
+		t.Fatalf("%d visits, want 1", n)
+	}
+	if n := countRows(t, g, `SELECT count(*) FROM messages WHERE kind = 'alert' AND dedupe_key LIKE $1`, "alert:"+ref+":%"); n != 1 {
+		t.Fatalf("%d alerts for the spooled urgent visit, want 1", n)
+	}
+}
+
+// TestFaultRedisPaused: Redis stops answering (but keeps its connections)
+// mid-walk, for a cumulative carrier and an incremental one; every hop is
+// answered with the right screen, each store call giving up after its
+// short budget, and the walks go on when Redis answers again.
+func TestFaultRedisPaused(t *testing.T) {
+	t.Parallel()
+	srv := sessionstest.MustServer(t)
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{Redis: srv.Client()})
+	g.AT(t, "ATUid_paused", enDirector, "")
+	hubtelCall(t, g, "hubtel-paused", "Initiation", "*384*2015#", 1)
+	srv.Pause()
+	start := time.Now()
+	if got := g.AT(t, "ATUid_paused", enDirector, "1"); !strings.Contains(got, "Enter the child ID") {
+		t.Fatalf("AT with Redis paused: %q", got)
+	}
+	if got, _ := hubtelCall(t, g, "hubtel-paused", "Response", "2", 2); !strings.Contains(got, "Enter the child ID") {
+		t.Fatalf("Hubtel with Redis paused: %q", got)
+	}
+	t.Logf("two hops with Redis paused took %v", time.Since(start).Round(time.Millisecond))
+	srv.Resume()
+	if got := g.AT(t, "ATUid_paused", enDirector, "1*C0001"); !strings.Contains(got, "How is 王小明?") {
+		t.Fatalf("AT after Redis came back: %q", got)
+	}
+	if got, _ := hubtelCall(t, g, "hubtel-paused", "Response", "C0002", 3); !strings.Contains(got, "What does 刘佳 need?") {
+		t.Fatalf("Hubtel after Redis came back: %q", got)
 	}
 }

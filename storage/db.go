@@ -111,6 +111,10 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return &DB{db: db, name: cfg.Database, dsn: dsn, newRef: randomRef}, nil
 }
 
+// DSN is what the store connected with, for tests that open a connection
+// of their own. It may hold a password: never log it.
+func (db *DB) DSN() string { return db.dsn }
+
 // Name is the database's name, for diagnostics and tests.
 func (db *DB) Name() string { return db.name }
 

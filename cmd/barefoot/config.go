@@ -220,6 +220,10 @@ func (c config) openRedis(ctx context.Context) (*redis.Client, error) {
 	opt.DialTimeout = 2 * time.Second
 	opt.ReadTimeout = 500 * time.Millisecond
 	opt.WriteTimeout = 500 * time.Millisecond
+	// The conversation layer gives each call its own short deadline;
+	// honour it, and do not multiply it by retries.
+	opt.ContextTimeoutEnabled = true
+	opt.MaxRetries = 1
 	rdb := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

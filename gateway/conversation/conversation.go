@@ -124,6 +124,23 @@ type Service struct {
 	Metrics *Metrics
 	// Cache saves the load of a mid-session hop; nil loads every time.
 	Cache *Cache
+	// StoreBudget bounds each call to the session store (300 ms when
+	// zero): a Redis that hangs costs a hop that much, and the hop goes on
+	// from what the process holds or the carrier's path.
+	StoreBudget time.Duration
+}
+
+// defaultStoreBudget leaves a 5 s hop room for two store calls, a save in
+// Postgres and the spool.
+const defaultStoreBudget = 300 * time.Millisecond
+
+// storeCtx bounds one session store call.
+func (s *Service) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := s.StoreBudget
+	if d == 0 {
+		d = defaultStoreBudget
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // Metrics are the conversation layer's Prometheus counters.

@@ -222,7 +222,10 @@ func (s *Service) conversationOpen(ctx context.Context, log *slog.Logger, from s
 	snap, _, _, found := s.Cache.get(c.cacheKey(), s.now())
 	if !found {
 		var err error
-		if snap, _, found, _, err = s.Sessions.LoadWithResume(ctx, c.channel, c.id, from); err != nil {
+		lctx, cancel := s.storeCtx(ctx)
+		snap, _, found, _, err = s.Sessions.LoadWithResume(lctx, c.channel, c.id, from)
+		cancel()
+		if err != nil {
 			log.Error("sms conversation not loaded", "err", err)
 			return false
 		}

@@ -87,7 +87,9 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 		storeDown bool
 	)
 	if snap, rev, dirty, found = s.Cache.get(e.conv.cacheKey(), s.now()); !found {
-		snap, rev, found, resumable, err = s.Sessions.LoadWithResume(ctx, e.conv.channel, e.conv.id, e.phone)
+		lctx, cancel := s.storeCtx(ctx)
+		snap, rev, found, resumable, err = s.Sessions.LoadWithResume(lctx, e.conv.channel, e.conv.id, e.phone)
+		cancel()
 		if err != nil {
 			// Redis is a cache of the conversation: rebuild it from the
 			// path and answer, rather than drop a caller mid-report.
@@ -102,7 +104,9 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 			s.observe(hs, e, t)
 			return replyOf(t.out)
 		}
-		newRev, err := s.Sessions.Save(ctx, e.conv.channel, e.conv.id, e.phone, rev, t.out, e.ttl, t.resume)
+		sctx, cancel := s.storeCtx(ctx)
+		newRev, err := s.Sessions.Save(sctx, e.conv.channel, e.conv.id, e.phone, rev, t.out, e.ttl, t.resume)
+		cancel()
 		if err == nil {
 			s.Cache.put(e.conv.cacheKey(), t.out, newRev, s.now())
 			s.observe(hs, e, t)
@@ -138,7 +142,9 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 // forget drops a conversation from the store and this process's memory.
 func (s *Service) forget(ctx context.Context, log *slog.Logger, c conv) {
 	s.Cache.forget(c.cacheKey())
-	if err := s.Sessions.Delete(ctx, c.channel, c.id); err != nil {
+	dctx, cancel := s.storeCtx(ctx)
+	defer cancel()
+	if err := s.Sessions.Delete(dctx, c.channel, c.id); err != nil {
 		log.Error("conversation not deleted", "err", err)
 	}
 }

@@ -174,7 +174,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 // for checking what was stored, and closes it when the test ends.
 func (g *Gateway) SQL(tb testing.TB) *sqlx.DB {
 	tb.Helper()
-	db, err := sqlx.Open("postgres", storagetest.DSNFor(g.DB.Name()))
+	db, err := sqlx.Open("postgres", g.DB.DSN())
 	if err != nil {
 		tb.Fatalf("gatewaytest: open database: %v", err)
 	}
