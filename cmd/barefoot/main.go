@@ -6,6 +6,7 @@
 //	barefoot simulate   a terminal phone that talks to a running gateway
 //	barefoot menus check FILE...  validate menu trees
 //	barefoot admin create-user    create a console user
+//	barefoot loadgen    load a running gateway with simulated phones
 //
 // Configuration comes from BAREFOOT_* environment variables (see README).
 package main
@@ -30,6 +31,8 @@ commands:
   menus check FILE... validate menu tree files
   admin create-user --username NAME [--role admin|editor|viewer]
                       create a console user (password read from stdin)
+  loadgen             load a gateway on this machine with simulated phones
+                      walking whole sessions (--help)
 `
 
 func main() {
@@ -70,6 +73,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return simulate(ctx, cfg, args[1:], stdin, stdout)
 	case "admin":
 		return adminCommand(ctx, cfg, args[1:], stdin, stdout)
+	case "loadgen":
+		return loadgenCommand(ctx, cfg, args[1:], stdout)
 	case "menus":
 		if len(args) < 3 || args[1] != "check" {
 			return usageError{}
