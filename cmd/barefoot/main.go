@@ -8,6 +8,7 @@
 //	barefoot admin create-user    create a console user
 //	barefoot purge --older-than D forget old message bodies and raw answers
 //	barefoot rekey                seal reports' answers under the first data key
+//	barefoot loadgen    load a running gateway with simulated phones
 //
 // Configuration comes from BAREFOOT_* environment variables (see README).
 package main
@@ -38,6 +39,8 @@ commands:
                       counts and the audit log are kept
   rekey               seal every report's answers under the first key of
                       BAREFOOT_DATA_KEYS (after a key rotation)
+  loadgen             load a gateway on this machine with simulated phones
+                      walking whole sessions (--help)
 `
 
 func main() {
@@ -82,6 +85,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return purge(ctx, cfg, args[1:], stdout)
 	case "rekey":
 		return rekey(ctx, cfg, stdout)
+	case "loadgen":
+		return loadgenCommand(ctx, cfg, args[1:], stdout)
 	case "menus":
 		if len(args) < 3 || args[1] != "check" {
 			return usageError{}

@@ -7,7 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -82,6 +85,11 @@ func serve(ctx context.Context, cfg config) error {
 			log.Error("sms sender stopped", "err", err)
 		}
 	}()
+	if addr := os.Getenv("BAREFOOT_PPROF_ADDR"); addr != "" {
+		if err := servePprof(ctx, addr, log); err != nil {
+			return err
+		}
+	}
 	app := g.App
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -154,6 +162,33 @@ func loopback(addr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+// servePprof serves Go's profiler on addr, for measuring the gateway under
+// load. It is off unless BAREFOOT_PPROF_ADDR is set, and only a loopback
+// address is accepted: profiles show request data and cost CPU to take.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	if !loopback(addr) {
+		return fmt.Errorf("BAREFOOT_PPROF_ADDR: want a loopback address such as 127.0.0.1:6060, got %q", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("BAREFOOT_PPROF_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	log.Warn("profiler listening", "addr", ln.Addr().String())
+	return nil
 }
 
 func migrate(ctx context.Context, cfg config, out io.Writer) error {
