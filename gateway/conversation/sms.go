@@ -269,7 +269,7 @@ func (s *Service) form(ctx context.Context, log *slog.Logger, id int64, in sms.M
 	key := formKey(in.Carrier, in.CarrierID, id)
 	before := snap
 	before.ReportKey = key
-	hs := &hop{log: log}
+	hs := &hop{log: func() *slog.Logger { return log }}
 	e := event{conv: conv{channel: menus.ChannelSMS, report: key}, carrier: in.Carrier, phone: in.Phone}
 	out, _ := s.apply(ctx, hs, m, e, before, snap, effects)
 	for _, r := range hs.reports {

@@ -73,10 +73,7 @@ func (s *Service) Hop(ctx context.Context, h Hop) Reply {
 
 // run answers one event of a conversation: load, step, apply, store.
 func (s *Service) run(ctx context.Context, e event) Reply {
-	log := s.logger().With("channel", e.conv.channel, "carrier", e.carrier, "phone", phone.Masked(e.phone))
-	if e.conv.channel == menus.ChannelUSSD {
-		log = log.With("session", strings.TrimPrefix(e.conv.id, e.carrier+":"))
-	}
+	log := s.hopLogger(e)
 	var (
 		snap      menus.Snapshot
 		rev       int64
@@ -93,7 +90,7 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 		if err != nil {
 			// Redis is a cache of the conversation: rebuild it from the
 			// path and answer, rather than drop a caller mid-report.
-			log.Error("session load failed; rebuilding from the path", "err", err)
+			log().Error("session load failed; rebuilding from the path", "err", err)
 			storeDown, found, resumable = true, false, nil
 		}
 	}
@@ -117,13 +114,13 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 			// The store is down: this process's copy carries the session
 			// (an incremental carrier's next callback cannot be rebuilt
 			// without it) until the store is back.
-			log.Error("session save failed; answering from this process's copy", "err", err)
+			log().Error("session save failed; answering from this process's copy", "err", err)
 			s.Cache.putDirty(e.conv.cacheKey(), t.out, rev, s.now())
 			s.observe(hs, e, t)
 			return replyOf(t.out)
 		}
 		if attempt == maxAttempts {
-			log.Warn("session kept changing under this hop", "attempts", attempt)
+			log().Warn("session kept changing under this hop", "attempts", attempt)
 			return Reply{Text: menus.Message(menus.MsgBusy, t.out.Lang), End: true}
 		}
 		cur, curRev, exists := l.Latest()
@@ -131,11 +128,28 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 			// The store came back without what this process kept while it
 			// was down (a restart empties it): the kept copy is the
 			// session, written over what the store has.
-			log.Info("store back; restoring the session this process kept", "rev", curRev)
+			log().Info("store back; restoring the session this process kept", "rev", curRev)
 			rev, dirty = curRev, false
 			continue
 		}
 		snap, rev, found, dirty = cur, curRev, exists, false
+	}
+}
+
+// hopLogger returns the logger of one event's hop, built on first use:
+// most hops log nothing at the levels enabled, and attaching the
+// conversation's attributes costs more than the rest of a hop's
+// bookkeeping.
+func (s *Service) hopLogger(e event) func() *slog.Logger {
+	var l *slog.Logger
+	return func() *slog.Logger {
+		if l == nil {
+			l = s.logger().With("channel", e.conv.channel, "carrier", e.carrier, "phone", phone.Masked(e.phone))
+			if e.conv.channel == menus.ChannelUSSD {
+				l = l.With("session", strings.TrimPrefix(e.conv.id, e.carrier+":"))
+			}
+		}
+		return l
 	}
 }
 
@@ -170,7 +184,7 @@ func (s *Service) observe(hs *hop, e event, t turn) {
 	}
 }
 
-func (s *Service) transition(log *slog.Logger, e event, from, to string) {
+func (s *Service) transition(log func() *slog.Logger, e event, from, to string) {
 	if from == "" {
 		from = "none"
 	}
@@ -181,7 +195,9 @@ func (s *Service) transition(log *slog.Logger, e event, from, to string) {
 	}
 	// Not "from" and "to": those name phone numbers, which the log
 	// redactor masks.
-	log.Log(context.Background(), level, "session lifecycle", "phase_from", from, "phase_to", to)
+	if s.logger().Enabled(context.Background(), level) {
+		log().Log(context.Background(), level, "session lifecycle", "phase_from", from, "phase_to", to)
+	}
 	if s.Metrics != nil {
 		s.Metrics.Transitions.WithLabelValues(e.conv.channel, from, to).Inc()
 	}
@@ -212,10 +228,10 @@ func (s *Service) attach(ctx context.Context, hs *hop, snap *menus.Snapshot) {
 	c, err := lookup(ctx, snap.Caller.Phone)
 	switch {
 	case errors.Is(err, menus.ErrNotFound):
-		hs.log.Info("caller left the registry mid-walk")
+		hs.log().Info("caller left the registry mid-walk")
 		snap.Caller.Children, snap.Caller.Allowances = []menus.ChildBrief{}, []menus.Allowance{}
 	case err != nil:
-		hs.log.Error("registry lookup failed; the walk goes on without the caller's children", "err", err)
+		hs.log().Error("registry lookup failed; the walk goes on without the caller's children", "err", err)
 	default:
 		snap.Caller.Children, snap.Caller.Allowances = c.Children, c.Allowances
 		if snap.Caller.Children == nil {
@@ -233,7 +249,7 @@ func (s *Service) route(ctx context.Context, hs *hop, e event, snap menus.Snapsh
 	if found && snap.Caller.Phone != e.phone {
 		// A session id is bound to the phone that opened it: another
 		// phone can neither continue nor end it.
-		hs.log.Warn("session id reused by another phone")
+		hs.log().Warn("session id reused by another phone")
 		return message(menus.MsgSessionError, "")
 	}
 	if found && snap.Phase == menus.PhaseReleased && !e.release {
@@ -278,7 +294,7 @@ func (s *Service) route(ctx context.Context, hs *hop, e event, snap menus.Snapsh
 		// Only the latest input arrived and the session is gone: it cannot
 		// be rebuilt, so the caller must dial again (and will be offered
 		// to resume).
-		hs.log.Warn("incremental session lost; asking the caller to dial again", "seq", e.seq)
+		hs.log().Warn("incremental session lost; asking the caller to dial again", "seq", e.seq)
 		return message(menus.MsgSessionError, "")
 	}
 	t := s.advance(ctx, hs, e, snap, found, resumable)
@@ -296,7 +312,7 @@ func (s *Service) advance(ctx context.Context, hs *hop, e event, snap menus.Snap
 		}
 		m, err := s.Menus.Version(ctx, snap.Tree, snap.Version)
 		if err != nil {
-			hs.log.Error("pinned tree unavailable", "tree", snap.Tree, "version", snap.Version, "err", err)
+			hs.log().Error("pinned tree unavailable", "tree", snap.Tree, "version", snap.Version, "err", err)
 			return message(menus.MsgBusy, snap.Lang)
 		}
 		switch {
@@ -317,7 +333,7 @@ func (s *Service) advance(ctx context.Context, hs *hop, e event, snap menus.Snap
 		default:
 			// The carrier's path disagrees with ours; the path is the
 			// carrier's record of what the caller typed, so it wins.
-			hs.log.Warn("path diverged from the session; replaying it")
+			hs.log().Warn("path diverged from the session; replaying it")
 			replay := s.start(hs, m, e, snap.Caller, snap.Started)
 			replay.ReportKey = snap.ReportKey
 			return s.settle(hs, s.feed(ctx, hs, m, e, replay, e.path), hopRebuilt)
@@ -327,7 +343,7 @@ func (s *Service) advance(ctx context.Context, hs *hop, e event, snap menus.Snap
 	if m == nil {
 		var ok bool
 		if m, ok = s.Menus.ForService(e.service); !ok {
-			hs.log.Warn("unknown service code", "service", e.service)
+			hs.log().Warn("unknown service code", "service", e.service)
 			return message(menus.MsgUnknownService, "")
 		}
 	}
@@ -338,10 +354,10 @@ func (s *Service) advance(ctx context.Context, hs *hop, e event, snap menus.Snap
 	caller, err := lookup(ctx, e.phone)
 	switch {
 	case errors.Is(err, menus.ErrNotFound):
-		hs.log.Info("unregistered caller")
+		hs.log().Info("unregistered caller")
 		return message(menus.MsgUnknownCaller, "")
 	case err != nil:
-		hs.log.Error("registry lookup failed", "err", err)
+		hs.log().Error("registry lookup failed", "err", err)
 		return message(menus.MsgBusy, "")
 	}
 	kind := hopNew
@@ -352,7 +368,7 @@ func (s *Service) advance(ctx context.Context, hs *hop, e event, snap menus.Snap
 			// while the session may already have been running on the one
 			// before: its inputs may mean other things here. Which
 			// version the caller saw cannot be known, so the walk ends.
-			hs.log.Warn("session lost across a publish; asking the caller to dial again", "tree", m.Tree().Name, "version", m.Version())
+			hs.log().Warn("session lost across a publish; asking the caller to dial again", "tree", m.Tree().Name, "version", m.Version())
 			return message(menus.MsgTreeChanged, caller.Language)
 		}
 	}
@@ -361,7 +377,7 @@ func (s *Service) advance(ctx context.Context, hs *hop, e event, snap menus.Snap
 		if ref, saved := s.alreadySaved(ctx, hs, resumable.ReportKey); saved {
 			// Its report was saved on a hop whose session write failed:
 			// it is not unfinished, whatever the store remembers.
-			hs.log.Info("resumable walk already saved; not offered", "ref", ref)
+			hs.log().Info("resumable walk already saved; not offered", "ref", ref)
 			t := s.settle(hs, s.feed(ctx, hs, m, e, start, e.path), kind)
 			t.resume = menus.ResumeForget
 			return t
@@ -382,7 +398,7 @@ func (s *Service) advance(ctx context.Context, hs *hop, e event, snap menus.Snap
 func (s *Service) alreadySaved(ctx context.Context, hs *hop, key string) (string, bool) {
 	ref, ok, err := s.Reports.RefByKey(ctx, key)
 	if err != nil {
-		hs.log.Error("could not check whether a resumable walk was saved", "err", err)
+		hs.log().Error("could not check whether a resumable walk was saved", "err", err)
 		return "", false
 	}
 	return ref, ok
@@ -437,7 +453,7 @@ func (s *Service) feed(ctx context.Context, hs *hop, m *menus.Machine, e event, 
 		}
 		next, effects, err := m.Step(snap, in, s.now())
 		if err != nil {
-			hs.log.Error("menu step failed", "err", err)
+			hs.log().Error("menu step failed", "err", err)
 			return message(menus.MsgSessionError, snap.Lang).out
 		}
 		next, saved := s.apply(ctx, hs, m, e, snap, next, effects)
@@ -462,7 +478,7 @@ func (s *Service) answerOffer(ctx context.Context, hs *hop, m *menus.Machine, e 
 		saved.Caller.Children, saved.Caller.Allowances = offer.Caller.Children, offer.Caller.Allowances
 		pinned, err := s.Menus.Version(ctx, saved.Tree, saved.Version)
 		if err != nil {
-			hs.log.Error("resumed walk's tree unavailable", "tree", saved.Tree, "version", saved.Version, "err", err)
+			hs.log().Error("resumed walk's tree unavailable", "tree", saved.Tree, "version", saved.Version, "err", err)
 			return s.start(hs, m, e, offer.Caller, s.now()), m
 		}
 		saved.Path, saved.Seq, saved.Budget, saved.Notice, saved.Page = offer.Path, offer.Seq, e.budget, "", 0
@@ -497,7 +513,7 @@ func (s *Service) lifecycleEvent(m *menus.Machine, snap menus.Snapshot, saved bo
 // the lifecycle transitions it makes and the reports it files, logged and
 // counted once the hop is answered, and whether it abandoned a walk.
 type hop struct {
-	log         *slog.Logger
+	log         func() *slog.Logger
 	transitions [][2]string
 	reports     []filed
 	discarded   bool
@@ -514,7 +530,7 @@ type filed struct {
 func (hs *hop) advance(phase, event string) string {
 	next, err := menus.Advance(phase, event)
 	if err != nil {
-		hs.log.Debug("lifecycle event ignored", "err", err)
+		hs.log().Debug("lifecycle event ignored", "err", err)
 	}
 	if next != phase {
 		hs.transitions = append(hs.transitions, [2]string{phase, next})
