@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -76,6 +77,8 @@ type DB struct {
 	sealer *Sealer
 	// callers caches caller lookups (CacheCallers); nil caches nothing.
 	callers atomic.Pointer[callerCache]
+	// stmts holds the hot path's prepared statements, by query text.
+	stmts sync.Map
 }
 
 // Open connects to PostgreSQL and checks the connection with ctx.
@@ -200,7 +203,30 @@ func dsnError(err error) error {
 
 // Close closes the pool.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool {
+		_ = v.(*sqlx.Stmt).Close()
+		return true
+	})
 	return db.db.Close()
+}
+
+// prepared returns q prepared, once for the pool (database/sql prepares it
+// again on each connection that runs it). It is for the statements every
+// session runs: planning the registry lookup took Postgres longer than
+// running it, and a prepared statement is planned once per connection.
+func (db *DB) prepared(ctx context.Context, q string) (*sqlx.Stmt, error) {
+	if s, ok := db.stmts.Load(q); ok {
+		return s.(*sqlx.Stmt), nil
+	}
+	s, err := db.db.PreparexContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if prev, loaded := db.stmts.LoadOrStore(q, s); loaded {
+		_ = s.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return s, nil
 }
 
 // Ping checks that the server answers, for readiness probes.

@@ -48,7 +48,11 @@ LEFT JOIN children c ON c.id = cd.child_id AND c.active
 WHERE d.phone = $1 AND d.active
 ORDER BY c.code COLLATE "C"`
 	var rows []callerRow
-	if err := db.db.SelectContext(ctx, &rows, q, phone); err != nil {
+	stmt, err := db.prepared(ctx, q)
+	if err != nil {
+		return menus.Caller{}, fmt.Errorf("caller by phone: %w", err)
+	}
+	if err := stmt.SelectContext(ctx, &rows, phone); err != nil {
 		return menus.Caller{}, fmt.Errorf("caller by phone: %w", err)
 	}
 	if len(rows) == 0 {
@@ -122,7 +126,11 @@ LEFT JOIN allowances a ON a.child_id = c.id AND a.active
 WHERE g.phone = $1 AND g.active
 ORDER BY c.code COLLATE "C", a.scheme`
 	var rows []guardianRow
-	if err := db.db.SelectContext(ctx, &rows, q, phone); err != nil {
+	stmt, err := db.prepared(ctx, q)
+	if err != nil {
+		return menus.Caller{}, fmt.Errorf("guardian by phone: %w", err)
+	}
+	if err := stmt.SelectContext(ctx, &rows, phone); err != nil {
 		return menus.Caller{}, fmt.Errorf("guardian by phone: %w", err)
 	}
 	if len(rows) == 0 {

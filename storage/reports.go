@@ -61,6 +61,11 @@ type reportTable struct {
 	prefix        string
 	refConstraint string
 	insert        string
+	// insertChecked is insert with the child check folded in: one
+	// statement, no transaction, for a report that queues no alerts. It
+	// inserts nothing when the child is not the director's or the session
+	// key is taken, and the transaction then says which.
+	insertChecked string
 	bySessionKey  string
 	byRef         string
 	count         string
@@ -74,6 +79,16 @@ var reportTables = map[menus.ReportKind]reportTable{
 INSERT INTO visits (ref, session_key, child_id, director_id, situation, urgency, channel, carrier,
                     menu_tree, menu_version, answers, started_at, reported_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, COALESCE($13, now()))
+ON CONFLICT (session_key) DO NOTHING
+RETURNING ref`,
+		insertChecked: `
+INSERT INTO visits (ref, session_key, child_id, director_id, situation, urgency, channel, carrier,
+                    menu_tree, menu_version, answers, started_at, reported_at)
+SELECT $1::text, $2::text, c.id, $4::bigint, $5::text, $6::text, $7::text, $8::text,
+       $9::text, $10::integer, $11::jsonb, $12::timestamptz, COALESCE($13::timestamptz, now())
+FROM children c
+JOIN child_directors cd ON cd.child_id = c.id AND cd.director_id = $4::bigint
+WHERE c.code = $3::text AND c.active
 ON CONFLICT (session_key) DO NOTHING
 RETURNING ref`,
 		bySessionKey: `
@@ -95,6 +110,16 @@ WHERE r.ref = $1`,
 INSERT INTO needs (ref, session_key, child_id, director_id, category, urgency, channel, carrier,
                    menu_tree, menu_version, answers, started_at, reported_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, COALESCE($13, now()))
+ON CONFLICT (session_key) DO NOTHING
+RETURNING ref`,
+		insertChecked: `
+INSERT INTO needs (ref, session_key, child_id, director_id, category, urgency, channel, carrier,
+                   menu_tree, menu_version, answers, started_at, reported_at)
+SELECT $1::text, $2::text, c.id, $4::bigint, $5::text, $6::text, $7::text, $8::text,
+       $9::text, $10::integer, $11::jsonb, $12::timestamptz, COALESCE($13::timestamptz, now())
+FROM children c
+JOIN child_directors cd ON cd.child_id = c.id AND cd.director_id = $4::bigint
+WHERE c.code = $3::text AND c.active
 ON CONFLICT (session_key) DO NOTHING
 RETURNING ref`,
 		bySessionKey: `
@@ -206,6 +231,20 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 		if pp.answers, err = db.sealAnswers(p.answers, fresh); err != nil {
 			return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
 		}
+		if !r.Alert {
+			// Most reports: one statement, one round trip.
+			ref, err = db.insertChecked(ctx, t, fresh, pp)
+			if err == nil {
+				return ref, true, nil
+			}
+			if isUnique(err, t.refConstraint) && attempt < refAttempts {
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
+			}
+			// Nothing inserted: the transaction below finds out why.
+		}
 		err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 			var err error
 			ref, err = saveReport(ctx, tx, t, fresh, pp)
@@ -224,6 +263,20 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 		}
 		return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
 	}
+}
+
+// insertChecked runs t.insertChecked: the new report's reference, or
+// sql.ErrNoRows when nothing was inserted.
+func (db *DB) insertChecked(ctx context.Context, t reportTable, ref string, p reportParams) (string, error) {
+	stmt, err := db.prepared(ctx, t.insertChecked)
+	if err != nil {
+		return "", err
+	}
+	var stored string
+	err = stmt.GetContext(ctx, &stored,
+		ref, p.sessionKey, p.childCode, p.directorID, p.detail, p.urgency, p.channel, p.carrier,
+		p.tree, p.version, p.answers, p.startedAt, p.reportedAt)
+	return stored, err
 }
 
 // RefByKey returns the reference of the visit or need saved under a
