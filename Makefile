@@ -9,7 +9,7 @@ BIN     := bin/barefoot
 PKGS    := ./...
 PHONE   ?= +8613800138002
 
-.PHONY: all build services run simulate test vet fmt-check bench vuln lint clean
+.PHONY: all build services run simulate test test-faults vet fmt-check bench vuln lint clean
 
 all: build
 
@@ -38,10 +38,19 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # Every test, against the real PostgreSQL and Redis, with the race detector
-# (and headless Chromium for the console).
+# (and headless Chromium for the console, and Kannel): the unit and
+# integration tests, then the fault scenarios.
 test: vet fmt-check
 	@bash .ci/services --with-browser --with-kannel
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -skip '^TestFault' $(PKGS)
+	@$(MAKE) --no-print-directory test-faults
+
+# The fault scenarios (tests named TestFault...): Redis, Postgres, the
+# spool's disk, Kannel and the gateway's own processes killed, paused,
+# locked, flushed and restarted mid-walk, each on servers of its own.
+test-faults:
+	@bash .ci/services --with-kannel
+	$(GO) test -race -count=1 -run '^TestFault' $(PKGS)
 
 bench: services
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

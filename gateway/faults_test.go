@@ -39,11 +39,11 @@ func hubtelCall(t *testing.T, g *gatewaytest.Gateway, session, typ, message stri
 	return r.Message, r.Type == "release"
 }
 
-// TestIncrementalSessionsOutliveRedis: Hubtel sends only the latest input,
+// TestFaultRedisKilledIncremental: Hubtel sends only the latest input,
 // so a session cannot be rebuilt from the callback; one gateway process
 // keeps serving it from what it holds through a Redis outage, and goes on
 // when Redis is back, empty.
-func TestIncrementalSessionsOutliveRedis(t *testing.T) {
+func TestFaultRedisKilledIncremental(t *testing.T) {
 	t.Parallel()
 	srv := sessionstest.MustServer(t)
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{Redis: srv.Client()})
@@ -73,11 +73,11 @@ func TestIncrementalSessionsOutliveRedis(t *testing.T) {
 	}
 }
 
-// TestRebuildNeverChangesTrees: a session started on one version, whose
+// TestFaultPublishWhileSessionLost: a session started on one version, whose
 // snapshot Redis lost after a new version was published, is not read
 // against the new version: the caller is asked to dial again, and nothing
 // is saved under the version they did not see.
-func TestRebuildNeverChangesTrees(t *testing.T) {
+func TestFaultPublishWhileSessionLost(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
 	walk(t, g, "ATUid_versions", enDirector, []hop{{"", false, nil}, {"1", false, []string{"Enter the child ID"}}})
@@ -239,5 +239,59 @@ func TestFaultRedisPaused(t *testing.T) {
 	}
 	if got, _ := hubtelCall(t, g, "hubtel-paused", "Response", "C0002", 3); !strings.Contains(got, "What does 刘佳 need?") {
 		t.Fatalf("Hubtel after Redis came back: %q", got)
+	}
+}
+
+// TestFaultRedisLostMidSession: Redis loses every session between two hops
+// of a walk, by a flush or by a restart without persistence that no call
+// happened to see. A cumulative carrier's walk is rebuilt from its path; an
+// incremental carrier's, which cannot be, goes on from the copy this
+// process wrote. Each walk saves its visit once.
+func TestFaultRedisLostMidSession(t *testing.T) {
+	t.Parallel()
+	faults := []struct {
+		name string
+		do   func(*sessionstest.Server)
+	}{
+		{"flushed", func(s *sessionstest.Server) {
+			if err := s.Client().FlushAll(context.Background()).Err(); err != nil {
+				t.Error(err)
+			}
+		}},
+		{"restarted", func(s *sessionstest.Server) { s.Stop(); s.Start() }},
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
+			srv := sessionstest.MustServer(t)
+			g := gatewaytest.MustGateway(t, gatewaytest.Options{Redis: srv.Client()})
+			at, hub := "ATUid_lost_"+f.name, "hubtel-lost-"+f.name
+			g.AT(t, at, enDirector, "")
+			g.AT(t, at, enDirector, "1")
+			hubtelCall(t, g, hub, "Initiation", "*384*2015#", 1)
+			hubtelCall(t, g, hub, "Response", "1", 2)
+
+			f.do(srv)
+
+			if got := g.AT(t, at, enDirector, "1*C0001"); !strings.Contains(got, "How is 王小明?") {
+				t.Fatalf("AT after Redis lost the session: %q", got)
+			}
+			if got, _ := hubtelCall(t, g, hub, "Response", "C0002", 3); !strings.Contains(got, "How is 刘佳?") {
+				t.Fatalf("Hubtel after Redis lost the session: %q", got)
+			}
+			g.AT(t, at, enDirector, "1*C0001*1")
+			hubtelCall(t, g, hub, "Response", "1", 4)
+			if got := g.AT(t, at, enDirector, "1*C0001*1*1"); !strings.HasPrefix(got, "END Visit saved. Ref V") {
+				t.Fatalf("AT confirm: %q", got)
+			}
+			if got, _ := hubtelCall(t, g, hub, "Response", "1", 5); !strings.Contains(got, "Visit saved. Ref V") {
+				t.Fatalf("Hubtel confirm: %q", got)
+			}
+			for _, key := range []string{"ussd:at:" + at, "ussd:hubtel:" + hub} {
+				if n := countRows(t, g, `SELECT count(*) FROM visits WHERE session_key = $1`, key); n != 1 {
+					t.Fatalf("%s: %d visits, want 1", key, n)
+				}
+			}
+		})
 	}
 }

@@ -112,10 +112,10 @@ func TestKannelChineseIntact(t *testing.T) {
 	})
 }
 
-// TestKannelRetriesThroughAnOutage: the gateway is down when a director's
+// TestFaultKannelRetriesThroughAnOutage: the gateway is down when a director's
 // form arrives; Kannel retries, as the recommended configuration tells it
 // to, and the report is saved once when the gateway is back.
-func TestKannelRetriesThroughAnOutage(t *testing.T) {
+func TestFaultKannelRetriesThroughAnOutage(t *testing.T) {
 	t.Parallel()
 	// The port is chosen now and nothing listens on it yet.
 	probe, err := net.Listen("tcp", "127.0.0.1:0")

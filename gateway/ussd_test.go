@@ -249,9 +249,9 @@ func TestSessionBoundToPhone(t *testing.T) {
 	}
 }
 
-// TestRebuildAfterRedisLoss drops the session mid-walk, as a Redis restart
+// TestFaultRedisKeyLostCumulative drops the session mid-walk, as a Redis restart
 // would: the next hop is rebuilt from the carrier's cumulative text.
-func TestRebuildAfterRedisLoss(t *testing.T) {
+func TestFaultRedisKeyLostCumulative(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
 	session := "ATUid_lost"
@@ -271,9 +271,9 @@ func TestRebuildAfterRedisLoss(t *testing.T) {
 	}
 }
 
-// TestRedisDown: with no Redis at all, every hop is rebuilt from the
+// TestFaultRedisDownCumulative: with no Redis at all, every hop is rebuilt from the
 // carrier's cumulative text and the report is still saved exactly once.
-func TestRedisDown(t *testing.T) {
+func TestFaultRedisDownCumulative(t *testing.T) {
 	t.Parallel()
 	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { down.Close() })
@@ -330,11 +330,11 @@ func lockVisits(t *testing.T, g *gatewaytest.Gateway) func() {
 	return release
 }
 
-// TestSlowPostgresSpoolsTheReport: when Postgres cannot take the report
+// TestFaultPostgresLockedAtConfirm: when Postgres cannot take the report
 // within its share of the hop (here the visits table is locked), the
 // report goes to the spool on disk and the caller gets its reference; it
 // reaches Postgres once, under that reference, when the table is free.
-func TestSlowPostgresSpoolsTheReport(t *testing.T) {
+func TestFaultPostgresLockedAtConfirm(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{HopBudget: 700 * time.Millisecond})
 	session := "ATUid_pgspool"
@@ -376,10 +376,10 @@ func TestSlowPostgresSpoolsTheReport(t *testing.T) {
 	}
 }
 
-// TestSaveFailureAsksToRetry: when neither Postgres nor the spool can take
+// TestFaultPostgresLockedAndSpoolGone: when neither Postgres nor the spool can take
 // the report, the caller is not told it was saved; pressing 1 again, once
 // Postgres is back, saves it once.
-func TestSaveFailureAsksToRetry(t *testing.T) {
+func TestFaultPostgresLockedAndSpoolGone(t *testing.T) {
 	t.Parallel()
 	g := gatewaytest.MustGateway(t, gatewaytest.Options{HopBudget: 700 * time.Millisecond})
 	session := "ATUid_pgslow"

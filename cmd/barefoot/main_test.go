@@ -268,9 +268,9 @@ func TestPurgeCommand(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdown: on a stop, readiness goes false first while
+// TestFaultSIGTERMDrains: on a stop, readiness goes false first while
 // callbacks are still answered, then the process stops within its bound.
-func TestGracefulShutdown(t *testing.T) {
+func TestFaultSIGTERMDrains(t *testing.T) {
 	defer slog.SetDefault(slog.Default()) // serve sets its own
 	name := storagetest.RandomName("barefoot_cmd")
 	storagetest.MustDropDatabase(t, name)

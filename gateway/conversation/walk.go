@@ -82,8 +82,12 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 		resumable *menus.Snapshot
 		err       error
 		storeDown bool
+		// kept is set while snap is the copy this process last wrote.
+		kept bool
 	)
-	if snap, rev, dirty, found = s.Cache.get(e.conv.cacheKey(), s.now()); !found {
+	if snap, rev, dirty, found = s.Cache.get(e.conv.cacheKey(), s.now()); found {
+		kept = true
+	} else {
 		lctx, cancel := s.storeCtx(ctx)
 		snap, rev, found, resumable, err = s.Sessions.LoadWithResume(lctx, e.conv.channel, e.conv.id, e.phone)
 		cancel()
@@ -124,15 +128,17 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 			return Reply{Text: menus.Message(menus.MsgBusy, t.out.Lang), End: true}
 		}
 		cur, curRev, exists := l.Latest()
-		if dirty && (!exists || cur.Hops < snap.Hops) {
-			// The store came back without what this process kept while it
-			// was down (a restart empties it): the kept copy is the
-			// session, written over what the store has.
-			log().Info("store back; restoring the session this process kept", "rev", curRev)
-			rev, dirty = curRev, false
+		if kept && (!exists && (dirty || !snap.Ended) || dirty && cur.Hops < snap.Hops) {
+			// The store lost what this process last wrote or kept: it was
+			// restarted or flushed, whether or not a call failed meanwhile.
+			// The kept copy is the session (an incremental carrier's next
+			// callback cannot be rebuilt without it), written over what the
+			// store has.
+			log().Info("session missing from the store; restoring this process's copy", "rev", curRev)
+			rev, dirty, kept = curRev, false, false
 			continue
 		}
-		snap, rev, found, dirty = cur, curRev, exists, false
+		snap, rev, found, dirty, kept = cur, curRev, exists, false, false
 	}
 }
 

@@ -120,9 +120,9 @@ func TestDrainSetsAside(t *testing.T) {
 	}
 }
 
-// TestOpenRefusesAnUnwritableSpool: a spool that cannot be written stops
+// TestFaultSpoolUnwritable: a spool that cannot be written stops
 // the gateway at start-up.
-func TestOpenRefusesAnUnwritableSpool(t *testing.T) {
+func TestFaultSpoolUnwritable(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {

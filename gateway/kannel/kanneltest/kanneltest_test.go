@@ -503,10 +503,10 @@ func reports(t *testing.T, gw *gateway, id string) []string {
 	return got
 }
 
-// TestGatewayOutage shows that with the recommended retry settings an
+// TestFaultGatewayOutage shows that with the recommended retry settings an
 // incoming message reaches a gateway that was down when it arrived, once
 // the gateway is back.
-func TestGatewayOutage(t *testing.T) {
+func TestFaultGatewayOutage(t *testing.T) {
 	t.Parallel()
 	const outage = 3 * time.Second
 	delay := recommendedQueueDelay(t)
