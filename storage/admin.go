@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/alexedwards/argon2id"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/access"
@@ -241,6 +243,62 @@ func audit(ctx context.Context, tx *sqlx.Tx, e access.AuditEntry) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
+}
+
+// auditMany writes the audit entries of one actor's import, a thousand
+// rows a statement.
+func auditMany(ctx context.Context, tx *sqlx.Tx, entries []access.AuditEntry) error {
+	const chunk = 1000
+	const q = `
+INSERT INTO audit_log (actor_id, actor, action, object_type, object_id, before, after)
+SELECT $1, $2, u.action, u.object_type, u.object_id, NULLIF(u.before, '')::jsonb, NULLIF(u.after, '')::jsonb
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
+     AS u(action, object_type, object_id, before, after, n)
+ORDER BY u.n`
+	for len(entries) > 0 {
+		n := min(chunk, len(entries))
+		batch := entries[:n]
+		entries = entries[n:]
+		var actorID *int64
+		actor := batch[0].Actor.Username
+		if batch[0].Actor.ID != 0 {
+			actorID = &batch[0].Actor.ID
+		}
+		if actor == "" {
+			actor = "system"
+		}
+		cols := make([][]string, 5)
+		for _, e := range batch {
+			if e.Actor != batch[0].Actor {
+				return errors.New("audit: one import, one actor")
+			}
+			before, err := jsonOrNull(e.Before)
+			if err != nil {
+				return err
+			}
+			after, err := jsonOrNull(e.After)
+			if err != nil {
+				return err
+			}
+			cols[0] = append(cols[0], e.Action)
+			cols[1] = append(cols[1], e.ObjectType)
+			cols[2] = append(cols[2], e.ObjectID)
+			cols[3] = append(cols[3], deref(before))
+			cols[4] = append(cols[4], deref(after))
+		}
+		if _, err := tx.ExecContext(ctx, q, actorID, actor, pq.Array(cols[0]), pq.Array(cols[1]), pq.Array(cols[2]), pq.Array(cols[3]), pq.Array(cols[4])); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	return nil
+}
+
+// deref is *p, or "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 func jsonOrNull(v any) (*string, error) {
