@@ -9,6 +9,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -32,11 +33,26 @@ type Carrier struct {
 	// Signs is set for a carrier whose callbacks carry a signature it
 	// checks itself (Twilio): the webhook secret is not asked of it.
 	Signs bool
+	// Templates is set for a carrier that sends only templates its
+	// provider approved (Tencent Cloud, Alibaba Cloud): its Sender gets
+	// messages with Template, Params and TemplateID set, and a message
+	// with no approved template waits rather than reach it.
+	Templates bool
+	// Run, when set, is the carrier's own long-lived connection (CMPP):
+	// serve runs it until shutdown, and it hands every inbound SMS to
+	// receive, which records it and queues its reply through the outbox.
+	Run func(ctx context.Context, receive Receive) error
 	// Notes are what an operator must hear at start-up: settings that
 	// work but lose something (no delivery reports, say), one line each,
 	// naming the variable.
 	Notes []string
 }
+
+// Receive takes one inbound SMS from a carrier's own connection: it
+// normalises the number, records the message and processes it, queueing
+// any reply. An error means it was not recorded, and the carrier should
+// not acknowledge it.
+type Receive func(ctx context.Context, in sms.Message) error
 
 // NewCarrier builds a carrier from its settings; each carrier package
 // exports one, New.

@@ -33,6 +33,11 @@ const (
 	KindAlert   = "alert"
 )
 
+// Param is one variable of a template: its name and its value.
+type Param struct {
+	Name, Value string
+}
+
 // Message is one text message, in or out, in the gateway's own terms.
 type Message struct {
 	ID        int64
@@ -54,7 +59,16 @@ type Message struct {
 	DLRToken string
 	// DedupeKey makes an outbound message exactly-once: a second enqueue
 	// with the same key is a no-op.
-	DedupeKey  string
+	DedupeKey string
+	// Template is the key of the template an outbound Body was rendered
+	// from ("status.reply"), and Params its variables, in the template's
+	// order; "" for free text. Carriers that send only approved templates
+	// (Tencent Cloud, Alibaba Cloud) send these, not Body.
+	Template string
+	Params   []Param
+	// TemplateID is the carrier's id for Template, approved; the sender
+	// sets it just before handing the message to such a carrier.
+	TemplateID string
 	Attempts   int
 	LastError  string
 	ReceivedAt time.Time
