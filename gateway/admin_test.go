@@ -222,3 +222,60 @@ func TestPublishReachesEveryGateway(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestAdminTemplates: an administrator records a provider's verdicts on a
+// template; editors read them, and may not record them; a bad verdict is
+// refused by field, and each recorded one is audited.
+func TestAdminTemplates(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	admin, editor := mustUser(t, g, "county-admin", access.RoleAdmin), mustUser(t, g, "county-editor", access.RoleEditor)
+	put := func(token, key, body string) (int, string) {
+		return api(t, g, "PUT", "/templates/"+key+"/approvals", token, "application/json", body)
+	}
+	tests := []struct {
+		name, token, key, body string
+		status                 int
+		want                   string
+	}{
+		{"approved", admin, "alert_urgent", `{"lang":"zh","carrier":"tencent","status":"approved","provider_id":"1234567"}`, 200, `"provider_id":"1234567"`},
+		{"pending", admin, "allowance_status", `{"lang":"zh","carrier":"aliyun","status":"pending","note":"submitted 11-30"}`, 200, `"status":"pending"`},
+		{"an editor", editor, "alert_urgent", `{"lang":"zh","carrier":"tencent","status":"rejected"}`, 403, "forbidden"},
+		{"approved without an id", admin, "alert_urgent", `{"lang":"en","carrier":"tencent","status":"approved"}`, 422, "provider_id"},
+		{"a language the template lacks", admin, "alert_urgent", `{"lang":"zh+en","carrier":"tencent","status":"pending"}`, 422, `"field":"lang"`},
+		{"no such status", admin, "alert_urgent", `{"lang":"zh","carrier":"tencent","status":"maybe"}`, 422, `"field":"status"`},
+		{"no such template", admin, "nope", `{"lang":"zh","carrier":"tencent","status":"pending"}`, 404, "no template"},
+		{"not JSON", admin, "alert_urgent", `lang=zh`, 400, "invalid"},
+	}
+	for _, tt := range tests {
+		if status, body := put(tt.token, tt.key, tt.body); status != tt.status || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %s; want %d with %q", tt.name, status, body, tt.status, tt.want)
+		}
+	}
+	status, body := api(t, g, "GET", "/templates", editor, "", "")
+	var list struct {
+		Templates []struct {
+			Key       string `json:"key"`
+			Vars      []struct{ Name, Kind string }
+			Approvals []struct {
+				Lang, Carrier, Status string
+				ProviderID            string `json:"provider_id"`
+			}
+		}
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &list) != nil {
+		t.Fatalf("GET /templates: %d %s", status, body)
+	}
+	found := false
+	for _, tm := range list.Templates {
+		if tm.Key == "alert_urgent" {
+			found = len(tm.Vars) == 4 && len(tm.Approvals) == 1 && tm.Approvals[0].ProviderID == "1234567" && tm.Approvals[0].Status == "approved"
+		}
+	}
+	if !found {
+		t.Fatalf("alert_urgent in the list: %s", body)
+	}
+	if n := countRows(t, g, `SELECT count(*) FROM audit_log WHERE action = 'template.approval'`); n != 2 {
+		t.Fatalf("%d approvals audited, want 2", n)
+	}
+}

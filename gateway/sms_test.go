@@ -265,3 +265,47 @@ func TestSMSReplyBudget(t *testing.T) {
 		t.Fatalf("%d forgotten inbound messages, want the stranger's", n)
 	}
 }
+
+// TestRepliesCarryTheirTemplates: every SMS the gateway sends is stored
+// with the template it was rendered from, its language and its variables,
+// so a carrier that sends only approved templates can send it: a family's
+// STATUS, a stranger's reply, a director's one-line report and the alert
+// it raises.
+func TestRepliesCarryTheirTemplates(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	kannelSMS(t, g, zhGuardian, "状态")
+	kannelSMS(t, g, "+8613999999997", "状态")
+	kannelSMS(t, g, enDirector, "N C0001 6 2") // urgent protection concern: alerts
+	var rows []struct {
+		Kind     string `db:"kind"`
+		Template string `db:"template"`
+		Lang     string `db:"template_lang"`
+		Params   string `db:"params"`
+		Body     string `db:"body"`
+	}
+	if err := g.SQL(t).Select(&rows, `SELECT kind, template, template_lang, COALESCE(params::text, '') AS params, body
+FROM messages WHERE direction = 'out' ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ kind, template, lang, params string }{
+		{"reply", "allowance_status", "zh", `[{"Name": "status", "Value": "王小明的生活补贴已批准，每月500元，下次发放2026-12-15。"}]`},
+		{"reply", "register", "zh+en", ""},
+		{"alert", "alert_urgent", "", `"Name": "child", "Value": "C0001"`},
+		{"reply", "menu_screen", "en", `"Name": "screen", "Value": "Need reported. Ref N`},
+	}
+	if len(rows) < len(want) {
+		t.Fatalf("%d outbound messages: %+v", len(rows), rows)
+	}
+	for i, w := range want {
+		r := rows[i]
+		if r.Kind != w.kind || r.Template != w.template || (w.lang != "" && r.Lang != w.lang) || !strings.Contains(r.Params, w.params) {
+			t.Errorf("message %d: %+v, want %+v", i+1, r, w)
+		}
+	}
+	for _, r := range rows {
+		if r.Template == "" {
+			t.Errorf("free text sent: %q", r.Body)
+		}
+	}
+}

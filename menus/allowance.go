@@ -87,21 +87,15 @@ var categoryNames = map[string]Text{
 // supervisors: an urgent visit or an urgent need.
 func IsAlert(r Report) bool { return r.Urgency == UrgencyUrgent }
 
-// AlertText is the SMS a supervisor gets about an urgent report: the
-// child's code, the category and the reporting director's phone, and the
-// reference to find the report by. No child name: an SMS can be read by
-// whoever holds the phone.
-func AlertText(r Report, ref, directorPhone, lang string) string {
+// AlertSubject names what an urgent report is about, in lang, for the
+// alert a supervisor gets: the need's category or the visit's situation.
+func AlertSubject(r Report, lang string) string {
 	what := r.Category
 	if r.Kind == ReportVisit {
 		what = r.Situation
 	}
-	name := categoryNames[what][lang]
-	if name == "" {
-		name = what
+	if name := categoryNames[what][lang]; name != "" {
+		return name
 	}
-	if lang == LangEN {
-		return "URGENT: child " + r.ChildCode + ", " + name + ". Reported by " + directorPhone + ", ref " + ref + "."
-	}
-	return "紧急：儿童" + r.ChildCode + "，" + name + "。报告人" + directorPhone + "，编号" + ref + "。"
+	return what
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
+	"github.com/barefoot-ussd/barefoot/menus/templates"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -45,9 +46,19 @@ ORDER BY s.phone`
 		carrier = "at"
 	}
 	for _, t := range targets {
+		lang := t.Language
+		if lang != menus.LangEN {
+			lang = menus.LangZH
+		}
+		// The child's code, what it is about, the director's phone and the
+		// reference: no child name, since an SMS can be read by whoever
+		// holds the phone.
+		text := templates.MustRender(templates.AlertUrgent, lang,
+			templates.P("child", r.ChildCode), templates.P("what", menus.AlertSubject(r, lang)),
+			templates.P("director", director), templates.P("ref", ref))
 		m := sms.Message{
 			Direction: sms.Out, Kind: sms.KindAlert, Status: sms.Queued, Carrier: carrier,
-			Phone: t.Phone, Body: menus.AlertText(r, ref, director, t.Language),
+			Phone: t.Phone, Body: text.Body, Template: text.Template, Lang: text.Lang, Params: text.Params,
 			DedupeKey: "alert:" + ref + ":" + t.Phone,
 		}
 		if _, _, err := enqueueTx(ctx, tx, m); err != nil {

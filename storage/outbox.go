@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -35,7 +36,8 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // msgCols are the columns every message query reads, for messageRow.
 // A forgotten message has no phone (NULL): it reads as "".
-const msgCols = `id, direction, carrier, carrier_id, COALESCE(phone, '') AS phone, body, status, kind, reply_to, dedupe_key, attempts, last_error, created_at, dlr_token`
+const msgCols = `id, direction, carrier, carrier_id, COALESCE(phone, '') AS phone, body, status, kind, reply_to, dedupe_key, attempts, last_error, created_at, dlr_token,
+    template, template_lang, params`
 
 // messageRow is one row of messages.
 type messageRow struct {
@@ -53,6 +55,9 @@ type messageRow struct {
 	LastError sql.NullString `db:"last_error"`
 	CreatedAt time.Time      `db:"created_at"`
 	DLRToken  string         `db:"dlr_token"`
+	Template  string         `db:"template"`
+	Lang      string         `db:"template_lang"`
+	Params    []byte         `db:"params"`
 }
 
 func (r messageRow) toSMS() sms.Message {
@@ -71,6 +76,12 @@ func (r messageRow) toSMS() sms.Message {
 		Attempts:  r.Attempts,
 		LastError: r.LastError.String,
 		CreatedAt: r.CreatedAt,
+		Template:  r.Template,
+		Lang:      r.Lang,
+	}
+	if len(r.Params) > 0 {
+		// Written by paramsJSON from []sms.Param: it decodes.
+		_ = json.Unmarshal(r.Params, &m.Params)
 	}
 	if r.Direction == sms.In {
 		m.ReceivedAt = r.CreatedAt
@@ -98,6 +109,9 @@ type messageParams struct {
 	kind      string
 	replyTo   sql.NullInt64
 	dedupeKey sql.NullString
+	template  string
+	lang      string
+	params    sql.NullString
 }
 
 func messageParamsOf(m sms.Message) (messageParams, error) {
@@ -108,6 +122,19 @@ func messageParamsOf(m sms.Message) (messageParams, error) {
 		body:      clean(m.Body),
 		kind:      m.Kind,
 		dedupeKey: nullString(clean(m.DedupeKey)),
+		template:  clean(m.Template),
+		lang:      clean(m.Lang),
+	}
+	if len(m.Params) > 0 {
+		ps := make([]sms.Param, len(m.Params))
+		for i, x := range m.Params {
+			ps[i] = sms.Param{Name: clean(x.Name), Value: clean(x.Value)}
+		}
+		js, err := json.Marshal(ps)
+		if err != nil {
+			return messageParams{}, fmt.Errorf("encode template parameters: %w", err)
+		}
+		p.params = nullString(string(js))
 	}
 	if p.carrier == "" {
 		return messageParams{}, errors.New("no carrier")
@@ -350,13 +377,15 @@ func enqueueTx(ctx context.Context, tx *sqlx.Tx, m sms.Message) (int64, bool, er
 // its dedupe key is taken, returns the id holding the key.
 func insertOutbound(ctx context.Context, tx *sqlx.Tx, p messageParams, status string) (int64, bool, error) {
 	const insert = `
-INSERT INTO messages (direction, carrier, phone, phone_masked, body, encoding, segments, status, kind, reply_to, dedupe_key)
-VALUES ('out', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+INSERT INTO messages (direction, carrier, phone, phone_masked, body, encoding, segments, status, kind, reply_to, dedupe_key,
+                      template, template_lang, params)
+VALUES ('out', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)
 ON CONFLICT ON CONSTRAINT messages_dedupe_key DO NOTHING
 RETURNING id`
 	var id int64
 	err := tx.GetContext(ctx, &id, insert,
-		p.carrier, p.phone, p.masked, p.body, p.encoding, p.segments, status, p.kind, p.replyTo, p.dedupeKey)
+		p.carrier, p.phone, p.masked, p.body, p.encoding, p.segments, status, p.kind, p.replyTo, p.dedupeKey,
+		p.template, p.lang, p.params)
 	if err == nil {
 		return id, true, nil
 	}
@@ -410,7 +439,8 @@ WITH due AS MATERIALIZED (
     FROM due
     WHERE m.id = due.id
     RETURNING m.id, m.direction, m.carrier, m.carrier_id, m.phone, m.body, m.status, m.kind, m.reply_to,
-              m.dedupe_key, m.attempts, m.last_error, m.created_at, m.dlr_token, due.next_attempt_at AS due_at
+              m.dedupe_key, m.attempts, m.last_error, m.created_at, m.dlr_token, m.template, m.template_lang, m.params,
+              due.next_attempt_at AS due_at
 )
 SELECT ` + msgCols + ` FROM claimed ORDER BY due_at, id`
 	var rows []messageRow
@@ -459,6 +489,19 @@ WHERE id = $1 AND direction = 'out' AND status = 'sending'`
 	}
 	res, err := db.db.ExecContext(ctx, q, id, reason(why), due)
 	return marked(res, err, id, "for retry")
+}
+
+// MarkHeld puts a claimed message back in the queue without counting the
+// attempt: it was not sent because something outside the carrier's control
+// holds it (its template is not approved yet), and it is looked at again
+// at at. why is what the console shows meanwhile.
+func (db *DB) MarkHeld(ctx context.Context, id int64, why string, at time.Time) error {
+	const q = `
+UPDATE messages SET status = 'queued', attempts = greatest(attempts - 1, 0), last_error = $2,
+    next_attempt_at = $3, updated_at = now()
+WHERE id = $1 AND direction = 'out' AND status = 'sending'`
+	res, err := db.db.ExecContext(ctx, q, id, reason(why), at)
+	return marked(res, err, id, "held")
 }
 
 // MarkFailed records that a claimed message will never be sent, and why.
@@ -686,7 +729,7 @@ WHERE direction = 'out' AND kind = 'alert' AND status = 'sent'
 // still to be sent through a carrier's API keeps its number until Purge.
 func (db *DB) ForgetMessage(ctx context.Context, inboundID int64) error {
 	const q = `
-UPDATE messages SET phone = NULL, body = '', forgotten_at = now(), updated_at = now()
+UPDATE messages SET phone = NULL, body = '', params = NULL, forgotten_at = now(), updated_at = now()
 WHERE id = $1 OR (reply_to = $1 AND status = 'replied')`
 	if _, err := db.db.ExecContext(ctx, q, inboundID); err != nil {
 		return fmt.Errorf("forget message %d: %w", inboundID, err)
@@ -708,7 +751,7 @@ func (db *DB) Purge(ctx context.Context, before time.Time) (Purged, error) {
 	var p Purged
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		const msgs = `
-UPDATE messages SET phone = NULL, body = '', forgotten_at = now(), updated_at = now()
+UPDATE messages SET phone = NULL, body = '', params = NULL, forgotten_at = now(), updated_at = now()
 WHERE created_at < $1 AND forgotten_at IS NULL AND status NOT IN ('queued', 'sending')`
 		res, err := tx.ExecContext(ctx, msgs, before)
 		if err != nil {

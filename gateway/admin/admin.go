@@ -52,6 +52,9 @@ type API struct {
 	// endpoints (storage.DB implements both).
 	Registry RegistryStore
 	Reports  ReportStore
+	// Templates keeps providers' verdicts on the SMS templates; the
+	// template endpoints are not served when nil.
+	Templates TemplateStore
 	// People looks up the phone a draft is simulated as.
 	People People
 	// Options are what trees are compiled with: a draft is validated
@@ -109,6 +112,7 @@ func (a *API) Mount(app *fiber.App) {
 	a.mountEditor(auth)
 	a.mountRegistry(auth)
 	a.mountReports(auth)
+	a.mountTemplates(auth)
 }
 
 // Problem is one field-level validation message.

@@ -115,6 +115,8 @@ type Gateway struct {
 	// Senders are the send clients of the carriers configured for
 	// sending, by carrier name, for the outbox's sender.Sender.
 	Senders map[string]sender.Client
+	// TemplatesOnly names the carriers that send only approved templates.
+	TemplatesOnly map[string]bool
 	// Unguarded names the carriers whose callbacks need no secret: a
 	// gateway that listens beyond loopback must have none.
 	Unguarded []string
@@ -247,13 +249,16 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 			return nil, err
 		}
 	}
-	senders := map[string]sender.Client{}
+	senders, templatesOnly := map[string]sender.Client{}, map[string]bool{}
 	for _, c := range carriers {
 		for _, note := range c.Notes {
 			log.Warn(note, "carrier", c.Name)
 		}
 		if c.Sender != nil {
 			senders[c.Name] = c.Sender
+		}
+		if c.Templates {
+			templatesOnly[c.Name] = true
 		}
 	}
 	mopts := menuOptions(s.Region, carriers)
@@ -311,7 +316,7 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		}
 		go sp.Run(ctx, db, every)
 	}
-	api := &admin.API{Store: db, Registry: db, Reports: db, People: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
+	api := &admin.API{Store: db, Registry: db, Reports: db, Templates: db, People: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
 	mounts := []func(*fiber.App){api.Mount, console.Mount}
 	draining := new(atomic.Bool)
 	checks := []gateway.Check{
@@ -344,6 +349,6 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	}
 	return &Gateway{
 		App: gateway.New(cfg), Admin: adminApp, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Spool: sp, Store: store,
-		Metrics: metrics, Refresh: refresh, Senders: senders, Unguarded: Unguarded(carriers, guards), draining: draining,
+		Metrics: metrics, Refresh: refresh, Senders: senders, TemplatesOnly: templatesOnly, Unguarded: Unguarded(carriers, guards), draining: draining,
 	}, nil
 }

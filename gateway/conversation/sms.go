@@ -11,6 +11,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
+	"github.com/barefoot-ussd/barefoot/menus/templates"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"golang.org/x/text/width"
 )
@@ -81,7 +82,7 @@ func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (str
 		// Nothing was processed: the carrier's retry will be.
 		return "", fmt.Errorf("identify sender: %w", err)
 	}
-	body := s.answer(ctx, log, id, in, who)
+	out := s.answer(ctx, log, id, in, who)
 	if !who.registered() {
 		// What a stranger sent is kept no longer than it takes to answer.
 		defer func() {
@@ -90,7 +91,7 @@ func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (str
 			}
 		}()
 	}
-	if body == "" || !s.mayReply(ctx, log, id, in.Phone, who) {
+	if out.Body == "" || !s.mayReply(ctx, log, id, in.Phone, who) {
 		// Processed, and answered with nothing: a carrier retry of it
 		// gets nothing either, and is not processed again.
 		if err := s.Messages.MarkAnswered(ctx, id); err != nil {
@@ -98,7 +99,8 @@ func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (str
 		}
 		return "", nil
 	}
-	reply := sms.Message{Carrier: in.Carrier, Phone: in.Phone, Body: body, Status: sms.Queued, Kind: sms.KindReply}
+	reply := sms.Message{Carrier: in.Carrier, Phone: in.Phone, Body: out.Body, Status: sms.Queued, Kind: sms.KindReply,
+		Template: out.Template, Lang: out.Lang, Params: out.Params}
 	if inline {
 		reply.Status = sms.Replied
 	}
@@ -166,7 +168,7 @@ func (s *Service) mayReply(ctx context.Context, log *slog.Logger, id int64, from
 }
 
 // answer processes one message and works out its reply.
-func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms.Message, who sender) string {
+func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms.Message, who sender) templates.Message {
 	if !who.registered() {
 		// A number that is not in the registry learns how to register,
 		// whatever it sends: the same reply to every keyword, so replies
@@ -175,9 +177,9 @@ func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms
 		if s.RequireSecret {
 			// Where STATUS needs a code and a secret, everyone who gets
 			// it wrong reads the same instruction, strangers included.
-			return menus.Message(menus.MsgStatusSecret, "")
+			return fixed(templates.StatusSecret, "")
 		}
-		return menus.Message(menus.MsgRegister, "")
+		return fixed(templates.Register, "")
 	}
 	words := Words(in.Body)
 	if len(words) == 0 {
@@ -196,7 +198,7 @@ func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms
 	}
 	// Any published tree's keywords: each is owned by one tree.
 	if tree, ok := s.Menus.ForKeyword(words[0]); ok && isWord(tree.Tree().Keywords, words[0]) {
-		return s.converse(ctx, in, tree, id, "")
+		return screen(s.converse(ctx, in, tree, id, ""), who.lang())
 	}
 	open := s.conversationOpen(ctx, log, in.Phone)
 	if who.director != nil {
@@ -210,7 +212,7 @@ func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms
 		}
 	}
 	if open {
-		return s.converse(ctx, in, nil, 0, strings.TrimSpace(in.Body))
+		return screen(s.converse(ctx, in, nil, 0, strings.TrimSpace(in.Body)), who.lang())
 	}
 	return s.help(who)
 }
@@ -245,26 +247,26 @@ func (s *Service) converse(ctx context.Context, in sms.Message, tree *menus.Mach
 }
 
 // stop ends the phone's SMS conversation.
-func (s *Service) stop(ctx context.Context, log *slog.Logger, from string, who sender) string {
+func (s *Service) stop(ctx context.Context, log *slog.Logger, from string, who sender) templates.Message {
 	if !s.conversationOpen(ctx, log, from) {
-		return menus.Message(menus.MsgNothingOpen, who.lang())
+		return fixed(templates.NothingOpen, who.lang())
 	}
 	s.forget(ctx, log, smsMenuConv(from, 0))
 	log.Info("sms conversation stopped by its caller")
-	return menus.Message(menus.MsgStopped, who.lang())
+	return fixed(templates.Stopped, who.lang())
 }
 
 // form saves a director's one-line report, or says which field is wrong
 // and what the form looks like; nothing is saved from a bad form. With
 // quiet set (a conversation is open) a bad form is not answered: ok is
 // false and the message goes to the conversation.
-func (s *Service) form(ctx context.Context, log *slog.Logger, id int64, in sms.Message, c menus.Caller, m *menus.Machine, f menus.Form, fields []string, quiet bool) (string, bool) {
+func (s *Service) form(ctx context.Context, log *slog.Logger, id int64, in sms.Message, c menus.Caller, m *menus.Machine, f menus.Form, fields []string, quiet bool) (templates.Message, bool) {
 	snap, effects, problem := m.FillForm(c, f, fields, s.now(), smsScreen)
 	if problem != nil {
 		if quiet {
-			return "", false
+			return templates.Message{}, false
 		}
-		return formError(m, f, problem, snap.Lang), true
+		return screen(formError(m, f, problem, snap.Lang), snap.Lang), true
 	}
 	key := formKey(in.Carrier, in.CarrierID, id)
 	before := snap
@@ -278,9 +280,9 @@ func (s *Service) form(ctx context.Context, log *slog.Logger, id int64, in sms.M
 	if out.Notice == "save_failed" {
 		// A form is not a conversation: there is no confirm to press
 		// again, so the director is asked to send it again.
-		return menus.Message(menus.MsgNotSaved, snap.Lang), true
+		return fixed(templates.NotSaved, snap.Lang), true
 	}
-	return out.Screen, true
+	return screen(out.Screen, snap.Lang), true
 }
 
 func formError(m *menus.Machine, f menus.Form, p *menus.FormProblem, lang string) string {
@@ -298,11 +300,11 @@ func formError(m *menus.Machine, f menus.Form, p *menus.FormProblem, lang string
 // status answers a family's STATUS query. A number that is not a
 // registered guardian learns nothing about anyone: not whether a child code
 // it names exists, nor anything else.
-func (s *Service) status(log *slog.Logger, who sender) string {
+func (s *Service) status(log *slog.Logger, who sender) templates.Message {
 	g := who.guardian
 	if g == nil {
 		log.Info("status query from an unregistered number")
-		return menus.Message(menus.MsgRegister, "")
+		return fixed(templates.Register, "")
 	}
 	var parts []string
 	for _, c := range g.Children {
@@ -313,42 +315,74 @@ func (s *Service) status(log *slog.Logger, who sender) string {
 		parts = append(parts, textlen.FitSMS(strings.Join(lines, "\n"), "...", segmentsPerChild))
 	}
 	if len(parts) == 0 {
-		return menus.Message(menus.MsgNoAllowance, g.Language)
+		return fixed(templates.NoAllowance, g.Language)
 	}
-	return strings.Join(parts, "\n")
+	return allowances(strings.Join(parts, "\n"), g.Language)
 }
 
 // statusWithSecret answers "STATUS <child code> <secret>" with that
 // child's status, and anything else with the same instruction, so the
 // reply never tells whether a number, a code or a secret was wrong.
-func (s *Service) statusWithSecret(ctx context.Context, log *slog.Logger, in sms.Message, who sender, args []string) string {
+func (s *Service) statusWithSecret(ctx context.Context, log *slog.Logger, in sms.Message, who sender, args []string) templates.Message {
 	if len(args) == 2 && who.guardian != nil {
 		if code, ok := menus.ChildCode(args[0]); ok {
 			match, err := s.Registry.CheckStatusSecret(ctx, in.Phone, code, args[1])
 			if err != nil {
 				log.Error("status secret check failed", "err", err)
-				return menus.Message(menus.MsgBusy, "")
+				return fixed(templates.Busy, "")
 			}
 			if match {
 				g := *who.guardian
 				lines := menus.AllowancesOf(g, code, g.Language)
 				if len(lines) == 0 {
-					return menus.Message(menus.MsgNoAllowance, g.Language)
+					return fixed(templates.NoAllowance, g.Language)
 				}
-				return textlen.FitSMS(strings.Join(lines, "\n"), "...", segmentsPerChild)
+				return allowances(textlen.FitSMS(strings.Join(lines, "\n"), "...", segmentsPerChild), g.Language)
 			}
 		}
 	}
 	log.Info("status query without a valid code and secret")
-	return menus.Message(menus.MsgStatusSecret, "")
+	return fixed(templates.StatusSecret, "")
 }
 
 // help lists the keywords in the sender's language, or both.
-func (s *Service) help(who sender) string {
+func (s *Service) help(who sender) templates.Message {
 	if who.director != nil {
-		return menus.Message(menus.MsgHelpDirector, who.director.Language)
+		return fixed(templates.HelpDirector, who.director.Language)
 	}
-	return menus.Message(menus.MsgHelpFamily, who.lang())
+	return fixed(templates.HelpFamily, who.lang())
+}
+
+// fixed is a reply of fixed wording, in lang (both languages when the
+// sender's is not known).
+func fixed(key, lang string) templates.Message {
+	return templates.MustRender(key, templateLang(lang))
+}
+
+// allowances is a STATUS reply listing allowances.
+func allowances(status, lang string) templates.Message {
+	if lang != menus.LangEN {
+		lang = menus.LangZH
+	}
+	return templates.MustRender(templates.AllowanceStatus, lang, templates.P("status", status))
+}
+
+// screen is a screen of an SMS menu conversation, or nothing when it is
+// empty.
+func screen(text, lang string) templates.Message {
+	if text == "" {
+		return templates.Message{}
+	}
+	return templates.MustRender(templates.MenuScreen, templateLang(lang), templates.P("screen", text))
+}
+
+// templateLang is the template language of a caller's language: the
+// bilingual text when it is not one the templates are written in.
+func templateLang(lang string) string {
+	if lang == menus.LangZH || lang == menus.LangEN {
+		return lang
+	}
+	return ""
 }
 
 // Words splits an SMS into upper-cased words the way people type them on

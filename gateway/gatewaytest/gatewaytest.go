@@ -55,7 +55,9 @@ type Gateway struct {
 	// Senders are the send clients of the carriers Options.Env configures,
 	// by carrier name, for a test's sender.Sender.
 	Senders map[string]sender.Client
-	client  *http.Client
+	// TemplatesOnly names the carriers that send only approved templates.
+	TemplatesOnly map[string]bool
+	client        *http.Client
 }
 
 // Options tune MustGateway.
@@ -166,7 +168,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	}
 	return &Gateway{
 		URL: base, AdminURL: adminURL, DB: db, Redis: rdb, RedisPrefix: prefix, Store: g.Store, Conversations: g.Conversations, Spool: g.Spool, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
-		Senders: g.Senders, client: &http.Client{Timeout: 10 * time.Second},
+		Senders: g.Senders, TemplatesOnly: g.TemplatesOnly, client: &http.Client{Timeout: 10 * time.Second},
 	}
 }
 

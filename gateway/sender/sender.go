@@ -33,7 +33,19 @@ type Outbox interface {
 	MarkSent(ctx context.Context, id int64, carrierID string) error
 	MarkRetry(ctx context.Context, id int64, reason string, at time.Time) error
 	MarkFailed(ctx context.Context, id int64, reason string) error
+	// MarkHeld puts a claimed message back without counting the attempt.
+	MarkHeld(ctx context.Context, id int64, reason string, at time.Time) error
 }
+
+// Approvals says which templates a provider approved (storage.DB
+// implements it).
+type Approvals interface {
+	ApprovedTemplate(ctx context.Context, carrier, template, lang string) (providerID string, ok bool, err error)
+}
+
+// HoldFor is how long a message waits for its template's approval before
+// it is looked at again; recording an approval wakes it at once.
+const HoldFor = 15 * time.Minute
 
 // Confirmer is implemented by outboxes that can send again the alerts no
 // carrier confirmed delivered (storage.DB does).
@@ -82,6 +94,12 @@ type Sender struct {
 	// Carriers are the send clients by carrier name (menus.SMS.Carrier).
 	// A message for a carrier with no client fails.
 	Carriers map[string]Client
+	// TemplatesOnly names the carriers that send only templates their
+	// provider approved: a message goes to one with its template's
+	// approved id, or waits, visibly, until the template is approved.
+	TemplatesOnly map[string]bool
+	// Approvals finds approved templates; required with TemplatesOnly.
+	Approvals Approvals
 	// Batch is how many messages one pass claims.
 	Batch int
 	// Workers is how many messages of a batch are sent at once.
@@ -162,6 +180,7 @@ const (
 	outcomeSent   = "sent"
 	outcomeRetry  = "retry"
 	outcomeFailed = "failed"
+	outcomeHeld   = "held"
 )
 
 func (s *Sender) batch() int {
@@ -345,6 +364,18 @@ func (s *Sender) handle(ctx context.Context, m sms.Message, latest time.Time) er
 		log.Warn("sms left for the next claim: the batch outran its lease; raise Lease or lower Batch")
 		return nil
 	}
+	if s.TemplatesOnly[m.Carrier] {
+		held, err := s.approve(ctx, &m)
+		if err != nil {
+			return err
+		}
+		if held != "" {
+			at := s.now().Add(HoldFor)
+			s.count(m, outcomeHeld)
+			log.Warn("sms held: its template is not approved", "reason", held, "retry_at", at)
+			return s.mark(ctx, log, m, func(ctx context.Context) error { return s.DB.MarkHeld(ctx, m.ID, held, at) })
+		}
+	}
 
 	sctx, cancel := context.WithTimeout(ctx, s.sendTimeout())
 	start := time.Now()
@@ -370,6 +401,28 @@ func (s *Sender) handle(ctx context.Context, m sms.Message, latest time.Time) er
 	s.count(m, outcomeRetry)
 	log.Warn("sms send failed, will retry", "reason", why, "retry_at", at)
 	return s.mark(ctx, log, m, func(ctx context.Context) error { return s.DB.MarkRetry(ctx, m.ID, why, at) })
+}
+
+// approve sets m's approved template id for a carrier that sends only
+// templates, or says why m must wait.
+func (s *Sender) approve(ctx context.Context, m *sms.Message) (held string, err error) {
+	if m.Template == "" {
+		return fmt.Sprintf("free text: %s sends only approved templates", m.Carrier), nil
+	}
+	if s.Approvals == nil {
+		return fmt.Sprintf("no template approvals are configured for %s", m.Carrier), nil
+	}
+	id, ok, err := s.Approvals.ApprovedTemplate(ctx, m.Carrier, m.Template, m.Lang)
+	if err != nil {
+		// The store will be back: the message stays claimed until its
+		// lease runs out, and is claimed again then.
+		return "", fmt.Errorf("template approval of message %d: %w", m.ID, err)
+	}
+	if !ok {
+		return fmt.Sprintf("template %s (%s) is not approved at %s", m.Template, m.Lang, m.Carrier), nil
+	}
+	m.TemplateID = id
+	return "", nil
 }
 
 func (s *Sender) fail(ctx context.Context, log *slog.Logger, m sms.Message, why string) error {

@@ -17,9 +17,12 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/sendertest"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
+	"github.com/barefoot-ussd/barefoot/menus/templates"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
+	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -532,4 +535,83 @@ func BenchmarkSendDue(b *testing.B) {
 		elapsed += time.Since(start)
 	}
 	b.ReportMetric(float64(b.N*perOp)/elapsed.Seconds(), "msgs/s")
+}
+
+// TestTemplatesOnlyCarrier: a carrier that sends only approved templates
+// is never handed free text or a template its provider has not approved.
+// Such a message waits, queued, with the reason shown and no attempt
+// counted; recording the approval wakes it, and it goes out with the
+// provider's template id and its parameters.
+var registrar = access.User{Username: "registrar"}
+
+func TestTemplatesOnlyCarrier(t *testing.T) {
+	t.Parallel()
+	db := storagetest.MustDB(t)
+	ctx := t.Context()
+	var got []sms.Message
+	var mu sync.Mutex
+	client := sender.ClientFunc(func(_ context.Context, m sms.Message) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, m)
+		return fmt.Sprintf("serial-%d", m.ID), nil
+	})
+	s := &sender.Sender{
+		DB: db, Carriers: map[string]sender.Client{"tmpl": client}, TemplatesOnly: map[string]bool{"tmpl": true},
+		Approvals: db, Backoff: noBackoff, Log: slog.New(slog.DiscardHandler),
+	}
+	rendered := templates.MustRender(templates.AlertUrgent, "zh", templates.P("child", "C0001"), templates.P("what", "保护问题"),
+		templates.P("director", "+8613800138001"), templates.P("ref", "N7K2Q9"))
+	templated, _, err := db.Enqueue(ctx, sms.Message{Carrier: "tmpl", Phone: testPhone, Kind: sms.KindAlert,
+		Body: rendered.Body, Template: rendered.Template, Lang: rendered.Lang, Params: rendered.Params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := enqueue(t, db, "tmpl", "free text")
+
+	sendDue(t, s, 2)
+	if len(got) != 0 {
+		t.Fatalf("the carrier was handed %d messages before any approval", len(got))
+	}
+	for id, why := range map[int64]string{templated: "template alert_urgent (zh) is not approved at tmpl", free: "free text: tmpl sends only approved templates"} {
+		m := message(t, db, id)
+		if m.Status != sms.Queued || m.Attempts != 0 || m.LastError != why {
+			t.Fatalf("held message %d: status %s, %d attempts, reason %q; want queued, 0, %q", id, m.Status, m.Attempts, m.LastError, why)
+		}
+	}
+	sendDue(t, s, 0) // held: not due again before HoldFor
+
+	if _, err := db.SetTemplateApproval(ctx, registrar, templates.Approval{Template: templates.AlertUrgent, Lang: "zh", Carrier: "tmpl", Status: templates.Pending}); err != nil {
+		t.Fatal(err)
+	}
+	sendDue(t, s, 0)
+	if _, err := db.SetTemplateApproval(ctx, registrar, templates.Approval{Template: templates.AlertUrgent, Lang: "zh", Carrier: "tmpl", Status: templates.Approved}); err == nil {
+		t.Fatal("an approval without the provider's template id was recorded")
+	}
+	if _, err := db.SetTemplateApproval(ctx, registrar, templates.Approval{Template: templates.AlertUrgent, Lang: "zh", Carrier: "tmpl", Status: templates.Approved, ProviderID: "1234567"}); err != nil {
+		t.Fatal(err)
+	}
+	sendDue(t, s, 1) // the templated one, woken; the free text still waits
+	if len(got) != 1 || got[0].ID != templated || got[0].TemplateID != "1234567" || got[0].Template != templates.AlertUrgent ||
+		len(got[0].Params) != 4 || got[0].Params[3].Value != "N7K2Q9" {
+		t.Fatalf("sent %+v", got)
+	}
+	if m := message(t, db, templated); m.Status != sms.Sent || m.CarrierID != fmt.Sprintf("serial-%d", templated) {
+		t.Fatalf("after the approval: %+v", m)
+	}
+	if m := message(t, db, free); m.Status != sms.Queued {
+		t.Fatalf("free text after the approval: %s", m.Status)
+	}
+	raw, err := sqlx.Connect("postgres", storagetest.DSNFor(db.Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var audited int
+	if err := raw.GetContext(ctx, &audited, `SELECT count(*) FROM audit_log WHERE action = 'template.approval' AND actor = 'registrar'`); err != nil {
+		t.Fatal(err)
+	}
+	if audited != 2 {
+		t.Fatalf("%d approvals audited, want 2", audited)
+	}
 }

@@ -66,6 +66,9 @@ type Message struct {
 	// (Tencent Cloud, Alibaba Cloud) send these, not Body.
 	Template string
 	Params   []Param
+	// Lang is the language of the template's text ("zh", "en", or "zh+en"
+	// when the recipient's was not known).
+	Lang string
 	// TemplateID is the carrier's id for Template, approved; the sender
 	// sets it just before handing the message to such a carrier.
 	TemplateID string
