@@ -25,6 +25,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/hubtel"
 	"github.com/barefoot-ussd/barefoot/gateway/kannel"
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
+	"github.com/barefoot-ussd/barefoot/gateway/tencent"
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
@@ -134,7 +135,7 @@ func (g *Gateway) Drain() { g.draining.Store(true) }
 
 // Carriers are the carriers the gateway serves, each declared by its own
 // package. Adding a carrier is one package and one line here.
-var Carriers = []gateway.NewCarrier{africastalking.New, hubtel.New, generic.New, twilio.New, kannel.New}
+var Carriers = []gateway.NewCarrier{africastalking.New, hubtel.New, generic.New, twilio.New, kannel.New, tencent.New}
 
 // BuildCarriers builds every carrier of Carriers. Errors name the setting to
 // fix; carrier names must be unique, since they key stored messages and

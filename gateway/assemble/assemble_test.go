@@ -23,6 +23,7 @@ const (
 	atKey       = "at-key-0123"
 	twilioToken = "twilio-token-0123"
 	kannelPass  = "kannel-pass-0123"
+	tencentKey  = "tencent-key-0123"
 	publicURL   = "https://gw.example.org"
 )
 
@@ -33,6 +34,8 @@ func TestCarrierSettings(t *testing.T) {
 	at := []string{"BAREFOOT_AT_USERNAME", "barefoot", "BAREFOOT_AT_API_KEY", atKey}
 	twilio := []string{"BAREFOOT_TWILIO_ACCOUNT_SID", "AC1", "BAREFOOT_TWILIO_AUTH_TOKEN", twilioToken, "BAREFOOT_TWILIO_FROM", "+14155550100"}
 	kannel := []string{"BAREFOOT_KANNEL_URL", "http://127.0.0.1:13013", "BAREFOOT_KANNEL_USERNAME", "barefoot", "BAREFOOT_KANNEL_PASSWORD", kannelPass}
+	tencent := []string{"BAREFOOT_TENCENT_SECRET_ID", "AKID1", "BAREFOOT_TENCENT_SECRET_KEY", tencentKey,
+		"BAREFOOT_TENCENT_SDK_APP_ID", "1400000001", "BAREFOOT_TENCENT_SIGN_NAME", "赤脚儿童"}
 	without := func(kv []string, key string) []string {
 		i := slices.Index(kv, key)
 		return slices.Delete(slices.Clone(kv), i, i+2)
@@ -45,7 +48,7 @@ func TestCarrierSettings(t *testing.T) {
 		wantErr   string   // the variable the error names first; "" for none
 	}{
 		{name: "nothing configured", senders: nil},
-		{name: "every SMS carrier", env: slices.Concat(at, twilio, kannel), publicURL: publicURL, senders: []string{"at", "twilio", "kannel"}},
+		{name: "every SMS carrier", env: slices.Concat(at, twilio, kannel, tencent), publicURL: publicURL, senders: []string{"at", "twilio", "kannel", "tencent"}},
 		{name: "AT on its own", env: at, senders: []string{"at"}},
 		{name: "AT settings padded with spaces", env: []string{"BAREFOOT_AT_USERNAME", " barefoot ", "BAREFOOT_AT_API_KEY", " " + atKey}, senders: []string{"at"}},
 		{name: "AT without its key", env: without(at, "BAREFOOT_AT_API_KEY"), wantErr: "BAREFOOT_AT_API_KEY"},
@@ -58,6 +61,11 @@ func TestCarrierSettings(t *testing.T) {
 		{name: "Kannel", env: kannel, senders: []string{"kannel"}},
 		{name: "Kannel without its password", env: without(kannel, "BAREFOOT_KANNEL_PASSWORD"), wantErr: "BAREFOOT_KANNEL_PASSWORD"},
 		{name: "Kannel without its URL sends nothing", env: without(kannel, "BAREFOOT_KANNEL_URL")},
+		{name: "Tencent", env: tencent, senders: []string{"tencent"}},
+		{name: "Tencent without its key", env: without(tencent, "BAREFOOT_TENCENT_SECRET_KEY"), wantErr: "BAREFOOT_TENCENT_SECRET_KEY"},
+		{name: "Tencent without its signature", env: without(tencent, "BAREFOOT_TENCENT_SIGN_NAME"), wantErr: "BAREFOOT_TENCENT_SIGN_NAME"},
+		{name: "Tencent with a bad endpoint", env: append(slices.Clone(tencent), "BAREFOOT_TENCENT_ENDPOINT", "sms.tencentcloudapi.com"), wantErr: "BAREFOOT_TENCENT_SECRET_ID"},
+		{name: "a Tencent key alone sends nothing", env: without(tencent, "BAREFOOT_TENCENT_SECRET_ID")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +78,7 @@ func TestCarrierSettings(t *testing.T) {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr+": ") {
 					t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
 				}
-				for _, secret := range []string{atKey, twilioToken, kannelPass} {
+				for _, secret := range []string{atKey, twilioToken, kannelPass, tencentKey} {
 					if strings.Contains(err.Error(), secret) {
 						t.Errorf("error %q quotes a secret", err)
 					}
@@ -90,7 +98,7 @@ func TestCarrierSettings(t *testing.T) {
 			if !slices.Equal(senders, tt.senders) {
 				t.Errorf("senders %v, want %v", senders, tt.senders)
 			}
-			if want := []string{"at", "hubtel", "generic", "twilio", "kannel"}; !slices.Equal(names, want) {
+			if want := []string{"at", "hubtel", "generic", "twilio", "kannel", "tencent"}; !slices.Equal(names, want) {
 				t.Errorf("carriers %v, want %v", names, want)
 			}
 		})
@@ -102,12 +110,12 @@ func TestAlertCarrier(t *testing.T) {
 	db := storagetest.MustDB(t)
 	rdb, prefix := sessionstest.MustRedis(t)
 	log := slog.New(slog.DiscardHandler)
-	for name, ok := range map[string]bool{"at": true, "twilio": true, "kannel": true, "hubtel": false, "sms": false} {
+	for name, ok := range map[string]bool{"at": true, "twilio": true, "kannel": true, "tencent": true, "hubtel": false, "sms": false} {
 		_, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: name}, log)
 		switch {
 		case ok && err != nil:
 			t.Errorf("%s: %v", name, err)
-		case !ok && (err == nil || err.Error() != `BAREFOOT_ALERT_CARRIER: want at, twilio or kannel, got "`+name+`"`):
+		case !ok && (err == nil || err.Error() != `BAREFOOT_ALERT_CARRIER: want at, twilio, kannel or tencent, got "`+name+`"`):
 			t.Errorf("%s: error %v", name, err)
 		}
 	}
