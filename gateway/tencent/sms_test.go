@@ -31,7 +31,7 @@ func TestSMS(t *testing.T) {
 		wiretest.Case{Name: "GET", Requests: []*http.Request{wiretest.Request(http.MethodGet, h.Path, "", "")},
 			Want: wiretest.Refused(http.StatusUnsupportedMediaType, "want application/json")},
 	)
-	out := h.Do(t, post(`{"mobile":"13900139001","nationcode":"86","text":"`+long+`","time":1714550400}`)[0])
+	out := h.Do(t, post(`{"mobile":"13900139001","nationcode":"86","text":"` + long + `","time":1714550400}`)[0])
 	if m, ok := out.Parsed.(sms.Message); out.Status != http.StatusOK || !ok || m.Body != long || m.Phone != "+8613900139001" || m.ReceivedAt.Unix() != 1714550400 {
 		t.Errorf("long text came out %+v", out)
 	}
