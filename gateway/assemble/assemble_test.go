@@ -23,6 +23,7 @@ const (
 	atKey       = "at-key-0123"
 	twilioToken = "twilio-token-0123"
 	kannelPass  = "kannel-pass-0123"
+	aliyunKey   = "aliyun-secret-0123"
 	publicURL   = "https://gw.example.org"
 )
 
@@ -33,6 +34,7 @@ func TestCarrierSettings(t *testing.T) {
 	at := []string{"BAREFOOT_AT_USERNAME", "barefoot", "BAREFOOT_AT_API_KEY", atKey}
 	twilio := []string{"BAREFOOT_TWILIO_ACCOUNT_SID", "AC1", "BAREFOOT_TWILIO_AUTH_TOKEN", twilioToken, "BAREFOOT_TWILIO_FROM", "+14155550100"}
 	kannel := []string{"BAREFOOT_KANNEL_URL", "http://127.0.0.1:13013", "BAREFOOT_KANNEL_USERNAME", "barefoot", "BAREFOOT_KANNEL_PASSWORD", kannelPass}
+	aliyun := []string{"BAREFOOT_ALIYUN_ACCESS_KEY_ID", "LTAI0123", "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET", aliyunKey, "BAREFOOT_ALIYUN_SIGN_NAME", "儿童关爱"}
 	without := func(kv []string, key string) []string {
 		i := slices.Index(kv, key)
 		return slices.Delete(slices.Clone(kv), i, i+2)
@@ -58,6 +60,11 @@ func TestCarrierSettings(t *testing.T) {
 		{name: "Kannel", env: kannel, senders: []string{"kannel"}},
 		{name: "Kannel without its password", env: without(kannel, "BAREFOOT_KANNEL_PASSWORD"), wantErr: "BAREFOOT_KANNEL_PASSWORD"},
 		{name: "Kannel without its URL sends nothing", env: without(kannel, "BAREFOOT_KANNEL_URL")},
+		{name: "Alibaba Cloud", env: aliyun, publicURL: publicURL, senders: []string{"aliyun"}},
+		{name: "Alibaba Cloud without its secret", env: without(aliyun, "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET"), wantErr: "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET"},
+		{name: "Alibaba Cloud without its signature", env: without(aliyun, "BAREFOOT_ALIYUN_SIGN_NAME"), wantErr: "BAREFOOT_ALIYUN_SIGN_NAME"},
+		{name: "Alibaba Cloud with a bad endpoint", env: append(slices.Clone(aliyun), "BAREFOOT_ALIYUN_ENDPOINT", "dysmsapi.aliyuncs.com"), wantErr: "BAREFOOT_ALIYUN_ACCESS_KEY_ID"},
+		{name: "an Alibaba Cloud secret alone sends nothing", env: without(aliyun, "BAREFOOT_ALIYUN_ACCESS_KEY_ID")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +77,7 @@ func TestCarrierSettings(t *testing.T) {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr+": ") {
 					t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
 				}
-				for _, secret := range []string{atKey, twilioToken, kannelPass} {
+				for _, secret := range []string{atKey, twilioToken, kannelPass, aliyunKey} {
 					if strings.Contains(err.Error(), secret) {
 						t.Errorf("error %q quotes a secret", err)
 					}
@@ -90,7 +97,7 @@ func TestCarrierSettings(t *testing.T) {
 			if !slices.Equal(senders, tt.senders) {
 				t.Errorf("senders %v, want %v", senders, tt.senders)
 			}
-			if want := []string{"at", "hubtel", "generic", "twilio", "kannel"}; !slices.Equal(names, want) {
+			if want := []string{"at", "hubtel", "generic", "twilio", "kannel", "aliyun"}; !slices.Equal(names, want) {
 				t.Errorf("carriers %v, want %v", names, want)
 			}
 		})
@@ -102,7 +109,7 @@ func TestAlertCarrier(t *testing.T) {
 	db := storagetest.MustDB(t)
 	rdb, prefix := sessionstest.MustRedis(t)
 	log := slog.New(slog.DiscardHandler)
-	for name, ok := range map[string]bool{"at": true, "twilio": true, "kannel": true, "hubtel": false, "sms": false} {
+	for name, ok := range map[string]bool{"at": true, "twilio": true, "kannel": true, "hubtel": false, "sms": false, "aliyun": false} {
 		_, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: name}, log)
 		switch {
 		case ok && err != nil:
@@ -110,5 +117,11 @@ func TestAlertCarrier(t *testing.T) {
 		case !ok && (err == nil || err.Error() != `BAREFOOT_ALERT_CARRIER: want at, twilio or kannel, got "`+name+`"`):
 			t.Errorf("%s: error %v", name, err)
 		}
+	}
+	// Alibaba Cloud takes no SMS callback of the one-message kind, but
+	// carries alerts once it can send them.
+	env := map[string]string{"BAREFOOT_ALIYUN_ACCESS_KEY_ID": "LTAI0123", "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET": aliyunKey, "BAREFOOT_ALIYUN_SIGN_NAME": "儿童关爱"}
+	if _, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: "aliyun", Getenv: func(k string) string { return env[k] }}, log); err != nil {
+		t.Errorf("aliyun configured for sending: %v", err)
 	}
 }
