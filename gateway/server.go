@@ -50,6 +50,11 @@ type SMSAdapter interface {
 type Route struct {
 	Method, Path string
 	Handler      fiber.Handler
+	// Receiving, set instead of Handler, builds the handler of a route
+	// that takes inbound SMS in a shape SMSAdapter cannot read, such as
+	// Alibaba Cloud's pushes of several messages at once: it is given the
+	// gateway's Receive.
+	Receiving func(Receive) fiber.Handler
 }
 
 // Budgeter is implemented by adapters that know their carrier's screen
@@ -131,6 +136,9 @@ const (
 // as %XX: sixteen segments take 13 KB.
 const ReadBufferSize = 32 << 10
 
+// defaultHopBudget bounds a hop or an inbound SMS when Config says nothing.
+const defaultHopBudget = 5 * time.Second
+
 // New returns the Fiber app: carrier routes, health, and the metrics and
 // mounts (the admin API and console) it is given; NewAdmin serves those on
 // a listener of their own.
@@ -139,7 +147,7 @@ func New(cfg Config) *fiber.App {
 		cfg.Log = slog.Default()
 	}
 	if cfg.HopBudget == 0 {
-		cfg.HopBudget = 5 * time.Second
+		cfg.HopBudget = defaultHopBudget
 	}
 	app := newApp(cfg.Log, cfg.Checks)
 	if cfg.Metrics != nil {
@@ -161,7 +169,11 @@ func New(cfg Config) *fiber.App {
 			app.Add(method, path+"/:"+secretParam, hs...)
 		}
 		for _, r := range carrier.Routes {
-			add(r.Method, r.Path, r.Handler)
+			h := r.Handler
+			if r.Receiving != nil {
+				h = r.Receiving(Receiver(cfg))
+			}
+			add(r.Method, r.Path, h)
 		}
 		if a := carrier.USSD; a != nil {
 			add(http.MethodPost, "/ussd/"+a.Route(), small, ussd(cfg, a))

@@ -19,6 +19,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/admin"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
+	"github.com/barefoot-ussd/barefoot/gateway/aliyun"
 	"github.com/barefoot-ussd/barefoot/gateway/console"
 	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/generic"
@@ -135,7 +136,7 @@ func (g *Gateway) Drain() { g.draining.Store(true) }
 
 // Carriers are the carriers the gateway serves, each declared by its own
 // package. Adding a carrier is one package and one line here.
-var Carriers = []gateway.NewCarrier{africastalking.New, hubtel.New, generic.New, twilio.New, kannel.New, tencent.New}
+var Carriers = []gateway.NewCarrier{africastalking.New, hubtel.New, generic.New, twilio.New, kannel.New, tencent.New, aliyun.New}
 
 // BuildCarriers builds every carrier of Carriers. Errors name the setting to
 // fix; carrier names must be unique, since they key stored messages and
@@ -185,11 +186,13 @@ func Unguarded(carriers []gateway.Carrier, guards map[string]gateway.Guard) []st
 }
 
 // checkAlertCarrier refuses an alert carrier that cannot carry an alert:
-// one that is not in the list, or that has no SMS.
+// one that is not in the list, or that has no SMS: neither an SMS adapter
+// nor, for a carrier whose messages come otherwise (Alibaba Cloud's
+// pushes), a send client.
 func checkAlertCarrier(carriers []gateway.Carrier, name string) error {
 	var sms []string
 	for _, c := range carriers {
-		if c.SMS == nil {
+		if c.SMS == nil && c.Sender == nil {
 			continue
 		}
 		if c.Name == name {

@@ -24,6 +24,7 @@ const (
 	twilioToken = "twilio-token-0123"
 	kannelPass  = "kannel-pass-0123"
 	tencentKey  = "tencent-key-0123"
+	aliyunKey   = "aliyun-secret-0123"
 	publicURL   = "https://gw.example.org"
 )
 
@@ -36,6 +37,7 @@ func TestCarrierSettings(t *testing.T) {
 	kannel := []string{"BAREFOOT_KANNEL_URL", "http://127.0.0.1:13013", "BAREFOOT_KANNEL_USERNAME", "barefoot", "BAREFOOT_KANNEL_PASSWORD", kannelPass}
 	tencent := []string{"BAREFOOT_TENCENT_SECRET_ID", "AKID1", "BAREFOOT_TENCENT_SECRET_KEY", tencentKey,
 		"BAREFOOT_TENCENT_SDK_APP_ID", "1400000001", "BAREFOOT_TENCENT_SIGN_NAME", "赤脚儿童"}
+	aliyun := []string{"BAREFOOT_ALIYUN_ACCESS_KEY_ID", "LTAI0123", "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET", aliyunKey, "BAREFOOT_ALIYUN_SIGN_NAME", "儿童关爱"}
 	without := func(kv []string, key string) []string {
 		i := slices.Index(kv, key)
 		return slices.Delete(slices.Clone(kv), i, i+2)
@@ -66,6 +68,11 @@ func TestCarrierSettings(t *testing.T) {
 		{name: "Tencent without its signature", env: without(tencent, "BAREFOOT_TENCENT_SIGN_NAME"), wantErr: "BAREFOOT_TENCENT_SIGN_NAME"},
 		{name: "Tencent with a bad endpoint", env: append(slices.Clone(tencent), "BAREFOOT_TENCENT_ENDPOINT", "sms.tencentcloudapi.com"), wantErr: "BAREFOOT_TENCENT_SECRET_ID"},
 		{name: "a Tencent key alone sends nothing", env: without(tencent, "BAREFOOT_TENCENT_SECRET_ID")},
+		{name: "Alibaba Cloud", env: aliyun, publicURL: publicURL, senders: []string{"aliyun"}},
+		{name: "Alibaba Cloud without its secret", env: without(aliyun, "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET"), wantErr: "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET"},
+		{name: "Alibaba Cloud without its signature", env: without(aliyun, "BAREFOOT_ALIYUN_SIGN_NAME"), wantErr: "BAREFOOT_ALIYUN_SIGN_NAME"},
+		{name: "Alibaba Cloud with a bad endpoint", env: append(slices.Clone(aliyun), "BAREFOOT_ALIYUN_ENDPOINT", "dysmsapi.aliyuncs.com"), wantErr: "BAREFOOT_ALIYUN_ACCESS_KEY_ID"},
+		{name: "an Alibaba Cloud secret alone sends nothing", env: without(aliyun, "BAREFOOT_ALIYUN_ACCESS_KEY_ID")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +85,7 @@ func TestCarrierSettings(t *testing.T) {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr+": ") {
 					t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
 				}
-				for _, secret := range []string{atKey, twilioToken, kannelPass, tencentKey} {
+				for _, secret := range []string{atKey, twilioToken, kannelPass, tencentKey, aliyunKey} {
 					if strings.Contains(err.Error(), secret) {
 						t.Errorf("error %q quotes a secret", err)
 					}
@@ -98,7 +105,7 @@ func TestCarrierSettings(t *testing.T) {
 			if !slices.Equal(senders, tt.senders) {
 				t.Errorf("senders %v, want %v", senders, tt.senders)
 			}
-			if want := []string{"at", "hubtel", "generic", "twilio", "kannel", "tencent"}; !slices.Equal(names, want) {
+			if want := []string{"at", "hubtel", "generic", "twilio", "kannel", "tencent", "aliyun"}; !slices.Equal(names, want) {
 				t.Errorf("carriers %v, want %v", names, want)
 			}
 		})
@@ -110,7 +117,7 @@ func TestAlertCarrier(t *testing.T) {
 	db := storagetest.MustDB(t)
 	rdb, prefix := sessionstest.MustRedis(t)
 	log := slog.New(slog.DiscardHandler)
-	for name, ok := range map[string]bool{"at": true, "twilio": true, "kannel": true, "tencent": true, "hubtel": false, "sms": false} {
+	for name, ok := range map[string]bool{"at": true, "twilio": true, "kannel": true, "tencent": true, "hubtel": false, "sms": false, "aliyun": false} {
 		_, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: name}, log)
 		switch {
 		case ok && err != nil:
@@ -118,5 +125,11 @@ func TestAlertCarrier(t *testing.T) {
 		case !ok && (err == nil || err.Error() != `BAREFOOT_ALERT_CARRIER: want at, twilio, kannel or tencent, got "`+name+`"`):
 			t.Errorf("%s: error %v", name, err)
 		}
+	}
+	// Alibaba Cloud takes no SMS callback of the one-message kind, but
+	// carries alerts once it can send them.
+	env := map[string]string{"BAREFOOT_ALIYUN_ACCESS_KEY_ID": "LTAI0123", "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET": aliyunKey, "BAREFOOT_ALIYUN_SIGN_NAME": "儿童关爱"}
+	if _, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: "aliyun", Getenv: func(k string) string { return env[k] }}, log); err != nil {
+		t.Errorf("aliyun configured for sending: %v", err)
 	}
 }

@@ -95,6 +95,13 @@ func USSD(tb testing.TB, a USSDAdapter, reply conversation.Reply) *Harness {
 	return mount(tb, "/ussd/"+a.Route(), a.Parse, func(c *fiber.Ctx, h conversation.Hop) error { return a.Write(c, h, reply) })
 }
 
+// Mount serves, at path, a reader and a writer of another shape than an
+// adapter's, such as a carrier's batch push (several messages a callback),
+// which the harness keeps as parse returns them.
+func Mount[T any](tb testing.TB, path string, parse func(*fiber.Ctx) (T, error), write func(*fiber.Ctx, T) error) *Harness {
+	return mount(tb, path, parse, write)
+}
+
 // mount serves an adapter at path, for every method, so that the adapter
 // itself answers the ones it does not take.
 func mount[T any](tb testing.TB, path string, parse func(*fiber.Ctx) (T, error), write func(*fiber.Ctx, T) error) *Harness {
