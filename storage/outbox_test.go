@@ -3,6 +3,7 @@ package storage_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -126,7 +127,7 @@ func TestRecordInbound(t *testing.T) {
 	if err != nil || again != id || reply == nil {
 		t.Fatalf("retry after answer = %d, %v, %v", again, reply, err)
 	}
-	if *reply != answer {
+	if !reflect.DeepEqual(*reply, answer) {
 		t.Errorf("retry reply = %+v\nwant %+v", *reply, answer)
 	}
 	if n := MustCount(t, db, `SELECT count(*) FROM messages WHERE direction = 'in'`); n != 1 {
@@ -221,7 +222,7 @@ func TestAnswer(t *testing.T) {
 			switch {
 			case err != nil:
 				errs <- err
-			case got != reply:
+			case !reflect.DeepEqual(got, reply):
 				errs <- fmt.Errorf("second answer = %+v, want the first", got)
 			}
 		})
