@@ -23,6 +23,7 @@ const (
 	atKey       = "at-key-0123"
 	twilioToken = "twilio-token-0123"
 	kannelPass  = "kannel-pass-0123"
+	cmppSecret  = "cmpp-secret-0123"
 	publicURL   = "https://gw.example.org"
 )
 
@@ -33,6 +34,8 @@ func TestCarrierSettings(t *testing.T) {
 	at := []string{"BAREFOOT_AT_USERNAME", "barefoot", "BAREFOOT_AT_API_KEY", atKey}
 	twilio := []string{"BAREFOOT_TWILIO_ACCOUNT_SID", "AC1", "BAREFOOT_TWILIO_AUTH_TOKEN", twilioToken, "BAREFOOT_TWILIO_FROM", "+14155550100"}
 	kannel := []string{"BAREFOOT_KANNEL_URL", "http://127.0.0.1:13013", "BAREFOOT_KANNEL_USERNAME", "barefoot", "BAREFOOT_KANNEL_PASSWORD", kannelPass}
+	cmpp := []string{"BAREFOOT_CMPP_ADDR", "127.0.0.1:7890", "BAREFOOT_CMPP_SP_ID", "901234", "BAREFOOT_CMPP_SECRET", cmppSecret,
+		"BAREFOOT_CMPP_SERVICE_ID", "BFT", "BAREFOOT_CMPP_SRC_ID", "1069000188"}
 	without := func(kv []string, key string) []string {
 		i := slices.Index(kv, key)
 		return slices.Delete(slices.Clone(kv), i, i+2)
@@ -58,6 +61,13 @@ func TestCarrierSettings(t *testing.T) {
 		{name: "Kannel", env: kannel, senders: []string{"kannel"}},
 		{name: "Kannel without its password", env: without(kannel, "BAREFOOT_KANNEL_PASSWORD"), wantErr: "BAREFOOT_KANNEL_PASSWORD"},
 		{name: "Kannel without its URL sends nothing", env: without(kannel, "BAREFOOT_KANNEL_URL")},
+		{name: "CMPP", env: cmpp, senders: []string{"cmpp"}},
+		{name: "CMPP 2.0 with its own window and heartbeat", env: slices.Concat(cmpp, []string{"BAREFOOT_CMPP_VERSION", "2.0", "BAREFOOT_CMPP_WINDOW", "4", "BAREFOOT_CMPP_HEARTBEAT", "10"}), senders: []string{"cmpp"}},
+		{name: "CMPP without its secret", env: without(cmpp, "BAREFOOT_CMPP_SECRET"), wantErr: "BAREFOOT_CMPP_SECRET"},
+		{name: "CMPP with a short SP id", env: slices.Concat(without(cmpp, "BAREFOOT_CMPP_SP_ID"), []string{"BAREFOOT_CMPP_SP_ID", "9012"}), wantErr: "BAREFOOT_CMPP_SP_ID"},
+		{name: "CMPP version 4", env: slices.Concat(cmpp, []string{"BAREFOOT_CMPP_VERSION", "4.0"}), wantErr: "BAREFOOT_CMPP_VERSION"},
+		{name: "CMPP window of 0", env: slices.Concat(cmpp, []string{"BAREFOOT_CMPP_WINDOW", "0"}), wantErr: "BAREFOOT_CMPP_WINDOW"},
+		{name: "CMPP settings without the address send nothing", env: without(cmpp, "BAREFOOT_CMPP_ADDR")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +80,7 @@ func TestCarrierSettings(t *testing.T) {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr+": ") {
 					t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
 				}
-				for _, secret := range []string{atKey, twilioToken, kannelPass} {
+				for _, secret := range []string{atKey, twilioToken, kannelPass, cmppSecret} {
 					if strings.Contains(err.Error(), secret) {
 						t.Errorf("error %q quotes a secret", err)
 					}
@@ -90,7 +100,7 @@ func TestCarrierSettings(t *testing.T) {
 			if !slices.Equal(senders, tt.senders) {
 				t.Errorf("senders %v, want %v", senders, tt.senders)
 			}
-			if want := []string{"at", "hubtel", "generic", "twilio", "kannel"}; !slices.Equal(names, want) {
+			if want := []string{"at", "hubtel", "generic", "twilio", "kannel", "cmpp"}; !slices.Equal(names, want) {
 				t.Errorf("carriers %v, want %v", names, want)
 			}
 		})
