@@ -122,3 +122,32 @@ func TestAlertCarrier(t *testing.T) {
 		}
 	}
 }
+
+// TestCMPPCarrier: CMPP connects out, so it has no callbacks anyone could
+// forge, and once configured it carries alerts like any SMS carrier.
+func TestCMPPCarrier(t *testing.T) {
+	env := map[string]string{"BAREFOOT_CMPP_ADDR": "127.0.0.1:7890", "BAREFOOT_CMPP_SP_ID": "901234", "BAREFOOT_CMPP_SECRET": cmppSecret,
+		"BAREFOOT_CMPP_SERVICE_ID": "BFT", "BAREFOOT_CMPP_SRC_ID": "1069000188"}
+	getenv := func(k string) string { return env[k] }
+	cenv := gateway.CarrierEnv{Getenv: getenv}
+	carriers, err := assemble.BuildCarriers(cenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guards, err := assemble.Guards(cenv, carriers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := assemble.Unguarded(carriers, guards); slices.Contains(u, "cmpp") || !slices.Contains(u, "kannel") {
+		t.Errorf("unguarded %v: want kannel's callbacks, never CMPP", u)
+	}
+	db := storagetest.MustDB(t)
+	rdb, prefix := sessionstest.MustRedis(t)
+	log := slog.New(slog.DiscardHandler)
+	if _, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: "cmpp", Getenv: getenv}, log); err != nil {
+		t.Errorf("alerts through a configured CMPP: %v", err)
+	}
+	if _, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: "cmpp"}, log); err == nil {
+		t.Errorf("alerts through CMPP with no ISMG were accepted")
+	}
+}

@@ -312,22 +312,26 @@ func (s *Server) submit(c *srvConn, seq uint32, p *cmpp.Submit, r *bufio.Reader)
 }
 
 // report sends a status report, and again, as an ISMG does, while the
-// SP answers it with an error (a report that beat the send's record).
+// SP answers it with an error (a report that beat the send's record) or
+// not at all, on whichever connection is the newest, for up to 15 s.
 func (s *Server) report(c *srvConn, d cmpp.Deliver) {
-	for range 100 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		res, err := c.push(ctx, d)
 		cancel()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.reports = append(s.reports, res[0])
-		s.mu.Unlock()
-		if res[0] == 0 {
-			return
+		if err == nil {
+			s.mu.Lock()
+			s.reports = append(s.reports, res[0])
+			s.mu.Unlock()
+			if res[0] == 0 {
+				return
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
+		if cur, err := s.current(); err == nil {
+			c = cur
+		}
 	}
 }
 
