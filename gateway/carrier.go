@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -75,6 +76,21 @@ type CarrierEnv struct {
 	// which a carrier's own BAREFOOT_<NAME>_WEBHOOK_SECRET overrides; see
 	// WebhookSecret.
 	Secret string
+	// Locker lets one process of several hold what only one may: a
+	// carrier's single connection (CMPP). nil when the process is alone.
+	Locker Locker
+	// Log is for carriers that work on their own (a connection's
+	// comings and goings); slog.Default when nil.
+	Log *slog.Logger
+}
+
+// Locker is a lock shared by every gateway process on one store;
+// *storage.DB implements it.
+type Locker interface {
+	// HoldLock takes the named lock and holds it until release is called
+	// or ctx is done; held is done once the lock is lost for any reason.
+	// When another process holds it, the error wraps menus.ErrConflict.
+	HoldLock(ctx context.Context, name string) (held context.Context, release func(), err error)
 }
 
 // WebhookSecret is the secret the named carrier's callbacks must carry:

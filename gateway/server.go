@@ -262,6 +262,37 @@ func smsHandler(cfg Config, a SMSAdapter) fiber.Handler {
 	}
 }
 
+// NewReceive is the Receive a carrier's own connection hands inbound SMS
+// to: what smsHandler does for a callback, with the reply always queued
+// through the outbox, since such a connection has no response to carry
+// it.
+func NewReceive(cfg Config) Receive {
+	if cfg.HopBudget == 0 {
+		cfg.HopBudget = 5 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return func(ctx context.Context, in sms.Message) error {
+		e164, err := cfg.Phones.Normalize(in.Phone)
+		if err != nil {
+			// Not a number anyone can be answered at, and not something a
+			// redelivery would fix: acknowledged, and dropped.
+			cfg.Log.Info("inbound sms refused: not a valid phone number", "carrier", in.Carrier)
+			return nil
+		}
+		in.Phone = e164
+		in.Direction, in.Kind = sms.In, sms.KindInbound
+		ctx, cancel := context.WithTimeout(ctx, cfg.HopBudget)
+		defer cancel()
+		if _, err := cfg.Conversations.Receive(ctx, in, false); err != nil {
+			cfg.Log.Error("inbound sms not recorded", "carrier", in.Carrier, "err", err)
+			return err
+		}
+		return nil
+	}
+}
+
 func ussd(cfg Config, a USSDAdapter) fiber.Handler {
 	budget := BudgetOf(a)
 	return func(c *fiber.Ctx) error {

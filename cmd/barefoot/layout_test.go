@@ -17,7 +17,7 @@ const module = "github.com/barefoot-ussd/barefoot/"
 
 // carriers are the carrier packages. A new carrier is added here too, or
 // TestLayout's check of the composition root fails.
-var carriers = []string{"gateway/africastalking", "gateway/aliyun", "gateway/generic", "gateway/hubtel", "gateway/kannel", "gateway/tencent", "gateway/twilio"}
+var carriers = []string{"gateway/africastalking", "gateway/aliyun", "gateway/cmpp", "gateway/generic", "gateway/hubtel", "gateway/kannel", "gateway/tencent", "gateway/twilio"}
 
 type pkg struct {
 	ImportPath string

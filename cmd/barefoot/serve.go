@@ -85,6 +85,11 @@ func serve(ctx context.Context, cfg config) error {
 			log.Error("sms sender stopped", "err", err)
 		}
 	}()
+	// Carriers' own connections (CMPP) outlive the signal until the sender
+	// is done with them: a send cut off from its connection is sent again.
+	runCtx, stopRuns := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRuns()
+	runs := carrierRuns{stop: stopRuns, done: g.RunCarriers(runCtx, log)}
 	if addr := os.Getenv("BAREFOOT_PPROF_ADDR"); addr != "" {
 		if err := servePprof(ctx, addr, log); err != nil {
 			return err
@@ -112,7 +117,14 @@ func serve(ctx context.Context, cfg config) error {
 		return err
 	case <-ctx.Done():
 	}
-	return shutdown(g, db, senderDone, cfg.DrainDelay, log)
+	return shutdown(g, db, senderDone, runs, cfg.DrainDelay, log)
+}
+
+// carrierRuns are the carriers' own connections: stop ends them, and done
+// is closed once they have returned.
+type carrierRuns struct {
+	stop func()
+	done <-chan struct{}
 }
 
 // shutdown stops a gateway in an order that loses nothing: readiness goes
@@ -120,9 +132,10 @@ func serve(ctx context.Context, cfg config) error {
 // gives it time to notice), the listeners stop taking connections and
 // finish the callbacks in flight, the sender finishes the sends it
 // started (a send cut short would be sent again by another process), and
-// the spool is drained once more while Postgres is there. Each step is
+// carriers' own connections are closed (CMPP's TERMINATE), and the spool
+// is drained once more while Postgres is there. Each step is
 // bounded, so SIGTERM ends the process within about half a minute.
-func shutdown(g *assemble.Gateway, db *storage.DB, senderDone <-chan struct{}, delay time.Duration, log *slog.Logger) error {
+func shutdown(g *assemble.Gateway, db *storage.DB, senderDone <-chan struct{}, runs carrierRuns, delay time.Duration, log *slog.Logger) error {
 	log.Info("shutting down")
 	g.Drain()
 	time.Sleep(delay)
@@ -136,6 +149,12 @@ func shutdown(g *assemble.Gateway, db *storage.DB, senderDone <-chan struct{}, d
 	case <-senderDone:
 	case <-time.After(15 * time.Second):
 		log.Warn("sends still in flight at shutdown; their leases will let another process finish them")
+	}
+	runs.stop()
+	select {
+	case <-runs.done:
+	case <-time.After(10 * time.Second):
+		log.Warn("carrier connections not closed in time")
 	}
 	if g.Spool != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

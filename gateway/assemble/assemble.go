@@ -20,6 +20,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/admin"
 	"github.com/barefoot-ussd/barefoot/gateway/africastalking"
 	"github.com/barefoot-ussd/barefoot/gateway/aliyun"
+	"github.com/barefoot-ussd/barefoot/gateway/cmpp"
 	"github.com/barefoot-ussd/barefoot/gateway/console"
 	"github.com/barefoot-ussd/barefoot/gateway/conversation"
 	"github.com/barefoot-ussd/barefoot/gateway/generic"
@@ -124,6 +125,15 @@ type Gateway struct {
 	Unguarded []string
 
 	draining *atomic.Bool
+	// runs are the carriers' own connections (RunCarriers), and receive
+	// what they hand inbound SMS to, built like the SMS callbacks'.
+	runs    []carrierRun
+	receive gateway.Receive
+}
+
+type carrierRun struct {
+	name string
+	run  func(context.Context, gateway.Receive) error
 }
 
 // errDraining is what readiness says of a process shutting down.
@@ -134,9 +144,34 @@ var errDraining = errors.New("shutting down")
 // listener closes.
 func (g *Gateway) Drain() { g.draining.Store(true) }
 
+// RunCarriers starts the long-lived connections of the carriers that keep
+// one (CMPP) and returns at once; they run until ctx is done, then close
+// their connections as their protocols want, and the channel returned is
+// closed once every one has returned. A process stops them after its
+// sender has finished the sends in flight, which need them.
+func (g *Gateway) RunCarriers(ctx context.Context, log *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	var left atomic.Int32
+	left.Store(int32(len(g.runs)))
+	if len(g.runs) == 0 {
+		close(done)
+	}
+	for _, r := range g.runs {
+		go func() {
+			if err := r.run(ctx, g.receive); err != nil && ctx.Err() == nil {
+				log.Error("carrier connection stopped", "carrier", r.name, "err", err)
+			}
+			if left.Add(-1) == 0 {
+				close(done)
+			}
+		}()
+	}
+	return done
+}
+
 // Carriers are the carriers the gateway serves, each declared by its own
 // package. Adding a carrier is one package and one line here.
-var Carriers = []gateway.NewCarrier{africastalking.New, hubtel.New, generic.New, twilio.New, kannel.New, tencent.New, aliyun.New}
+var Carriers = []gateway.NewCarrier{africastalking.New, hubtel.New, generic.New, twilio.New, kannel.New, tencent.New, aliyun.New, cmpp.New}
 
 // BuildCarriers builds every carrier of Carriers. Errors name the setting to
 // fix; carrier names must be unique, since they key stored messages and
@@ -178,6 +213,9 @@ func Guards(env gateway.CarrierEnv, carriers []gateway.Carrier) (map[string]gate
 func Unguarded(carriers []gateway.Carrier, guards map[string]gateway.Guard) []string {
 	var out []string
 	for _, c := range carriers {
+		if c.USSD == nil && c.SMS == nil && len(c.Routes) == 0 {
+			continue // no callbacks to forge: it connects out (CMPP)
+		}
 		if !c.Signs && guards[c.Name].Secret == "" {
 			out = append(out, c.Name)
 		}
@@ -192,7 +230,7 @@ func Unguarded(carriers []gateway.Carrier, guards map[string]gateway.Guard) []st
 func checkAlertCarrier(carriers []gateway.Carrier, name string) error {
 	var sms []string
 	for _, c := range carriers {
-		if c.SMS == nil && c.Sender == nil {
+		if c.SMS == nil && c.Sender == nil && c.Run == nil {
 			continue
 		}
 		if c.Name == name {
@@ -239,7 +277,7 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	if s.Region == "" {
 		s.Region = "CN"
 	}
-	env := gateway.CarrierEnv{Getenv: s.Getenv, PublicURL: strings.TrimRight(s.PublicURL, "/"), Deliveries: db, HTTPClient: s.HTTPClient, Secret: s.WebhookSecret}
+	env := gateway.CarrierEnv{Getenv: s.Getenv, PublicURL: strings.TrimRight(s.PublicURL, "/"), Deliveries: db, HTTPClient: s.HTTPClient, Secret: s.WebhookSecret, Locker: db, Log: log}
 	carriers, err := BuildCarriers(env)
 	if err != nil {
 		return nil, err
@@ -254,7 +292,11 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		}
 	}
 	senders, templatesOnly := map[string]sender.Client{}, map[string]bool{}
+	var runs []carrierRun
 	for _, c := range carriers {
+		if c.Run != nil {
+			runs = append(runs, carrierRun{name: c.Name, run: c.Run})
+		}
 		for _, note := range c.Notes {
 			log.Warn(note, "carrier", c.Name)
 		}
@@ -354,5 +396,6 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	return &Gateway{
 		App: gateway.New(cfg), Admin: adminApp, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Spool: sp, Store: store,
 		Metrics: metrics, Refresh: refresh, Senders: senders, TemplatesOnly: templatesOnly, Unguarded: Unguarded(carriers, guards), draining: draining,
+		runs: runs, receive: gateway.NewReceive(cfg),
 	}, nil
 }

@@ -25,6 +25,7 @@ const (
 	kannelPass  = "kannel-pass-0123"
 	tencentKey  = "tencent-key-0123"
 	aliyunKey   = "aliyun-secret-0123"
+	cmppSecret  = "cmpp-secret-0123"
 	publicURL   = "https://gw.example.org"
 )
 
@@ -38,6 +39,8 @@ func TestCarrierSettings(t *testing.T) {
 	tencent := []string{"BAREFOOT_TENCENT_SECRET_ID", "AKID1", "BAREFOOT_TENCENT_SECRET_KEY", tencentKey,
 		"BAREFOOT_TENCENT_SDK_APP_ID", "1400000001", "BAREFOOT_TENCENT_SIGN_NAME", "赤脚儿童"}
 	aliyun := []string{"BAREFOOT_ALIYUN_ACCESS_KEY_ID", "LTAI0123", "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET", aliyunKey, "BAREFOOT_ALIYUN_SIGN_NAME", "儿童关爱"}
+	cmpp := []string{"BAREFOOT_CMPP_ADDR", "127.0.0.1:7890", "BAREFOOT_CMPP_SP_ID", "901234", "BAREFOOT_CMPP_SECRET", cmppSecret,
+		"BAREFOOT_CMPP_SERVICE_ID", "BFT", "BAREFOOT_CMPP_SRC_ID", "1069000188"}
 	without := func(kv []string, key string) []string {
 		i := slices.Index(kv, key)
 		return slices.Delete(slices.Clone(kv), i, i+2)
@@ -73,6 +76,13 @@ func TestCarrierSettings(t *testing.T) {
 		{name: "Alibaba Cloud without its signature", env: without(aliyun, "BAREFOOT_ALIYUN_SIGN_NAME"), wantErr: "BAREFOOT_ALIYUN_SIGN_NAME"},
 		{name: "Alibaba Cloud with a bad endpoint", env: append(slices.Clone(aliyun), "BAREFOOT_ALIYUN_ENDPOINT", "dysmsapi.aliyuncs.com"), wantErr: "BAREFOOT_ALIYUN_ACCESS_KEY_ID"},
 		{name: "an Alibaba Cloud secret alone sends nothing", env: without(aliyun, "BAREFOOT_ALIYUN_ACCESS_KEY_ID")},
+		{name: "CMPP", env: cmpp, senders: []string{"cmpp"}},
+		{name: "CMPP 2.0 with its own window and heartbeat", env: slices.Concat(cmpp, []string{"BAREFOOT_CMPP_VERSION", "2.0", "BAREFOOT_CMPP_WINDOW", "4", "BAREFOOT_CMPP_HEARTBEAT", "10"}), senders: []string{"cmpp"}},
+		{name: "CMPP without its secret", env: without(cmpp, "BAREFOOT_CMPP_SECRET"), wantErr: "BAREFOOT_CMPP_SECRET"},
+		{name: "CMPP with a short SP id", env: slices.Concat(without(cmpp, "BAREFOOT_CMPP_SP_ID"), []string{"BAREFOOT_CMPP_SP_ID", "9012"}), wantErr: "BAREFOOT_CMPP_SP_ID"},
+		{name: "CMPP version 4", env: slices.Concat(cmpp, []string{"BAREFOOT_CMPP_VERSION", "4.0"}), wantErr: "BAREFOOT_CMPP_VERSION"},
+		{name: "CMPP window of 0", env: slices.Concat(cmpp, []string{"BAREFOOT_CMPP_WINDOW", "0"}), wantErr: "BAREFOOT_CMPP_WINDOW"},
+		{name: "CMPP settings without the address send nothing", env: without(cmpp, "BAREFOOT_CMPP_ADDR")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,7 +95,7 @@ func TestCarrierSettings(t *testing.T) {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr+": ") {
 					t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
 				}
-				for _, secret := range []string{atKey, twilioToken, kannelPass, tencentKey, aliyunKey} {
+				for _, secret := range []string{atKey, twilioToken, kannelPass, tencentKey, aliyunKey, cmppSecret} {
 					if strings.Contains(err.Error(), secret) {
 						t.Errorf("error %q quotes a secret", err)
 					}
@@ -105,7 +115,7 @@ func TestCarrierSettings(t *testing.T) {
 			if !slices.Equal(senders, tt.senders) {
 				t.Errorf("senders %v, want %v", senders, tt.senders)
 			}
-			if want := []string{"at", "hubtel", "generic", "twilio", "kannel", "tencent", "aliyun"}; !slices.Equal(names, want) {
+			if want := []string{"at", "hubtel", "generic", "twilio", "kannel", "tencent", "aliyun", "cmpp"}; !slices.Equal(names, want) {
 				t.Errorf("carriers %v, want %v", names, want)
 			}
 		})
@@ -131,5 +141,34 @@ func TestAlertCarrier(t *testing.T) {
 	env := map[string]string{"BAREFOOT_ALIYUN_ACCESS_KEY_ID": "LTAI0123", "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET": aliyunKey, "BAREFOOT_ALIYUN_SIGN_NAME": "儿童关爱"}
 	if _, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: "aliyun", Getenv: func(k string) string { return env[k] }}, log); err != nil {
 		t.Errorf("aliyun configured for sending: %v", err)
+	}
+}
+
+// TestCMPPCarrier: CMPP connects out, so it has no callbacks anyone could
+// forge, and once configured it carries alerts like any SMS carrier.
+func TestCMPPCarrier(t *testing.T) {
+	env := map[string]string{"BAREFOOT_CMPP_ADDR": "127.0.0.1:7890", "BAREFOOT_CMPP_SP_ID": "901234", "BAREFOOT_CMPP_SECRET": cmppSecret,
+		"BAREFOOT_CMPP_SERVICE_ID": "BFT", "BAREFOOT_CMPP_SRC_ID": "1069000188"}
+	getenv := func(k string) string { return env[k] }
+	cenv := gateway.CarrierEnv{Getenv: getenv}
+	carriers, err := assemble.BuildCarriers(cenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guards, err := assemble.Guards(cenv, carriers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := assemble.Unguarded(carriers, guards); slices.Contains(u, "cmpp") || !slices.Contains(u, "kannel") {
+		t.Errorf("unguarded %v: want kannel's callbacks, never CMPP", u)
+	}
+	db := storagetest.MustDB(t)
+	rdb, prefix := sessionstest.MustRedis(t)
+	log := slog.New(slog.DiscardHandler)
+	if _, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: "cmpp", Getenv: getenv}, log); err != nil {
+		t.Errorf("alerts through a configured CMPP: %v", err)
+	}
+	if _, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: "cmpp"}, log); err == nil {
+		t.Errorf("alerts through CMPP with no ISMG were accepted")
 	}
 }

@@ -57,7 +57,11 @@ type Gateway struct {
 	Senders map[string]sender.Client
 	// TemplatesOnly names the carriers that send only approved templates.
 	TemplatesOnly map[string]bool
-	client        *http.Client
+	// StopCarriers closes the carriers' own connections (CMPP) as a
+	// shutdown does, and returns once they are closed; the test's end
+	// does it too.
+	StopCarriers func()
+	client       *http.Client
 }
 
 // Options tune MustGateway.
@@ -156,6 +160,17 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	}
 	go func() { _ = g.App.Listener(ln) }()
 	tb.Cleanup(func() { _ = g.App.ShutdownWithTimeout(5 * time.Second) })
+	runCtx, stopRuns := context.WithCancel(context.Background())
+	runsDone := g.RunCarriers(runCtx, log)
+	stopCarriers := func() {
+		stopRuns()
+		select {
+		case <-runsDone:
+		case <-time.After(10 * time.Second):
+			tb.Errorf("gatewaytest: carrier connections not closed in 10 s")
+		}
+	}
+	tb.Cleanup(stopCarriers)
 	adminURL := base
 	if g.Admin != nil {
 		aln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -168,7 +183,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	}
 	return &Gateway{
 		URL: base, AdminURL: adminURL, DB: db, Redis: rdb, RedisPrefix: prefix, Store: g.Store, Conversations: g.Conversations, Spool: g.Spool, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
-		Senders: g.Senders, TemplatesOnly: g.TemplatesOnly, client: &http.Client{Timeout: 10 * time.Second},
+		Senders: g.Senders, TemplatesOnly: g.TemplatesOnly, StopCarriers: stopCarriers, client: &http.Client{Timeout: 10 * time.Second},
 	}
 }
 
