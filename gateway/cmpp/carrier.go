@@ -54,7 +54,7 @@ func New(env gateway.CarrierEnv) (gateway.Carrier, error) {
 	cfg.Locker, cfg.Deliveries, cfg.Log = env.Locker, env.Deliveries, env.Log
 	client := NewClient(cfg)
 	c.Sender, c.Run = client, client.Run
-	c.Notes = append(c.Notes, "BAREFOOT_CMPP_ADDR: of several gateway processes one holds the CMPP connection; a CMPP message another process claims is put back for the sender's backoff (30 s, doubling) and uses one of its attempts")
+	c.Notes = append(c.Notes, "BAREFOOT_CMPP_ADDR: of several gateway processes one holds the CMPP connection; a CMPP message another process claims is put back for a couple of seconds, no attempt counted, until the holder sends it")
 	return c, nil
 }
 

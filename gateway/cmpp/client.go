@@ -157,7 +157,7 @@ func (e *LoginError) Error() string {
 }
 
 // errNotHeld is the sender's answer while this process has no connection.
-var errNotHeld = sender.Retryf("cmpp: not connected: another process holds the connection, or it is being re-established")
+var errNotHeld = sender.Elsewheref("cmpp: not connected: another process holds the connection, or it is being re-established")
 
 // Run keeps the connection up until ctx is done, then ends it with
 // TERMINATE. With a Locker, it first takes the lock that makes this

@@ -260,10 +260,14 @@ func TestDroppedMidWindow(t *testing.T) {
 			}
 			client := g.Senders[cmpp.CarrierName].(*cmpp.Client)
 			eventually(t, "reconnected", func() bool { return srv.Logins() == 2 && client.Connected() })
-			for count(t, g, `SELECT count(*) FROM messages WHERE status = 'sent'`) < n {
+			for deadline := time.Now().Add(20 * time.Second); count(t, g, `SELECT count(*) FROM messages WHERE status = 'sent'`) < n; {
+				if time.Now().After(deadline) {
+					t.Fatal("not every message was sent after the reconnection")
+				}
 				if _, err := s.SendDue(t.Context()); err != nil {
 					t.Fatal(err)
 				}
+				time.Sleep(20 * time.Millisecond)
 			}
 			received, acked := map[string]int{}, map[string]bool{}
 			for _, m := range srv.Messages() {

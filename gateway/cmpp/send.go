@@ -47,11 +47,12 @@ func submitError(result uint32) *sender.Error {
 // status report, and returns the Msg_Id the ISMG gave its first part, which
 // the status report of that part carries back.
 //
-// Only the process holding the connection can send. Any other returns a
-// retryable error at once, and the outbox tries the message again after
-// its backoff (30 s, doubling), which costs that message a delay and one
-// of its attempts: with several processes sharing an outbox, each claim of
-// a CMPP message lands on the holder only by chance.
+// Only the process holding the connection can send. Any other returns at
+// once an error marking the message as another process's to send, and
+// the outbox puts it back for a couple of seconds without counting the
+// attempt: with several processes sharing an outbox, a CMPP message
+// reaches the holder after a few claims, late by seconds, never failed
+// for it.
 //
 // When the connection drops with parts submitted, a part the ISMG accepted
 // (its SUBMIT_RESP arrived) is remembered and not submitted again when the

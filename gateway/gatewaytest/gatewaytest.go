@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,6 +63,11 @@ type Gateway struct {
 	// does it too.
 	StopCarriers func()
 	client       *http.Client
+	tb           testing.TB
+
+	sqlOnce sync.Once
+	sql     *sqlx.DB
+	sqlErr  error
 }
 
 // Options tune MustGateway.
@@ -183,7 +189,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	}
 	return &Gateway{
 		URL: base, AdminURL: adminURL, DB: db, Redis: rdb, RedisPrefix: prefix, Store: g.Store, Conversations: g.Conversations, Spool: g.Spool, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
-		Senders: g.Senders, TemplatesOnly: g.TemplatesOnly, StopCarriers: stopCarriers, client: &http.Client{Timeout: 10 * time.Second},
+		Senders: g.Senders, TemplatesOnly: g.TemplatesOnly, StopCarriers: stopCarriers, client: &http.Client{Timeout: 10 * time.Second}, tb: tb,
 	}
 }
 
@@ -191,12 +197,22 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 // for checking what was stored, and closes it when the test ends.
 func (g *Gateway) SQL(tb testing.TB) *sqlx.DB {
 	tb.Helper()
-	db, err := sqlx.Open("postgres", g.DB.DSN())
-	if err != nil {
-		tb.Fatalf("gatewaytest: open database: %v", err)
+	// One pool for the gateway's life: tests call this in polling loops,
+	// and a pool a call would hold a connection each until the test ends.
+	g.sqlOnce.Do(func() {
+		db, err := sqlx.Open("postgres", g.DB.DSN())
+		if err != nil {
+			g.sqlErr = err
+			return
+		}
+		db.SetMaxOpenConns(4)
+		g.sql = db
+		g.tb.Cleanup(func() { _ = db.Close() })
+	})
+	if g.sqlErr != nil {
+		tb.Fatalf("gatewaytest: open database: %v", g.sqlErr)
 	}
-	tb.Cleanup(func() { _ = db.Close() })
-	return db
+	return g.sql
 }
 
 // ExecRegistry changes the registry behind the gateway's back, as another

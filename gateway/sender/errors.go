@@ -24,6 +24,10 @@ import (
 type Error struct {
 	Retry  bool
 	Reason string
+	// Elsewhere marks a message only another process can send now (the
+	// one holding the carrier's connection, CMPP's): it is put back for
+	// a moment, no attempt counted, rather than wait out a backoff.
+	Elsewhere bool
 }
 
 func (e *Error) Error() string { return e.Reason }
@@ -31,6 +35,12 @@ func (e *Error) Error() string { return e.Reason }
 // Retryf returns a retryable error.
 func Retryf(format string, args ...any) *Error {
 	return &Error{Retry: true, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Elsewheref returns the error of a message only another process can send
+// now.
+func Elsewheref(format string, args ...any) *Error {
+	return &Error{Retry: true, Elsewhere: true, Reason: fmt.Sprintf(format, args...)}
 }
 
 // Finalf returns a final error.

@@ -47,6 +47,10 @@ type Approvals interface {
 // it is looked at again; recording an approval wakes it at once.
 const HoldFor = 15 * time.Minute
 
+// ElsewhereDelay is how soon a message that only another process can send
+// (see Error.Elsewhere) is claimable again.
+const ElsewhereDelay = 2 * time.Second
+
 // Confirmer is implemented by outboxes that can send again the alerts no
 // carrier confirmed delivered (storage.DB does).
 type Confirmer interface {
@@ -391,6 +395,14 @@ func (s *Sender) handle(ctx context.Context, m sms.Message, latest time.Time) er
 		return s.mark(ctx, log, m, func(ctx context.Context) error { return s.DB.MarkSent(ctx, m.ID, carrierID) })
 	}
 	why := reasonOf(err)
+	if e, ok := errors.AsType[*Error](err); ok && e.Elsewhere {
+		// Not this process's to send: back in the queue for whichever
+		// sender claims it next, without counting the attempt.
+		at := s.now().Add(ElsewhereDelay)
+		s.count(m, outcomeHeld)
+		log.Debug("sms left to the process that can send it", "reason", why)
+		return s.mark(ctx, log, m, func(ctx context.Context) error { return s.DB.MarkHeld(ctx, m.ID, why, at) })
+	}
 	switch {
 	case Final(err):
 		return s.fail(ctx, log, m, why)

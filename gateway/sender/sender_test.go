@@ -615,3 +615,31 @@ func TestTemplatesOnlyCarrier(t *testing.T) {
 		t.Fatalf("%d approvals audited, want 2", audited)
 	}
 }
+
+// TestElsewhere: a message only another process can send (it holds the
+// carrier's connection) is put back at once, no attempt counted, however
+// often this process claims it.
+func TestElsewhere(t *testing.T) {
+	t.Parallel()
+	db := storagetest.MustDB(t)
+	calls := 0
+	s := &sender.Sender{
+		DB: db, Backoff: noBackoff, Log: slog.New(slog.DiscardHandler), MaxAttempts: 1,
+		Carriers: map[string]sender.Client{"held": sender.ClientFunc(func(context.Context, sms.Message) (string, error) {
+			calls++
+			return "", sender.Elsewheref("held: another process holds the connection")
+		})},
+	}
+	id := enqueue(t, db, "held", "an alert")
+	sendDue(t, s, 1)
+	sendDue(t, s, 0) // not claimable again at once
+	m := message(t, db, id)
+	if m.Status != sms.Queued || m.Attempts != 0 || m.LastError != "held: another process holds the connection" || calls != 1 {
+		t.Fatalf("after a claim by a process without the connection: %s, %d attempts, %q, %d calls", m.Status, m.Attempts, m.LastError, calls)
+	}
+	time.Sleep(sender.ElsewhereDelay + 200*time.Millisecond)
+	sendDue(t, s, 1) // a second claim, past MaxAttempts had the first counted
+	if m := message(t, db, id); m.Status != sms.Queued || m.Attempts != 0 || calls != 2 {
+		t.Fatalf("after two claims: %s, %d attempts, %d calls", m.Status, m.Attempts, calls)
+	}
+}
