@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,10 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
+	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/menus/access"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
+	"github.com/barefoot-ussd/barefoot/menus/templates"
 	"github.com/chromedp/chromedp"
 )
 
@@ -157,4 +161,90 @@ func TestConsoleEditPublishSimulate(t *testing.T) {
 	}
 	artefact(t, "console-editor.png", editorPNG)
 	artefact(t, "console-dashboard.png", dashboardPNG)
+}
+
+// TestConsoleTemplates: a county administrator sees which SMS templates a
+// provider has not approved and how many messages wait for each, records
+// Tencent's approval of the alert in Chinese, and the waiting alert is
+// released.
+func TestConsoleTemplates(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	ctx := context.Background()
+	if _, err := g.DB.CreateUser(ctx, access.User{}, "county", "correct horse battery", access.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	alert := templates.MustRender(templates.AlertUrgent, "zh", templates.P("child", "C0001"), templates.P("what", "保护问题"),
+		templates.P("director", "+8613800138001"), templates.P("ref", "N7K2Q9"))
+	id, _, err := g.DB.Enqueue(ctx, sms.Message{Carrier: "tencent", Phone: "+8613900139001", Kind: sms.KindAlert,
+		Body: alert.Body, Template: alert.Template, Lang: alert.Lang, Params: alert.Params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	s := &sender.Sender{DB: g.DB, TemplatesOnly: map[string]bool{"tencent": true}, Approvals: g.DB, Log: slog.New(slog.DiscardHandler),
+		Carriers: map[string]sender.Client{"tencent": sender.ClientFunc(func(context.Context, sms.Message) (string, error) { sent++; return "serial-1", nil })}}
+	if _, err := s.SendDue(ctx); err != nil || sent != 0 {
+		t.Fatalf("SendDue: %v, %d sent", err, sent)
+	}
+
+	bctx := browser(t)
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		for i, st := range steps {
+			sctx, cancel := context.WithTimeout(bctx, 15*time.Second)
+			err := chromedp.Do(sctx, st)
+			cancel()
+			if err != nil {
+				if png, serr := chromedp.Run(bctx, chromedp.FullScreenshot(100)); serr == nil {
+					artefact(t, "console-templates-failure.png", png)
+				}
+				t.Fatalf("%s, step %d: %v", what, i+1, err)
+			}
+		}
+	}
+	card := `article[data-template="alert_urgent"]`
+	run("log in and open the templates",
+		chromedp.Navigate(g.URL+"/admin"),
+		chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "county"),
+		chromedp.SendKeys("#password", "correct horse battery"),
+		chromedp.Click("#login"),
+		chromedp.WaitVisible("#nav"),
+		chromedp.Navigate(g.URL+"/admin#templates"),
+		chromedp.WaitVisible(card+` [data-held="1"]`))
+	before, err := chromedp.Run(bctx, chromedp.Text(card))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pick := fmt.Sprintf(`(() => { const c = document.querySelector(%q); const set = (f, v) => { const e = c.querySelector('[data-field="' + f + '"]'); e.value = v; e.dispatchEvent(new Event(e.tagName === "SELECT" ? "change" : "input", {bubbles: true})); }; set("carrier", "tencent"); set("lang", "zh"); set("status", "approved"); set("provider_id", "2300001"); return true })()`, card)
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](pick)); err != nil {
+		t.Fatal(err)
+	}
+	run("record the approval",
+		chromedp.Click(card+` button[data-record="alert_urgent"]`),
+		chromedp.WaitVisible(card+` tr[data-approval="tencent/zh"]`),
+		chromedp.WaitNotPresent(card+` [data-held]`))
+	row, err := chromedp.Run(bctx, chromedp.Text(card+` tr[data-approval="tencent/zh"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	artefact(t, "console-templates.png", png)
+
+	if !strings.Contains(before, "紧急：儿童{child}") || !strings.Contains(before, "{ref} (ref)") {
+		t.Errorf("the alert's card shows %q", before)
+	}
+	if !strings.Contains(row, "2300001") || !strings.Contains(row, "已通过") {
+		t.Errorf("the recorded approval reads %q", row)
+	}
+	if _, err := s.SendDue(ctx); err != nil || sent != 1 {
+		t.Fatalf("after the approval: %v, %d sent", err, sent)
+	}
+	if m, err := g.DB.MessageByID(ctx, id); err != nil || m.Status != sms.Sent {
+		t.Fatalf("the alert after the approval: %+v, %v", m, err)
+	}
 }

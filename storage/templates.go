@@ -90,8 +90,9 @@ SET status = EXCLUDED.status, provider_id = EXCLUDED.provider_id, note = EXCLUDE
 			// Held messages of this template go out on the sender's next
 			// round rather than at their next look.
 			const wake = `
-UPDATE messages SET next_attempt_at = now(), updated_at = now()
-WHERE direction = 'out' AND status = 'queued' AND carrier = $1 AND template = $2 AND template_lang = $3 AND next_attempt_at > now()`
+UPDATE messages SET next_attempt_at = now(), last_error = NULL, updated_at = now()
+WHERE direction = 'out' AND status = 'queued' AND carrier = $1 AND template = $2 AND template_lang = $3
+  AND last_error LIKE 'template % is not approved at %'`
 			if _, err := tx.ExecContext(ctx, wake, a.Carrier, a.Template, a.Lang); err != nil {
 				return err
 			}

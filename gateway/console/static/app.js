@@ -12,7 +12,10 @@ const T = {
     visits: "家访", needs: "需求", from: "从", to: "到", village: "村", urgency: "紧急程度", status: "状态", search: "查询",
     exportCsv: "导出 CSV", exportXlsx: "导出 Excel", resource: "类别", importCsv: "导入 CSV", dryRun: "试导入", doImport: "导入",
     month: "月份", openUrgent: "未处理的紧急需求", perVillage: "各村本月家访与需求", text: "提示", label: "选项", next: "下一步",
-    value: "值", kind: "类型", noData: "暂无数据" },
+    value: "值", kind: "类型", noData: "暂无数据", templates: "短信模板", template: "模板", variables: "变量",
+    approvals: "审核", waiting: "条等待审核", carrier: "通道", providerId: "模板ID", note: "备注", record: "记录",
+    pending: "审核中", approved: "已通过", rejected: "未通过", freeText: "变量为自由文本，服务商可能不予通过",
+    notRecorded: "尚无审核记录" },
   en: { menus: "Menus", reports: "Reports", registry: "Registry", dashboard: "Dashboard", logout: "Log out", login: "Log in",
     username: "Username", password: "Password", tree: "Tree", version: "Version", published: "published", publish: "Publish",
     rollback: "Roll back to this", diff: "Diff", validate: "Validate", saveDraft: "Save draft", raw: "Raw YAML",
@@ -22,7 +25,10 @@ const T = {
     from: "From", to: "To", village: "Village", urgency: "Urgency", status: "Status", search: "Search",
     exportCsv: "Export CSV", exportXlsx: "Export Excel", resource: "Resource", importCsv: "Import CSV", dryRun: "Dry run",
     doImport: "Import", month: "Month", openUrgent: "Open urgent needs", perVillage: "Visits and needs this month by village",
-    text: "Text", label: "Option", next: "Next", value: "Value", kind: "Kind", noData: "Nothing yet" },
+    text: "Text", label: "Option", next: "Next", value: "Value", kind: "Kind", noData: "Nothing yet", templates: "SMS templates",
+    template: "Template", variables: "Variables", approvals: "Approvals", waiting: "waiting for approval", carrier: "Carrier",
+    providerId: "Template id", note: "Note", record: "Record", pending: "pending", approved: "approved", rejected: "rejected",
+    freeText: "its variable is free text: a provider may refuse it", notRecorded: "no verdict recorded yet" },
 };
 let lang = sessionStorage.getItem("lang") || "zh";
 const t = (k) => (T[lang] && T[lang][k]) || k;
@@ -340,6 +346,45 @@ async function dashboardView() {
     el("h3", {}, t("perVillage"), " ", month), villages.length ? svg : el("p", { class: "muted" }, t("noData")));
 }
 
+// ---------- SMS templates ----------
+// Every SMS the gateway sends is a template; providers in mainland China
+// send only those they approved. This lists each with its texts, its
+// variables, the verdicts recorded and how many messages wait for one, and
+// lets an administrator record a verdict copied from a provider's console.
+async function templatesView() {
+  const r = await call("GET", "/templates");
+  if (!r.ok) return el("p", { class: "err" }, r.data.error ? r.data.error.message : String(r.status));
+  const rows = r.data.templates.map((tm) => {
+    const langs = Object.keys(tm.text).sort();
+    const form = { lang: langs[0], carrier: "tencent", status: "approved", provider_id: "", note: "" };
+    const out = el("span", { class: "status" });
+    const save = async () => {
+      const res = await call("PUT", `/templates/${tm.key}/approvals`, form);
+      if (res.ok) return render();
+      out.className = "status err";
+      out.textContent = res.data.error ? res.data.error.message + (res.data.error.problems || []).map((p) => ` ${p.field}: ${p.message}`).join(";") : String(res.status);
+    };
+    const input = (k, attrs) => el("input", Object.assign({ value: form[k], "data-field": k, oninput: (e) => { form[k] = e.target.value; } }, attrs));
+    const select = (k, opts, label) => el("select", { "data-field": k, onchange: (e) => { form[k] = e.target.value; } },
+      opts.map((o) => el("option", { value: o, selected: form[k] === o }, label ? label(o) : o)));
+    return el("article", { class: "template", "data-template": tm.key },
+      el("h3", {}, tm.key, tm.held ? el("span", { class: "badge", "data-held": tm.held }, ` ${tm.held} ${t("waiting")}`) : ""),
+      el("p", { class: "muted" }, tm.about),
+      tm.screen || tm.vars.some((v) => v.kind === "text") ? el("p", { class: "warn" }, t("freeText")) : "",
+      el("p", {}, t("variables"), ": ", tm.vars.length ? tm.vars.map((v) => `{${v.name}} (${v.kind})`).join(", ") : "—"),
+      el("dl", {}, langs.flatMap((l) => [el("dt", {}, l), el("dd", { class: "text" }, tm.text[l])])),
+      tm.approvals.length
+        ? el("table", { class: "approvals" }, el("tr", {}, [t("carrier"), "lang", t("status"), t("providerId"), t("note")].map((h) => el("th", {}, h))),
+          tm.approvals.map((a) => el("tr", { "data-approval": `${a.carrier}/${a.lang}` }, [a.carrier, a.lang, t(a.status), a.provider_id, a.note].map((c) => el("td", {}, c)))))
+        : el("p", { class: "muted" }, t("notRecorded")),
+      el("div", { class: "row" },
+        select("carrier", ["tencent", "aliyun"]), select("lang", langs), select("status", ["approved", "pending", "rejected"], t),
+        input("provider_id", { placeholder: t("providerId") }), input("note", { placeholder: t("note") }),
+        el("button", { onclick: save, "data-record": tm.key }, t("record")), out));
+  });
+  return el("section", { id: "templates" }, rows);
+}
+
 // ---------- shell ----------
 async function render() {
   document.documentElement.lang = lang;
@@ -352,9 +397,14 @@ async function render() {
   if (!signedIn) { main.replaceChildren(loginView()); return; }
   const view = (location.hash || "#menus").slice(1);
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.getAttribute("href") === "#" + view);
-  const views = { menus: menusView, reports: reportsView, registry: registryView, dashboard: dashboardView };
-  main.replaceChildren(await (views[view] || menusView)());
+  const views = { menus: menusView, reports: reportsView, registry: registryView, dashboard: dashboardView, templates: templatesView };
+  // A slower view started earlier must not replace one the user moved to
+  // since (clicking from tab to tab while a page loads).
+  const seq = ++renderSeq;
+  const node = await (views[view] || menusView)();
+  if (seq === renderSeq) main.replaceChildren(node);
 }
+let renderSeq = 0;
 
 window.addEventListener("hashchange", render);
 document.addEventListener("DOMContentLoaded", () => {
