@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
@@ -39,6 +40,11 @@ type Carrier struct {
 	// messages with Template, Params and TemplateID set, and a message
 	// with no approved template waits rather than reach it.
 	Templates bool
+	// DailyCap is how many messages one number may be sent in a day
+	// through this carrier (the provider's frequency limit, China's
+	// calendar day); the sender holds the rest until the next day rather
+	// than have the provider refuse them. 0 means no cap.
+	DailyCap int
 	// Run, when set, is the carrier's own long-lived connection (CMPP):
 	// serve runs it until shutdown, and it hands every inbound SMS to
 	// receive, which records it and queues its reply through the outbox.
@@ -123,6 +129,21 @@ func (e CarrierEnv) Setting(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// DailyCap reads a carrier's per-number daily cap from key, def when
+// unset; a value that is not a whole number of zero or more is an error
+// naming the key.
+func (e CarrierEnv) DailyCap(key string, def int) (int, error) {
+	v := e.Setting(key, "")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s: want a whole number of messages a day, 0 for no cap", key)
+	}
+	return n, nil
 }
 
 // CheckedClient is a send client that can tell at start-up whether its

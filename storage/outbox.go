@@ -491,6 +491,19 @@ WHERE id = $1 AND direction = 'out' AND status = 'sending'`
 	return marked(res, err, id, "for retry")
 }
 
+// SentSince counts the messages sent to phone through carrier since a
+// time, for a provider's per-number daily cap.
+func (db *DB) SentSince(ctx context.Context, carrier, phone string, since time.Time) (int, error) {
+	const q = `
+SELECT count(*) FROM messages
+WHERE direction = 'out' AND carrier = $1 AND phone = $2 AND status IN ('sent', 'delivered') AND sent_at >= $3`
+	var n int
+	if err := db.db.GetContext(ctx, &n, q, carrier, phone, since); err != nil {
+		return 0, fmt.Errorf("messages sent to a number: %w", err)
+	}
+	return n, nil
+}
+
 // MarkHeld puts a claimed message back in the queue without counting the
 // attempt: it was not sent because something outside the carrier's control
 // holds it (its template is not approved yet), and it is looked at again

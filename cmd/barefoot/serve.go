@@ -77,7 +77,7 @@ func serve(ctx context.Context, cfg config) error {
 		// Not an error: the demo runs without a carrier account.
 		log.Warn("no SMS carrier configured: replies and alerts stay queued and then fail; see README")
 	}
-	out := &sender.Sender{DB: db, Carriers: g.Senders, TemplatesOnly: g.TemplatesOnly, Approvals: db, Log: log, Metrics: sender.NewMetrics(g.Metrics)}
+	out := &sender.Sender{DB: db, Carriers: g.Senders, TemplatesOnly: g.TemplatesOnly, DailyCaps: g.DailyCaps, Approvals: db, Log: log, Metrics: sender.NewMetrics(g.Metrics)}
 	senderDone := make(chan struct{})
 	go func() {
 		defer close(senderDone)

@@ -45,6 +45,11 @@ const (
 	reportPath = "/sms/aliyun/report"
 )
 
+// DefaultDailyCap is the provider's default limit of messages to one
+// number in a calendar day; set the carrier's DAILY_CAP to what its
+// console says.
+const DefaultDailyCap = 10
+
 // New returns Alibaba Cloud as the gateway serves it: its push routes and,
 // once BAREFOOT_ALIYUN_ACCESS_KEY_ID is set, the send client.
 func New(env gateway.CarrierEnv) (gateway.Carrier, error) {
@@ -53,8 +58,12 @@ func New(env gateway.CarrierEnv) (gateway.Carrier, error) {
 		AccessKeySecret: env.Setting("BAREFOOT_ALIYUN_ACCESS_KEY_SECRET", ""), SignName: env.Setting("BAREFOOT_ALIYUN_SIGN_NAME", ""), Client: env.HTTPClient,
 	}
 	send, err := env.SendClient(s.AccessKeyID != "", s, "BAREFOOT_ALIYUN_ACCESS_KEY_ID", "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET", "BAREFOOT_ALIYUN_SIGN_NAME")
+	dailyCap, capErr := env.DailyCap("BAREFOOT_ALIYUN_DAILY_CAP", DefaultDailyCap)
+	if err == nil {
+		err = capErr
+	}
 	c := gateway.Carrier{
-		Name: CarrierName, Sender: send, Templates: true,
+		Name: CarrierName, Sender: send, Templates: true, DailyCap: dailyCap,
 		// The report route first: /sms/aliyun/report must never be read
 		// as /sms/aliyun/<secret>.
 		Routes: []gateway.Route{

@@ -120,6 +120,8 @@ type Gateway struct {
 	Senders map[string]sender.Client
 	// TemplatesOnly names the carriers that send only approved templates.
 	TemplatesOnly map[string]bool
+	// DailyCaps are the carriers' per-number daily caps.
+	DailyCaps map[string]int
 	// Unguarded names the carriers whose callbacks need no secret: a
 	// gateway that listens beyond loopback must have none.
 	Unguarded []string
@@ -291,7 +293,7 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 			return nil, err
 		}
 	}
-	senders, templatesOnly := map[string]sender.Client{}, map[string]bool{}
+	senders, templatesOnly, dailyCaps := map[string]sender.Client{}, map[string]bool{}, map[string]int{}
 	var runs []carrierRun
 	for _, c := range carriers {
 		if c.Run != nil {
@@ -305,6 +307,9 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		}
 		if c.Templates {
 			templatesOnly[c.Name] = true
+		}
+		if c.DailyCap > 0 {
+			dailyCaps[c.Name] = c.DailyCap
 		}
 	}
 	mopts := menuOptions(s.Region, carriers)
@@ -395,7 +400,7 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	}
 	return &Gateway{
 		App: gateway.New(cfg), Admin: adminApp, Catalog: catalog, MenuOptions: mopts, Conversations: conv, Spool: sp, Store: store,
-		Metrics: metrics, Refresh: refresh, Senders: senders, TemplatesOnly: templatesOnly, Unguarded: Unguarded(carriers, guards), draining: draining,
+		Metrics: metrics, Refresh: refresh, Senders: senders, TemplatesOnly: templatesOnly, DailyCaps: dailyCaps, Unguarded: Unguarded(carriers, guards), draining: draining,
 		runs: runs, receive: gateway.NewReceive(cfg),
 	}, nil
 }

@@ -71,6 +71,8 @@ func TestCarrierSettings(t *testing.T) {
 		{name: "Tencent without its signature", env: without(tencent, "BAREFOOT_TENCENT_SIGN_NAME"), wantErr: "BAREFOOT_TENCENT_SIGN_NAME"},
 		{name: "Tencent with a bad endpoint", env: append(slices.Clone(tencent), "BAREFOOT_TENCENT_ENDPOINT", "sms.tencentcloudapi.com"), wantErr: "BAREFOOT_TENCENT_SECRET_ID"},
 		{name: "a Tencent key alone sends nothing", env: without(tencent, "BAREFOOT_TENCENT_SECRET_ID")},
+		{name: "Tencent with a daily cap that is not a number", env: append(slices.Clone(tencent), "BAREFOOT_TENCENT_DAILY_CAP", "ten"), wantErr: "BAREFOOT_TENCENT_DAILY_CAP"},
+		{name: "Alibaba Cloud with a negative daily cap", env: append(slices.Clone(aliyun), "BAREFOOT_ALIYUN_DAILY_CAP", "-1"), wantErr: "BAREFOOT_ALIYUN_DAILY_CAP"},
 		{name: "Alibaba Cloud", env: aliyun, publicURL: publicURL, senders: []string{"aliyun"}},
 		{name: "Alibaba Cloud without its secret", env: without(aliyun, "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET"), wantErr: "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET"},
 		{name: "Alibaba Cloud without its signature", env: without(aliyun, "BAREFOOT_ALIYUN_SIGN_NAME"), wantErr: "BAREFOOT_ALIYUN_SIGN_NAME"},

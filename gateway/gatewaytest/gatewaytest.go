@@ -58,6 +58,8 @@ type Gateway struct {
 	Senders map[string]sender.Client
 	// TemplatesOnly names the carriers that send only approved templates.
 	TemplatesOnly map[string]bool
+	// DailyCaps are the carriers' per-number daily caps.
+	DailyCaps map[string]int
 	// StopCarriers closes the carriers' own connections (CMPP) as a
 	// shutdown does, and returns once they are closed; the test's end
 	// does it too.
@@ -189,7 +191,7 @@ func MustGateway(tb testing.TB, opts Options) *Gateway {
 	}
 	return &Gateway{
 		URL: base, AdminURL: adminURL, DB: db, Redis: rdb, RedisPrefix: prefix, Store: g.Store, Conversations: g.Conversations, Spool: g.Spool, Catalog: g.Catalog, MenuOptions: g.MenuOptions, Metrics: g.Metrics,
-		Senders: g.Senders, TemplatesOnly: g.TemplatesOnly, StopCarriers: stopCarriers, client: &http.Client{Timeout: 10 * time.Second}, tb: tb,
+		Senders: g.Senders, TemplatesOnly: g.TemplatesOnly, DailyCaps: g.DailyCaps, StopCarriers: stopCarriers, client: &http.Client{Timeout: 10 * time.Second}, tb: tb,
 	}
 }
 

@@ -43,6 +43,22 @@ type Approvals interface {
 	ApprovedTemplate(ctx context.Context, carrier, template, lang string) (providerID string, ok bool, err error)
 }
 
+// DayCounter counts what was sent to a number (storage.DB implements it).
+type DayCounter interface {
+	SentSince(ctx context.Context, carrier, phone string, since time.Time) (int, error)
+}
+
+// chinaDay is the calendar providers in mainland China count their daily
+// caps by (UTC+8, no daylight saving).
+var chinaDay = time.FixedZone("UTC+8", 8*60*60)
+
+// dayStart is the start of t's calendar day in China, and of the next.
+func dayStart(t time.Time) (today, tomorrow time.Time) {
+	c := t.In(chinaDay)
+	today = time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, chinaDay)
+	return today, today.AddDate(0, 0, 1)
+}
+
 // HoldFor is how long a message waits for its template's approval before
 // it is looked at again; recording an approval wakes it at once.
 const HoldFor = 15 * time.Minute
@@ -104,6 +120,11 @@ type Sender struct {
 	TemplatesOnly map[string]bool
 	// Approvals finds approved templates; required with TemplatesOnly.
 	Approvals Approvals
+	// DailyCaps are the carriers' per-number daily caps (gateway.Carrier
+	// DailyCap): a message past its number's cap waits, saying so, until
+	// the next calendar day in China, when the provider counts afresh.
+	// DB must then be a DayCounter.
+	DailyCaps map[string]int
 	// Batch is how many messages one pass claims.
 	Batch int
 	// Workers is how many messages of a batch are sent at once.
@@ -367,6 +388,21 @@ func (s *Sender) handle(ctx context.Context, m sms.Message, latest time.Time) er
 		// is still sending. Leave it to the next claim.
 		log.Warn("sms left for the next claim: the batch outran its lease; raise Lease or lower Batch")
 		return nil
+	}
+	if limit := s.DailyCaps[m.Carrier]; limit > 0 {
+		if counter, ok := s.DB.(DayCounter); ok {
+			today, tomorrow := dayStart(s.now())
+			n, err := counter.SentSince(ctx, m.Carrier, m.Phone, today)
+			if err != nil {
+				return fmt.Errorf("daily cap of message %d: %w", m.ID, err)
+			}
+			if n >= limit {
+				why := fmt.Sprintf("daily cap: %d messages to this number through %s today", limit, m.Carrier)
+				s.count(m, outcomeHeld)
+				log.Warn("sms held: the number's daily cap is reached", "reason", why, "retry_at", tomorrow)
+				return s.mark(ctx, log, m, func(ctx context.Context) error { return s.DB.MarkHeld(ctx, m.ID, why, tomorrow) })
+			}
+		}
 	}
 	if s.TemplatesOnly[m.Carrier] {
 		held, err := s.approve(ctx, &m)

@@ -643,3 +643,53 @@ func TestElsewhere(t *testing.T) {
 		t.Fatalf("after two claims: %s, %d attempts, %d calls", m.Status, m.Attempts, calls)
 	}
 }
+
+// TestDailyCap: a provider caps the messages one number gets in a day
+// (China's calendar day). Past the cap a message is not handed to the
+// provider to be refused: it waits until the next day, saying why, with
+// no attempt counted; other numbers are not held back.
+func TestDailyCap(t *testing.T) {
+	t.Parallel()
+	db := storagetest.MustDB(t)
+	ctx := t.Context()
+	sent := map[string]int{}
+	var mu sync.Mutex
+	s := &sender.Sender{
+		DB: db, DailyCaps: map[string]int{"capped": 2}, Backoff: noBackoff, Log: slog.New(slog.DiscardHandler), Workers: 1,
+		Carriers: map[string]sender.Client{"capped": sender.ClientFunc(func(_ context.Context, m sms.Message) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			sent[m.Phone]++
+			return fmt.Sprintf("id-%d", m.ID), nil
+		})},
+	}
+	const other = "+8613900000043"
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, enqueue(t, db, "capped", fmt.Sprintf("alert %d", i)))
+	}
+	if _, _, err := db.Enqueue(ctx, sms.Message{Carrier: "capped", Phone: other, Body: "alert", Kind: sms.KindAlert}); err != nil {
+		t.Fatal(err)
+	}
+	sendDue(t, s, 4)
+	if sent[testPhone] != 2 || sent[other] != 1 {
+		t.Fatalf("sent %v; want 2 to the capped number and 1 to the other", sent)
+	}
+	held := message(t, db, ids[2])
+	if held.Status != sms.Queued || held.Attempts != 0 || held.LastError != "daily cap: 2 messages to this number through capped today" {
+		t.Fatalf("the third message: %s, %d attempts, %q", held.Status, held.Attempts, held.LastError)
+	}
+	raw, err := sqlx.Connect("postgres", storagetest.DSNFor(db.Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var due time.Time
+	if err := raw.GetContext(ctx, &due, `SELECT next_attempt_at FROM messages WHERE id = $1`, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	china := due.In(time.FixedZone("UTC+8", 8*60*60))
+	if china.Hour() != 0 || china.Minute() != 0 || !due.After(time.Now()) || due.Sub(time.Now()) > 24*time.Hour {
+		t.Fatalf("held until %v, want the next midnight in China", china)
+	}
+}

@@ -46,6 +46,11 @@ const (
 // go to the log, where a secret must not.
 const secretPlaceholder = "<webhook secret>"
 
+// DefaultDailyCap is the provider's default limit of messages to one
+// number in a calendar day; set the carrier's DAILY_CAP to what its
+// console says.
+const DefaultDailyCap = 10
+
 // New returns Tencent Cloud SMS as the gateway serves it: the reply
 // callback adapter, the status callback route and, once
 // BAREFOOT_TENCENT_SECRET_ID is set, the send client.
@@ -58,8 +63,12 @@ func New(env gateway.CarrierEnv) (gateway.Carrier, error) {
 	}
 	send, err := env.SendClient(s.SecretID != "", s, "BAREFOOT_TENCENT_SECRET_ID",
 		"BAREFOOT_TENCENT_SECRET_KEY", "BAREFOOT_TENCENT_SDK_APP_ID", "BAREFOOT_TENCENT_SIGN_NAME")
+	dailyCap, capErr := env.DailyCap("BAREFOOT_TENCENT_DAILY_CAP", DefaultDailyCap)
+	if err == nil {
+		err = capErr
+	}
 	c := gateway.Carrier{
-		Name: CarrierName, SMS: SMS{}, Sender: send, Templates: true,
+		Name: CarrierName, SMS: SMS{}, Sender: send, Templates: true, DailyCap: dailyCap,
 		Routes: []gateway.Route{{Method: http.MethodPost, Path: statusPath, Handler: Status(env.Deliveries)}},
 	}
 	if send != nil {
