@@ -12,6 +12,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/wire"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -45,6 +46,10 @@ type Carrier struct {
 	// calendar day); the sender holds the rest until the next day rather
 	// than have the provider refuse them. 0 means no cap.
 	DailyCap int
+	// Profile is how the carrier counts an SMS (its signature included);
+	// nil is the standard 160/153 and 70/67 with no signature. Replies are
+	// cut, SMS menu screens paged and segments counted by it.
+	Profile *textlen.Profile
 	// Run, when set, is the carrier's own long-lived connection (CMPP):
 	// serve runs it until shutdown, and it hands every inbound SMS to
 	// receive, which records it and queues its reply through the outbox.
@@ -144,6 +149,26 @@ func (e CarrierEnv) DailyCap(key string, def int) (int, error) {
 		return 0, fmt.Errorf("%s: want a whole number of messages a day, 0 for no cap", key)
 	}
 	return n, nil
+}
+
+// Profile reads a carrier's SMS profile: signature is what its provider
+// adds to every message (【签名】), and BAREFOOT_<NAME>_UCS2_SEGMENTS, as
+// "70/67" (the default) or "65/62", the UCS-2 units of a single message
+// and of each part of a long one, where a provider counts otherwise.
+func (e CarrierEnv) Profile(name, signature string) (*textlen.Profile, error) {
+	key := "BAREFOOT_" + strings.ToUpper(name) + "_UCS2_SEGMENTS"
+	p := textlen.Standard
+	p.Signature = signature
+	if v := e.Setting(key, ""); v != "" {
+		single, part, ok := strings.Cut(v, "/")
+		s, err1 := strconv.Atoi(strings.TrimSpace(single))
+		q, err2 := strconv.Atoi(strings.TrimSpace(part))
+		if !ok || err1 != nil || err2 != nil || q < 10 || s < q || s > 70 {
+			return nil, fmt.Errorf("%s: want the units of a single message and of a part, as 70/67", key)
+		}
+		p.SingleUCS2, p.PartUCS2 = s, q
+	}
+	return &p, nil
 }
 
 // CheckedClient is a send client that can tell at start-up whether its

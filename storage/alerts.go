@@ -61,7 +61,7 @@ ORDER BY s.phone`
 			Phone: t.Phone, Body: text.Body, Template: text.Template, Lang: text.Lang, Params: text.Params,
 			DedupeKey: "alert:" + ref + ":" + t.Phone,
 		}
-		if _, _, err := enqueueTx(ctx, tx, m); err != nil {
+		if _, _, err := db.enqueueTx(ctx, tx, m); err != nil {
 			return fmt.Errorf("alert: %w", err)
 		}
 	}

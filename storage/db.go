@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
@@ -79,6 +80,8 @@ type DB struct {
 	callers atomic.Pointer[callerCache]
 	// stmts holds the hot path's prepared statements, by query text.
 	stmts sync.Map
+	// profiles are how carriers count outbound SMS (SetSMSProfiles).
+	profiles map[string]textlen.Profile
 }
 
 // Open connects to PostgreSQL and checks the connection with ctx.

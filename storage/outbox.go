@@ -321,6 +321,7 @@ func (db *DB) Answer(ctx context.Context, inboundID int64, reply sms.Message) (s
 		if err != nil {
 			return err
 		}
+		db.measure(&p)
 		id, _, err := insertOutbound(ctx, tx, p, reply.Status)
 		if err != nil {
 			return err
@@ -347,7 +348,7 @@ func (db *DB) Answer(ctx context.Context, inboundID int64, reply sms.Message) (s
 // is about (say "alert:need:N2345:+86..."), not its text.
 func (db *DB) Enqueue(ctx context.Context, m sms.Message) (id int64, created bool, err error) {
 	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
-		id, created, err = enqueueTx(ctx, tx, m)
+		id, created, err = db.enqueueTx(ctx, tx, m)
 		return err
 	})
 	if err != nil {
@@ -360,7 +361,7 @@ func (db *DB) Enqueue(ctx context.Context, m sms.Message) (id int64, created boo
 // report and the alerts it raises commit together. The transaction must be
 // READ COMMITTED (the default), so that after a dedupe conflict the row that
 // won is visible to the next statement.
-func enqueueTx(ctx context.Context, tx *sqlx.Tx, m sms.Message) (int64, bool, error) {
+func (db *DB) enqueueTx(ctx context.Context, tx *sqlx.Tx, m sms.Message) (int64, bool, error) {
 	if m.Kind != sms.KindAlert && m.Kind != sms.KindReply {
 		return 0, false, fmt.Errorf("outbound kind %q is neither alert nor reply", clean(m.Kind))
 	}
@@ -370,6 +371,7 @@ func enqueueTx(ctx context.Context, tx *sqlx.Tx, m sms.Message) (int64, bool, er
 	}
 	// An outbound row gets its carrier id when the carrier accepts it.
 	p.carrierID = sql.NullString{}
+	db.measure(&p)
 	return insertOutbound(ctx, tx, p, sms.Queued)
 }
 
@@ -489,6 +491,19 @@ WHERE id = $1 AND direction = 'out' AND status = 'sending'`
 	}
 	res, err := db.db.ExecContext(ctx, q, id, reason(why), due)
 	return marked(res, err, id, "for retry")
+}
+
+// SetSMSProfiles sets how each carrier counts an outbound SMS (its
+// provider's signature included), for the segments messages are stored
+// with; carriers not named count the standard way.
+func (db *DB) SetSMSProfiles(profiles map[string]textlen.Profile) { db.profiles = profiles }
+
+// measure counts an outbound message as its carrier will.
+func (db *DB) measure(p *messageParams) {
+	if prof, ok := db.profiles[p.carrier]; ok {
+		info := prof.SMS(p.body)
+		p.encoding, p.segments = info.Encoding.String(), info.Segments
+	}
 }
 
 // SentSince counts the messages sent to phone through carrier since a

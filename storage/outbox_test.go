@@ -12,6 +12,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
@@ -832,5 +833,25 @@ func TestPurge(t *testing.T) {
 	r, err := db.ReportByRef(ctx, ref)
 	if err != nil || len(r.Answers) != 0 || r.ChildCode == "" || r.Situation == "" {
 		t.Fatalf("purged report %+v, %v; want its fields without its answers", r, err)
+	}
+}
+
+// TestSegmentsByCarrierProfile: an outbound message is counted as its
+// carrier counts it: a provider's signature makes a 65-character Chinese
+// text two segments where the standard count makes it one.
+func TestSegmentsByCarrierProfile(t *testing.T) {
+	t.Parallel()
+	db := storagetest.MustDB(t)
+	ctx := t.Context()
+	db.SetSMSProfiles(map[string]textlen.Profile{"tencent": {SingleGSM7: 160, PartGSM7: 153, SingleUCS2: 70, PartUCS2: 67, Signature: "【赤脚儿童】"}})
+	body := strings.Repeat("补", 65)
+	for carrier, want := range map[string]int{"tencent": 2, "at": 1} {
+		id, _, err := db.Enqueue(ctx, sms.Message{Carrier: carrier, Phone: "+8613900000042", Body: body, Kind: sms.KindAlert})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := MustCount(t, db, `SELECT segments FROM messages WHERE id = $1`, id); n != want {
+			t.Errorf("%s: %d segments, want %d", carrier, n, want)
+		}
 	}
 }

@@ -62,8 +62,12 @@ func New(env gateway.CarrierEnv) (gateway.Carrier, error) {
 	if err == nil {
 		err = capErr
 	}
+	profile, profErr := env.Profile(CarrierName, signature(s.SignName))
+	if err == nil {
+		err = profErr
+	}
 	c := gateway.Carrier{
-		Name: CarrierName, Sender: send, Templates: true, DailyCap: dailyCap,
+		Name: CarrierName, Sender: send, Templates: true, DailyCap: dailyCap, Profile: profile,
 		// The report route first: /sms/aliyun/report must never be read
 		// as /sms/aliyun/<secret>.
 		Routes: []gateway.Route{
@@ -96,4 +100,13 @@ func notes(env gateway.CarrierEnv) []string {
 		return strings.TrimSuffix(u, "/"+url.PathEscape(secret)) + "/<" + which + ">"
 	}
 	return []string{"Alibaba Cloud SMS: set the HTTP batch push (HTTP 批量推送) URLs in its console: SmsUp " + registered(upPath) + " and SmsReport " + registered(reportPath)}
+}
+
+// signature is what the provider adds to every message: the approved
+// signature in 【】, which counts toward the message's length.
+func signature(name string) string {
+	if name == "" {
+		return ""
+	}
+	return "【" + name + "】"
 }

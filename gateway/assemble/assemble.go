@@ -31,6 +31,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/barefoot-ussd/barefoot/sessions"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/spool"
@@ -294,6 +295,7 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		}
 	}
 	senders, templatesOnly, dailyCaps := map[string]sender.Client{}, map[string]bool{}, map[string]int{}
+	profiles := map[string]textlen.Profile{}
 	var runs []carrierRun
 	for _, c := range carriers {
 		if c.Run != nil {
@@ -310,6 +312,9 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		}
 		if c.DailyCap > 0 {
 			dailyCaps[c.Name] = c.DailyCap
+		}
+		if c.Profile != nil {
+			profiles[c.Name] = *c.Profile
 		}
 	}
 	mopts := menuOptions(s.Region, carriers)
@@ -337,13 +342,14 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	}
 	metrics := prometheus.NewRegistry()
 	db.SetAlertCarrier(s.AlertCarrier)
+	db.SetSMSProfiles(profiles)
 	conv := &conversation.Service{
 		Sessions: store, Registry: db, Reports: db, Messages: db, Menus: catalog,
 		USSDTTL: s.SessionTTL, SMSTTL: s.SMSSessionTTL,
 		Registered:    sessions.NewLimiter(rdb, s.RedisPrefix, "registered", s.ReplyLimit, s.ReplyWindow),
 		Strangers:     sessions.NewLimiter(rdb, s.RedisPrefix, "stranger", s.StrangerReplyLimit, s.ReplyWindow),
 		RequireSecret: s.StatusSecret,
-		Log:           log, Metrics: conversation.NewMetrics(metrics), Cache: &conversation.Cache{TTL: s.SessionTTL},
+		Log:           log, Metrics: conversation.NewMetrics(metrics), Cache: &conversation.Cache{TTL: s.SessionTTL}, Profiles: profiles,
 	}
 	if s.DailyReplies > 0 {
 		conv.Budget = sessions.NewLimiter(rdb, s.RedisPrefix, "daily", s.DailyReplies, 24*time.Hour)

@@ -72,6 +72,8 @@ func TestCarrierSettings(t *testing.T) {
 		{name: "Tencent with a bad endpoint", env: append(slices.Clone(tencent), "BAREFOOT_TENCENT_ENDPOINT", "sms.tencentcloudapi.com"), wantErr: "BAREFOOT_TENCENT_SECRET_ID"},
 		{name: "a Tencent key alone sends nothing", env: without(tencent, "BAREFOOT_TENCENT_SECRET_ID")},
 		{name: "Tencent with a daily cap that is not a number", env: append(slices.Clone(tencent), "BAREFOOT_TENCENT_DAILY_CAP", "ten"), wantErr: "BAREFOOT_TENCENT_DAILY_CAP"},
+		{name: "Tencent counting 65/62", env: append(slices.Clone(tencent), "BAREFOOT_TENCENT_UCS2_SEGMENTS", "65/62"), senders: []string{"tencent"}},
+		{name: "Tencent with segments the wrong way round", env: append(slices.Clone(tencent), "BAREFOOT_TENCENT_UCS2_SEGMENTS", "62/65"), wantErr: "BAREFOOT_TENCENT_UCS2_SEGMENTS"},
 		{name: "Alibaba Cloud with a negative daily cap", env: append(slices.Clone(aliyun), "BAREFOOT_ALIYUN_DAILY_CAP", "-1"), wantErr: "BAREFOOT_ALIYUN_DAILY_CAP"},
 		{name: "Alibaba Cloud", env: aliyun, publicURL: publicURL, senders: []string{"aliyun"}},
 		{name: "Alibaba Cloud without its secret", env: without(aliyun, "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET"), wantErr: "BAREFOOT_ALIYUN_ACCESS_KEY_SECRET"},

@@ -124,6 +124,10 @@ type Service struct {
 	Metrics *Metrics
 	// Cache saves the load of a mid-session hop; nil loads every time.
 	Cache *Cache
+	// Profiles are how each carrier counts an SMS, its provider's
+	// signature included: STATUS replies are cut and SMS menu screens
+	// paged to fit them. Carriers not named count the standard way.
+	Profiles map[string]textlen.Profile
 	// StoreBudget bounds each call to the session store (300 ms when
 	// zero): a Redis that hangs costs a hop that much, and the hop goes on
 	// from what the process holds or the carrier's path.

@@ -27,8 +27,16 @@ import (
 // reply), and a menu screen by SMS takes two segments.
 const segmentsPerChild = 2
 
-// smsScreen is the budget of a menu screen sent by SMS: two segments.
-var smsScreen = textlen.Budget{GSM7: 306, UCS2: 134}
+// smsScreenSegments is the room of a menu screen sent by SMS.
+const smsScreenSegments = 2
+
+// profile is how the carrier counts an SMS, its signature included.
+func (s *Service) profile(carrier string) textlen.Profile {
+	if p, ok := s.Profiles[carrier]; ok {
+		return p
+	}
+	return textlen.Standard
+}
 
 // Keywords the gateway answers whatever tree is published or conversation
 // open; trees may not claim them (menus' reserved keywords).
@@ -190,7 +198,7 @@ func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms
 		if s.RequireSecret {
 			return s.statusWithSecret(ctx, log, in, who, words[1:])
 		}
-		return s.status(log, who)
+		return s.status(log, in.Carrier, who)
 	case isWord(helpWords, w):
 		return s.help(who)
 	case isWord(stopWords, w):
@@ -241,7 +249,7 @@ func (s *Service) conversationOpen(ctx context.Context, log *slog.Logger, from s
 func (s *Service) converse(ctx context.Context, in sms.Message, tree *menus.Machine, opener int64, input string) string {
 	r := s.run(ctx, event{
 		conv: smsMenuConv(in.Phone, opener), carrier: in.Carrier, phone: in.Phone, tree: tree,
-		incremental: true, opens: opener > 0, restart: opener > 0, input: input, budget: smsScreen, ttl: s.SMSTTL,
+		incremental: true, opens: opener > 0, restart: opener > 0, input: input, budget: s.profile(in.Carrier).Budget(smsScreenSegments), ttl: s.SMSTTL,
 	})
 	return r.Text
 }
@@ -261,7 +269,7 @@ func (s *Service) stop(ctx context.Context, log *slog.Logger, from string, who s
 // quiet set (a conversation is open) a bad form is not answered: ok is
 // false and the message goes to the conversation.
 func (s *Service) form(ctx context.Context, log *slog.Logger, id int64, in sms.Message, c menus.Caller, m *menus.Machine, f menus.Form, fields []string, quiet bool) (templates.Message, bool) {
-	snap, effects, problem := m.FillForm(c, f, fields, s.now(), smsScreen)
+	snap, effects, problem := m.FillForm(c, f, fields, s.now(), s.profile(in.Carrier).Budget(smsScreenSegments))
 	if problem != nil {
 		if quiet {
 			return templates.Message{}, false
@@ -300,7 +308,7 @@ func formError(m *menus.Machine, f menus.Form, p *menus.FormProblem, lang string
 // status answers a family's STATUS query. A number that is not a
 // registered guardian learns nothing about anyone: not whether a child code
 // it names exists, nor anything else.
-func (s *Service) status(log *slog.Logger, who sender) templates.Message {
+func (s *Service) status(log *slog.Logger, carrier string, who sender) templates.Message {
 	g := who.guardian
 	if g == nil {
 		log.Info("status query from an unregistered number")
@@ -312,7 +320,7 @@ func (s *Service) status(log *slog.Logger, who sender) templates.Message {
 		if len(lines) == 0 {
 			lines = []string{c.Name + ": " + menus.Message(menus.MsgNoAllowance, g.Language)}
 		}
-		parts = append(parts, textlen.FitSMS(strings.Join(lines, "\n"), "...", segmentsPerChild))
+		parts = append(parts, s.profile(carrier).Fit(strings.Join(lines, "\n"), "...", segmentsPerChild))
 	}
 	if len(parts) == 0 {
 		return fixed(templates.NoAllowance, g.Language)
@@ -337,7 +345,7 @@ func (s *Service) statusWithSecret(ctx context.Context, log *slog.Logger, in sms
 				if len(lines) == 0 {
 					return fixed(templates.NoAllowance, g.Language)
 				}
-				return allowances(textlen.FitSMS(strings.Join(lines, "\n"), "...", segmentsPerChild), g.Language)
+				return allowances(s.profile(in.Carrier).Fit(strings.Join(lines, "\n"), "...", segmentsPerChild), g.Language)
 			}
 		}
 	}

@@ -67,8 +67,12 @@ func New(env gateway.CarrierEnv) (gateway.Carrier, error) {
 	if err == nil {
 		err = capErr
 	}
+	profile, profErr := env.Profile(CarrierName, signature(s.SignName))
+	if err == nil {
+		err = profErr
+	}
 	c := gateway.Carrier{
-		Name: CarrierName, SMS: SMS{}, Sender: send, Templates: true, DailyCap: dailyCap,
+		Name: CarrierName, SMS: SMS{}, Sender: send, Templates: true, DailyCap: dailyCap, Profile: profile,
 		Routes: []gateway.Route{{Method: http.MethodPost, Path: statusPath, Handler: Status(env.Deliveries)}},
 	}
 	if send != nil {
@@ -97,4 +101,13 @@ func masked(env gateway.CarrierEnv, path string) string {
 		u = strings.TrimSuffix(u, "/"+url.PathEscape(secret)) + "/" + secretPlaceholder
 	}
 	return u
+}
+
+// signature is what the provider adds to every message: the approved
+// signature in 【】, which counts toward the message's length.
+func signature(name string) string {
+	if name == "" {
+		return ""
+	}
+	return "【" + name + "】"
 }

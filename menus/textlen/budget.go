@@ -57,9 +57,9 @@ func (b Budget) Truncate(s, suffix string) string {
 		return s
 	}
 	within := func(e Encoding, r run) bool { return r.total <= b.Limit(e) }
-	if n, ok := longestPrefix(s, suffix, within); ok {
+	if n, ok := longestPrefix(Standard, s, suffix, within); ok {
 		return s[:n] + suffix
 	}
-	n, _ := longestPrefix(s, "", within)
+	n, _ := longestPrefix(Standard, s, "", within)
 	return s[:n]
 }

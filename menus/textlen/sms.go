@@ -1,32 +1,37 @@
 package textlen
 
-// Message sizes from GSM 03.38 / 3GPP TS 23.038: a single SMS carries 140
-// octets; a concatenated part gives 6 of them to the 8-bit-reference UDH,
-// leaving 153 septets or 67 UCS-2 units.
-const (
-	smsSingleGSM7 = 160
-	smsPartGSM7   = 153
-	smsSingleUCS2 = 70
-	smsPartUCS2   = 67
-)
-
-func smsSingle(e Encoding) int {
-	if e == GSM7 {
-		return smsSingleGSM7
-	}
-	return smsSingleUCS2
+// Profile is how a carrier counts an SMS: the units of a single message
+// and of each part of a long one, by encoding, and the signature (【签名】)
+// the provider adds to every message in mainland China, which counts
+// toward them and, being Chinese, makes every message UCS-2.
+type Profile struct {
+	SingleGSM7, PartGSM7 int
+	SingleUCS2, PartUCS2 int
+	Signature            string
 }
 
-func smsPart(e Encoding) int {
+// Standard is GSM 03.38 / 3GPP TS 23.038: a single SMS carries 140
+// octets; a concatenated part gives 6 of them to the 8-bit-reference UDH,
+// leaving 153 septets or 67 UCS-2 units. No signature.
+var Standard = Profile{SingleGSM7: 160, PartGSM7: 153, SingleUCS2: 70, PartUCS2: 67}
+
+func (p Profile) single(e Encoding) int {
 	if e == GSM7 {
-		return smsPartGSM7
+		return p.SingleGSM7
 	}
-	return smsPartUCS2
+	return p.SingleUCS2
+}
+
+func (p Profile) part(e Encoding) int {
+	if e == GSM7 {
+		return p.PartGSM7
+	}
+	return p.PartUCS2
 }
 
 // segments returns how many SMS a run of text in encoding e is sent as.
-func segments(e Encoding, r run) int {
-	if r.total <= smsSingle(e) {
+func (p Profile) segments(e Encoding, r run) int {
+	if r.total <= p.single(e) {
 		return 1
 	}
 	return r.parts
@@ -46,13 +51,18 @@ type SMSInfo struct {
 // two septets, an emoji's surrogate pair) moves to the next, so the count
 // can exceed a plain division. The empty string costs one segment: a
 // carrier asked to send it still sends, and bills, one message.
-func SMS(s string) SMSInfo {
+func SMS(s string) SMSInfo { return Standard.SMS(s) }
+
+// SMS is what s costs sent through a carrier of this profile, its
+// signature included.
+func (p Profile) SMS(s string) SMSInfo {
+	s = p.Signature + s
 	e, n := Measure(s)
 	info := SMSInfo{Encoding: e, Units: n, Segments: 1}
-	if n <= smsSingle(e) {
+	if n <= p.single(e) {
 		return info
 	}
-	r := newRun(smsPart(e))
+	r := newRun(p.part(e))
 	for _, c := range s {
 		r.add(cost(c, e))
 	}
@@ -66,11 +76,11 @@ func SMS(s string) SMSInfo {
 // message. The empty string gives one empty part, matching its one segment.
 func SplitSMS(s string) []string {
 	e, n := Measure(s)
-	if n <= smsSingle(e) {
+	if n <= Standard.single(e) {
 		return []string{s}
 	}
-	parts := make([]string, 0, n/smsPart(e)+2)
-	r := newRun(smsPart(e))
+	parts := make([]string, 0, n/Standard.part(e)+2)
+	r := newRun(Standard.part(e))
 	start := 0
 	for i, c := range s {
 		if r.add(cost(c, e)) {
@@ -88,17 +98,42 @@ func SplitSMS(s string) []string {
 // When no prefix fits together with the suffix, FitSMS returns the longest
 // prefix that fits without it. Since even the empty string costs one
 // segment, maxSegments below 1 gives "".
-func FitSMS(s, suffix string, maxSegments int) string {
+func FitSMS(s, suffix string, maxSegments int) string { return Standard.Fit(s, suffix, maxSegments) }
+
+// Fit is FitSMS for a carrier of this profile: the signature counts, and
+// is not part of what is returned.
+func (p Profile) Fit(s, suffix string, maxSegments int) string {
 	if maxSegments < 1 {
 		return ""
 	}
-	if SMS(s).Segments <= maxSegments {
+	if p.SMS(s).Segments <= maxSegments {
 		return s
 	}
-	within := func(e Encoding, r run) bool { return segments(e, r) <= maxSegments }
-	if n, ok := longestPrefix(s, suffix, within); ok {
+	within := func(e Encoding, r run) bool { return p.segments(e, r) <= maxSegments }
+	if n, ok := longestPrefix(p, s, suffix, within); ok {
 		return s[:n] + suffix
 	}
-	n, _ := longestPrefix(s, "", within)
+	n, _ := longestPrefix(p, s, "", within)
 	return s[:n]
+}
+
+// Budget is the room for a text of the given segments through a carrier
+// of this profile: what an SMS menu screen may fill. A signature that
+// needs UCS-2 makes every message UCS-2, whatever the text.
+func (p Profile) Budget(segments int) Budget {
+	room := func(e Encoding) int {
+		if segments <= 1 {
+			return p.single(e)
+		}
+		return segments * p.part(e)
+	}
+	sigEnc, sigUnits := Measure(p.Signature)
+	if p.Signature == "" {
+		sigUnits = 0
+	}
+	b := Budget{GSM7: room(GSM7) - sigUnits, UCS2: room(UCS2) - units(p.Signature)}
+	if sigEnc == UCS2 && p.Signature != "" {
+		b.GSM7 = b.UCS2
+	}
+	return b
 }

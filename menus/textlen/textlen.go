@@ -134,11 +134,11 @@ type tally struct {
 	units   run
 }
 
-func newTally() tally {
+func newTally(p Profile) tally {
 	return tally{
 		gsm:     true,
-		septets: newRun(smsPart(GSM7)),
-		units:   newRun(smsPart(UCS2)),
+		septets: newRun(p.part(GSM7)),
+		units:   newRun(p.part(UCS2)),
 	}
 }
 
@@ -173,9 +173,10 @@ func (t *tally) current() (Encoding, run) {
 // it, adding characters keeps it beyond. Neither encoding's run is monotone
 // in the other's, so p+suffix is measured in the encoding it actually needs
 // and the walk stops only when the prefix alone is hopeless in both.
-func longestPrefix(s, suffix string, within func(Encoding, run) bool) (int, bool) {
+func longestPrefix(p Profile, s, suffix string, within func(Encoding, run) bool) (int, bool) {
 	n, found := 0, false
-	t := newTally()
+	t := newTally(p)
+	t.addString(p.Signature) // counted, and never cut
 	for i, r := range s {
 		withSuffix := t
 		withSuffix.addString(suffix)
