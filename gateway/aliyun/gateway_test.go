@@ -417,3 +417,36 @@ func TestStatusRoundTrip(t *testing.T) {
 		t.Fatalf("Alibaba Cloud received %+v", sends)
 	}
 }
+
+// TestReportAndAlert: a director's urgent one-line report arrives in a
+// push; the need is saved, and the supervisors' alert reaches Alibaba
+// Cloud as the approved alert template, with the child's code and the
+// reference as parameters.
+func TestReportAndAlert(t *testing.T) {
+	t.Parallel()
+	api := aliyuntest.New(t, keyID, keySecret)
+	g := aliyunGateway(t, api, keySecret)
+	msg := `[{"phone_number":"13800138001","content":"N C0001 6 2","send_time":"2026-11-30 09:00:00","dest_code":"1234","sequence_id":"778"}]`
+	if code, resp := post(t, g, "/sms/aliyun", msg); code != http.StatusOK || resp != ackBody {
+		t.Fatalf("push: %d %q", code, resp)
+	}
+	var ref string
+	if err := g.SQL(t).Get(&ref, `SELECT ref FROM needs WHERE channel = 'sms' AND carrier = 'aliyun'`); err != nil {
+		t.Fatalf("the need was not saved: %v", err)
+	}
+	if _, err := approvedSender(t, g).SendDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var alerts int
+	for _, s := range api.Sends() {
+		if s.TemplateCode == "SMS_154950909" {
+			if s.TemplateParam["child"] != "C0001" || s.TemplateParam["ref"] != ref {
+				t.Fatalf("alert parameters %v, want C0001 and %s", s.TemplateParam, ref)
+			}
+			alerts++
+		}
+	}
+	if alerts == 0 {
+		t.Fatalf("no alert reached Alibaba Cloud: %+v", api.Sends())
+	}
+}

@@ -415,3 +415,37 @@ func TestShutdown(t *testing.T) {
 		t.Errorf("send after shutdown: %v, want retryable", err)
 	}
 }
+
+// TestReportAndAlert: a director's urgent one-line report arrives over
+// CMPP; the need is saved, the director's answer and the supervisors'
+// alert go back over CMPP, the alert with the child's code and the
+// reference and no child name.
+func TestReportAndAlert(t *testing.T) {
+	t.Parallel()
+	srv := cmpptest.New(t, cmpptest.Options{SPID: spID, Secret: secret})
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{Env: env(srv), AlertCarrier: cmpp.CarrierName})
+	connected(t, srv, 1)
+	const director = "+8613800138001"
+	if res := push(t, srv, cmpptest.MO(director, "1069000188", "N C0001 6 2", cmpp.FmtASCII, 1, 0, 7301)...); res[0] != 0 {
+		t.Fatalf("DELIVER answered %d", res[0])
+	}
+	var ref string
+	if err := g.SQL(t).Get(&ref, `SELECT ref FROM needs WHERE channel = 'sms' AND carrier = 'cmpp'`); err != nil {
+		t.Fatalf("the need was not saved: %v", err)
+	}
+	if _, err := newSender(g).SendDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var answer, alerts int
+	for _, m := range srv.Messages() {
+		switch {
+		case strings.HasSuffix(director, m.Dest) && strings.Contains(m.Text, ref):
+			answer++
+		case strings.Contains(m.Text, "C0001") && strings.Contains(m.Text, ref) && !strings.Contains(m.Text, "王小明"):
+			alerts++
+		}
+	}
+	if answer != 1 || alerts == 0 {
+		t.Fatalf("the ISMG got %d answers to the director and %d alerts: %+v", answer, alerts, srv.Messages())
+	}
+}
