@@ -689,7 +689,7 @@ func TestDailyCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	china := due.In(time.FixedZone("UTC+8", 8*60*60))
-	if china.Hour() != 0 || china.Minute() != 0 || !due.After(time.Now()) || due.Sub(time.Now()) > 24*time.Hour {
+	if china.Hour() != 0 || china.Minute() != 0 || !due.After(time.Now()) || time.Until(due) > 24*time.Hour {
 		t.Fatalf("held until %v, want the next midnight in China", china)
 	}
 }
