@@ -289,7 +289,7 @@ FROM messages WHERE direction = 'out' ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
 	want := []struct{ kind, template, lang, params string }{
-		{"reply", "allowance_status", "zh", `[{"Name": "status", "Value": "王小明的生活补贴已批准，每月500元，下次发放2026-12-15。"}]`},
+		{"reply", "allowance_approved_next", "zh", `[{"Name": "name", "Value": "王小明"}, {"Name": "scheme", "Value": "生活补贴"}, {"Name": "amount", "Value": "500"}, {"Name": "date", "Value": "2026-12-15"}]`},
 		{"reply", "register", "zh+en", ""},
 		{"alert", "alert_urgent", "", `"Name": "child", "Value": "C0001"`},
 		{"reply", "menu_screen", "en", `"Name": "screen", "Value": "Need reported. Ref N`},

@@ -14,6 +14,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/tencent"
 	"github.com/barefoot-ussd/barefoot/gateway/tencent/tencenttest"
 	"github.com/barefoot-ussd/barefoot/gateway/wiretest"
+	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/menus/templates"
@@ -102,7 +103,7 @@ func TestTencentReplyStoreDown(t *testing.T) {
 // template, in Chinese, approved at Tencent.
 func tencentSender(t *testing.T, g *gatewaytest.Gateway) *sender.Sender {
 	t.Helper()
-	for key, id := range map[string]string{templates.AlertUrgent: "2300001", templates.AllowanceStatus: "2300002"} {
+	for key, id := range map[string]string{templates.AlertUrgent: "2300001", templates.AllowanceKey(menus.AllowanceApproved, true): "2300002"} {
 		if _, err := g.DB.SetTemplateApproval(t.Context(), access.System, templates.Approval{
 			Template: key, Lang: "zh", Carrier: tencent.CarrierName, Status: templates.Approved, ProviderID: id}); err != nil {
 			t.Fatal(err)
@@ -211,7 +212,7 @@ func TestTencentStatusRoundTrip(t *testing.T) {
 	}
 	var waiting string
 	if err := g.SQL(t).Get(&waiting, `SELECT last_error FROM messages WHERE direction = 'out' AND carrier = 'tencent' AND status = 'queued'`); err != nil ||
-		waiting != "template allowance_status (zh) is not approved at tencent" {
+		waiting != "template allowance_approved_next (zh) is not approved at tencent" {
 		t.Fatalf("the waiting reply says %q (%v)", waiting, err)
 	}
 	s := tencentSender(t, g) // approves the templates: the reply wakes
@@ -219,7 +220,7 @@ func TestTencentStatusRoundTrip(t *testing.T) {
 		t.Fatalf("SendDue = %d, %v", n, err)
 	}
 	sends := api.Sends()
-	want := []string{"王小明的生活补贴已批准，每月500元，下次发放2026-12-15。"}
+	want := []string{"王小明", "生活补贴", "500", "2026-12-15"} // typed, never free text
 	if len(sends) != 1 || sends[0].TemplateID != "2300002" || !slices.Equal(sends[0].TemplateParamSet, want) || !slices.Equal(sends[0].PhoneNumberSet, []string{zhGuardian}) {
 		t.Fatalf("Tencent received %+v", sends)
 	}

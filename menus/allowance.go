@@ -27,6 +27,27 @@ var allowanceTexts = map[string]Text{
 
 var nextPayment = Text{LangZH: "，下次发放{date}", LangEN: ", next {date}"}
 
+// AllowanceWording is the wording of an allowance status in lang, with
+// {name}, {scheme}, {amount} and {next} to fill; "" for an unknown status
+// or language. It is what the SMS templates of allowance replies are made
+// of, so that a template reads exactly as the reply it stands for.
+func AllowanceWording(status, lang string) string { return allowanceTexts[status][lang] }
+
+// NextPaymentWording is the wording {next} stands for when a next payment
+// is known, with {date} to fill.
+func NextPaymentWording(lang string) string { return nextPayment[lang] }
+
+// SchemeName names an allowance scheme in lang.
+func SchemeName(scheme, lang string) string {
+	if n := schemeNames[scheme][lang]; n != "" {
+		return n
+	}
+	return schemeNames["other"][lang]
+}
+
+// AllowanceStatuses are the statuses an allowance can be in.
+var AllowanceStatuses = []string{AllowanceApplied, AllowanceApproved, AllowancePaid, AllowanceSuspended, AllowanceRejected}
+
 // AllowanceText is one allowance's status in lang.
 func AllowanceText(a Allowance, lang string) string {
 	if lang != LangZH && lang != LangEN {

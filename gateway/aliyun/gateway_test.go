@@ -7,6 +7,7 @@ package aliyun_test
 import (
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/gatewaytest"
 	"github.com/barefoot-ussd/barefoot/gateway/sender"
 	"github.com/barefoot-ussd/barefoot/gateway/sendertest"
+	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/menus/templates"
@@ -275,7 +277,7 @@ func TestReportPush(t *testing.T) {
 // Alibaba Cloud's approval of the alert and STATUS templates in Chinese.
 func approvedSender(t *testing.T, g *gatewaytest.Gateway) *sender.Sender {
 	t.Helper()
-	for key, code := range map[string]string{templates.AlertUrgent: "SMS_154950909", templates.AllowanceStatus: "SMS_154950910"} {
+	for key, code := range map[string]string{templates.AlertUrgent: "SMS_154950909", templates.AllowanceKey(menus.AllowanceApproved, true): "SMS_154950910"} {
 		if _, err := g.DB.SetTemplateApproval(t.Context(), access.System, templates.Approval{
 			Template: key, Lang: "zh", Carrier: aliyun.CarrierName, Status: templates.Approved, ProviderID: code}); err != nil {
 			t.Fatal(err)
@@ -390,9 +392,9 @@ func TestNotes(t *testing.T) {
 }
 
 // TestStatusRoundTrip: a guardian's 状态 arrives in a push; the reply,
-// rendered from the STATUS template, waits until the template is
+// rendered from the template of the child's one allowance in its status, waits until the template is
 // approved, then reaches Alibaba Cloud as the approved TemplateCode with
-// its parameter by name.
+// its typed parameters by name.
 func TestStatusRoundTrip(t *testing.T) {
 	t.Parallel()
 	api := aliyuntest.New(t, keyID, keySecret)
@@ -413,7 +415,7 @@ func TestStatusRoundTrip(t *testing.T) {
 	}
 	sends := api.Sends()
 	if len(sends) != 1 || sends[0].TemplateCode != "SMS_154950910" || sends[0].PhoneNumbers != "13900139001" ||
-		sends[0].TemplateParam["status"] != "王小明的生活补贴已批准，每月500元，下次发放2026-12-15。" {
+		!maps.Equal(sends[0].TemplateParam, map[string]string{"name": "王小明", "scheme": "生活补贴", "amount": "500", "date": "2026-12-15"}) {
 		t.Fatalf("Alibaba Cloud received %+v", sends)
 	}
 }

@@ -1,6 +1,12 @@
 package templates
 
-import "github.com/barefoot-ussd/barefoot/menus"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/sms"
+)
 
 // catalog is every template the gateway sends. The fixed replies share
 // their wording with the gateway's messages (menus.Message), so a change
@@ -29,6 +35,35 @@ func init() {
 		Vars: []Var{{"status", KindText}},
 		Text: map[string]string{LangZH: "{status}", LangEN: "{status}"},
 	}
+	for _, status := range menus.AllowanceStatuses {
+		for _, next := range []bool{false, true} {
+			wording := map[string]string{}
+			for _, lang := range []string{LangZH, LangEN} {
+				wording[lang] = menus.AllowanceWording(status, lang)
+			}
+			if !strings.Contains(wording[LangZH], "{next}") && next {
+				continue // no payment date in this status's wording
+			}
+			vars := []Var{{"name", KindName}, {"scheme", KindWord}}
+			if strings.Contains(wording[LangZH], "{amount}") {
+				vars = append(vars, Var{"amount", KindAmount})
+			}
+			about := "Reply to STATUS from a guardian with one allowance, " + status
+			for lang, w := range wording {
+				fill := ""
+				if next {
+					fill = menus.NextPaymentWording(lang)
+				}
+				wording[lang] = strings.Replace(w, "{next}", fill, 1)
+			}
+			if next {
+				vars = append(vars, Var{"date", KindDate})
+				about += ", with the next payment's date"
+			}
+			key := AllowanceKey(status, next)
+			catalog[key] = Template{Key: key, About: about + ".", Vars: vars, Text: wording}
+		}
+	}
 	catalog[AlertUrgent] = Template{
 		Key: AlertUrgent, About: "Alert to a county supervisor about an urgent visit or need; no child name.",
 		Vars: []Var{{"child", KindCode}, {"what", KindWord}, {"director", KindPhone}, {"ref", KindRef}},
@@ -42,4 +77,35 @@ func init() {
 		Vars: []Var{{"screen", KindText}},
 		Text: map[string]string{LangZH: "{screen}", LangEN: "{screen}", LangBilingual: "{screen}"},
 	}
+}
+
+// AllowanceKey is the key of the template of one allowance in a status,
+// with or without the next payment's date.
+func AllowanceKey(status string, next bool) string {
+	if next {
+		return "allowance_" + status + "_next"
+	}
+	return "allowance_" + status
+}
+
+// AllowanceReply renders the STATUS reply about one allowance from the
+// template of its status: fixed wording, typed variables, which a provider
+// that vets variables will approve where it would not free text.
+func AllowanceReply(a menus.Allowance, lang string) (Message, error) {
+	if lang != LangEN {
+		lang = LangZH
+	}
+	status := a.Status
+	if menus.AllowanceWording(status, lang) == "" {
+		status = menus.AllowanceApplied
+	}
+	next := !a.NextPayment.IsZero() && strings.Contains(menus.AllowanceWording(status, lang), "{next}")
+	params := []sms.Param{P("name", a.ChildName), P("scheme", menus.SchemeName(a.Scheme, lang))}
+	if strings.Contains(menus.AllowanceWording(status, lang), "{amount}") {
+		params = append(params, P("amount", strconv.Itoa(a.MonthlyYuan)))
+	}
+	if next {
+		params = append(params, P("date", a.NextPayment.Format("2006-01-02")))
+	}
+	return Render(AllowanceKey(status, next), lang, params...)
 }

@@ -3,6 +3,7 @@ package templates_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
@@ -92,5 +93,33 @@ func TestMustRenderFits(t *testing.T) {
 	m := templates.MustRender(templates.AlertUrgent, "zh", P("child", "C0001"), P("what", long), P("director", "+8613800138001"), P("ref", "N7K2Q9"))
 	if want := strings.Repeat("长", 29) + "…"; m.Params[1].Value != want || !strings.Contains(m.Body, want) {
 		t.Fatalf("MustRender = %q", m.Body)
+	}
+}
+
+// TestAllowanceReplyReadsAsTheMenu: the STATUS reply about one allowance,
+// rendered from its status's template, reads exactly as the USSD guardian
+// menu shows that allowance, in every status, with and without a next
+// payment date, in both languages.
+func TestAllowanceReplyReadsAsTheMenu(t *testing.T) {
+	next := time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)
+	for _, status := range menus.AllowanceStatuses {
+		for _, when := range []time.Time{{}, next} {
+			for _, lang := range []string{menus.LangZH, menus.LangEN} {
+				a := menus.Allowance{ChildCode: "C0001", ChildName: "王小明", Scheme: "orphan", Status: status, MonthlyYuan: 300, NextPayment: when}
+				m, err := templates.AllowanceReply(a, lang)
+				if err != nil {
+					t.Fatalf("%s %s next=%v: %v", status, lang, !when.IsZero(), err)
+				}
+				if want := menus.AllowanceText(a, lang); m.Body != want {
+					t.Errorf("%s %s next=%v:\n got %q\nwant %q", status, lang, !when.IsZero(), m.Body, want)
+				}
+				if m.Template == templates.AllowanceStatus || !strings.HasPrefix(m.Template, "allowance_"+status) {
+					t.Errorf("%s rendered from %q", status, m.Template)
+				}
+			}
+		}
+	}
+	if _, err := templates.AllowanceReply(menus.Allowance{ChildName: strings.Repeat("名", 21), Status: menus.AllowancePaid}, "zh"); err == nil {
+		t.Error("a name longer than its kind allows rendered")
 	}
 }
