@@ -1,6 +1,11 @@
 package storage
 
-import "github.com/jmoiron/sqlx"
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
 
 // Hooks for the external tests in package storage_test.
 
@@ -13,3 +18,27 @@ func SetRefSource(db *DB, next func() (string, error)) { db.newRef = next }
 
 // RandomRef is the production reference source.
 var RandomRef = randomRef
+
+// RegisterJob registers a job kind for a test; kinds are process-wide, so
+// each test names its own.
+var RegisterJob = registerJob
+
+// ScheduleJob schedules a job in a transaction of its own.
+func ScheduleJob(db *DB, kind, key string, due time.Time, payload any) error {
+	return db.inTx(context.Background(), func(tx *sqlx.Tx) error { return scheduleTx(context.Background(), tx, kind, key, due, payload) })
+}
+
+// CancelJob cancels a pending job.
+func CancelJob(db *DB, kind, key string, now time.Time) (bool, error) {
+	var ok bool
+	err := db.inTx(context.Background(), func(tx *sqlx.Tx) (err error) {
+		ok, err = cancelJobTx(context.Background(), tx, kind, key, now)
+		return err
+	})
+	return ok, err
+}
+
+// RescheduleJob moves a job to due, pending again.
+func RescheduleJob(db *DB, kind, key string, due time.Time) error {
+	return db.inTx(context.Background(), func(tx *sqlx.Tx) error { return rescheduleTx(context.Background(), tx, kind, key, due, nil) })
+}

@@ -85,6 +85,9 @@ func serve(ctx context.Context, cfg config) error {
 			log.Error("sms sender stopped", "err", err)
 		}
 	}()
+	// Scheduled work (case escalations, reminders) runs in every process;
+	// the jobs table hands each due job to one of them.
+	go db.RunJobs(ctx, time.Now, 15*time.Second, log)
 	// Carriers' own connections (CMPP) outlive the signal until the sender
 	// is done with them: a send cut off from its connection is sent again.
 	runCtx, stopRuns := context.WithCancel(context.WithoutCancel(ctx))
