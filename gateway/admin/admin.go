@@ -55,6 +55,9 @@ type API struct {
 	// Templates keeps providers' verdicts on the SMS templates; the
 	// template endpoints are not served when nil.
 	Templates TemplateStore
+	// Reads logs every read of child data (children, guardians,
+	// allowances, reports) and serves the log to inspections.
+	Reads ReadLog
 	// People looks up the phone a draft is simulated as.
 	People People
 	// Options are what trees are compiled with: a draft is validated
@@ -87,6 +90,9 @@ func (a *API) Mount(app *fiber.App) {
 	if a.throttle == nil {
 		a.throttle = newThrottle()
 	}
+	if a.Reads == nil {
+		panic("admin: no read log: child data must not be served unlogged")
+	}
 	r := app.Group("/api/v1", func(c *fiber.Ctx) error {
 		// Tokens, registry records and reports: never cached by a browser
 		// or a proxy, never sniffed into another content type.
@@ -109,6 +115,8 @@ func (a *API) Mount(app *fiber.App) {
 	auth.Post("/menus/:name/versions", need(access.RoleEditor), a.saveDraft)
 	auth.Post("/menus/:name/versions/:version/publish", need(access.RoleEditor), a.publish)
 	auth.Get("/audit", need(access.RoleAdmin), a.audit)
+	auth.Get("/audit/reads", need(access.RoleAdmin), a.readLog("json"))
+	auth.Get("/audit/reads.csv", need(access.RoleAdmin), a.readLog("csv"))
 	a.mountEditor(auth)
 	a.mountRegistry(auth)
 	a.mountReports(auth)

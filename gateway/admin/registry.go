@@ -155,6 +155,10 @@ type resource[In, R any] struct {
 	update    func(ctx context.Context, actor access.User, id int64, r R) (R, error)
 	setActive func(ctx context.Context, actor access.User, id int64, active bool) (R, error)
 	load      func(ctx context.Context, actor access.User, rs []R, dryRun bool) (created, updated int, err error)
+	// readAs names the records in the read log when reading them is
+	// reading about a child (children, guardians, allowances); "" for
+	// records that are not (directors, supervisors).
+	readAs string
 }
 
 // csvColumn is a CSV column; an optional one may be left out of the header.
@@ -165,10 +169,15 @@ type csvColumn struct {
 
 func mountResource[In, R any](r fiber.Router, k *resource[In, R]) {
 	base := "/" + k.path
-	r.Get(base, k.listAll)
+	list, get := []fiber.Handler{k.listAll}, []fiber.Handler{k.getOne}
+	if k.readAs != "" {
+		list = append([]fiber.Handler{k.api.readLogged(k.readAs, "")}, list...)
+		get = append([]fiber.Handler{k.api.readLogged(k.readAs, "id")}, get...)
+	}
+	r.Get(base, list...)
+	r.Get(base+"/:id", get...)
 	r.Post(base, k.createOne)
 	r.Post(base+"/import", k.importCSV)
-	r.Get(base+"/:id", k.getOne)
 	r.Put(base+"/:id", k.updateOne)
 	r.Post(base+"/:id/deactivate", func(c *fiber.Ctx) error { return k.activate(c, false) })
 	r.Post(base+"/:id/activate", func(c *fiber.Ctx) error { return k.activate(c, true) })
@@ -640,7 +649,7 @@ type childView struct {
 func (a *API) children() *resource[childIn, registry.ChildRecord] {
 	s := a.Registry
 	return &resource[childIn, registry.ChildRecord]{
-		api: a, path: "children", noun: "child", keyField: "code", conflict: "another child has this code",
+		api: a, path: "children", noun: "child", readAs: "child", keyField: "code", conflict: "another child has this code",
 		columns: []csvColumn{{name: "code"}, {name: "name"}, {name: "birth_date", optional: true}, {name: "village"}, {name: "county"}, {name: "directors"}},
 		fromCSV: func(cell func(string) string) childIn {
 			return childIn{Code: cell("code"), Name: cell("name"), BirthDate: cell("birth_date"), Village: cell("village"), County: cell("county"), Directors: splitList(cell("directors"))}
@@ -703,7 +712,7 @@ type guardianView struct {
 func (a *API) guardians() *resource[guardianIn, registry.Guardian] {
 	s := a.Registry
 	return &resource[guardianIn, registry.Guardian]{
-		api: a, path: "guardians", noun: "guardian", keyField: "phone", conflict: "another guardian has this phone",
+		api: a, path: "guardians", noun: "guardian", readAs: "guardian", keyField: "phone", conflict: "another guardian has this phone",
 		columns: []csvColumn{{name: "phone"}, {name: "name"}, {name: "language"}, {name: "children"}, {name: "status_secret", optional: true}},
 		fromCSV: func(cell func(string) string) guardianIn {
 			return guardianIn{Phone: cell("phone"), Name: cell("name"), Language: cell("language"), Children: splitList(cell("children")), StatusSecret: cell("status_secret")}
@@ -763,7 +772,7 @@ type allowanceView struct {
 func (a *API) allowances() *resource[allowanceIn, registry.AllowanceRecord] {
 	s := a.Registry
 	return &resource[allowanceIn, registry.AllowanceRecord]{
-		api: a, path: "allowances", noun: "allowance", keyField: "scheme", conflict: "the child has an allowance under this scheme already",
+		api: a, path: "allowances", noun: "allowance", readAs: "allowance", keyField: "scheme", conflict: "the child has an allowance under this scheme already",
 		columns: []csvColumn{{name: "child"}, {name: "scheme"}, {name: "status"}, {name: "monthly_yuan"}, {name: "last_paid", optional: true}, {name: "next_payment", optional: true}},
 		fromCSV: func(cell func(string) string) allowanceIn {
 			return allowanceIn{Child: cell("child"), Scheme: cell("scheme"), Status: cell("status"), MonthlyYuan: amount(cell("monthly_yuan")), LastPaid: cell("last_paid"), NextPayment: cell("next_payment")}

@@ -105,12 +105,13 @@ func (a *API) mountReports(r fiber.Router) {
 	r.Get("/reports/dashboard", view, a.dashboard)
 	for _, kind := range []menus.ReportKind{menus.ReportVisit, menus.ReportNeed} {
 		base := "/reports/" + string(kind) + "s"
-		r.Get(base, view, a.listReports(kind))
-		r.Get(base+".csv", view, a.exportReports(kind, "csv"))
-		r.Get(base+".xlsx", view, a.exportReports(kind, "xlsx"))
+		logged := a.readLogged(string(kind), "")
+		r.Get(base, view, logged, a.listReports(kind))
+		r.Get(base+".csv", view, logged, a.exportReports(kind, "csv"))
+		r.Get(base+".xlsx", view, logged, a.exportReports(kind, "xlsx"))
 	}
 	r.Post("/reports/needs/:ref/status", need(access.RoleEditor), a.setNeedStatus)
-	r.Get("/reports/:ref", view, a.getReport)
+	r.Get("/reports/:ref", view, a.readLogged("report", "ref"), a.getReport)
 }
 
 // invalidParams is the 422 of bad query parameters or body fields.

@@ -60,3 +60,24 @@ var System = User{Username: "system", Role: RoleAdmin, Active: true}
 // ErrBusy is returned when a password could not be checked in time
 // because others were being checked: the caller should try again shortly.
 var ErrBusy = errors.New("access: busy checking passwords")
+
+// ReadEntry is one read of a child's record, a report or a case, for the
+// read log that inspections ask for.
+type ReadEntry struct {
+	Actor      User
+	ObjectType string // "child", "report", "case"; a list is "children" etc.
+	ObjectID   string // empty for a list or an export
+	Query      string // the list's or export's filters, as requested
+	Remote     string // the address the request came from
+}
+
+// ReadRecord is a read as read back.
+type ReadRecord struct {
+	ID         int64  `json:"id" db:"id"`
+	At         string `json:"at" db:"at"`
+	Actor      string `json:"actor" db:"actor"`
+	ObjectType string `json:"object_type" db:"object_type"`
+	ObjectID   string `json:"object_id" db:"object_id"`
+	Query      string `json:"query" db:"query"`
+	Remote     string `json:"remote" db:"remote"`
+}
