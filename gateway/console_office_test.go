@@ -476,6 +476,18 @@ func TestConsoleImport(t *testing.T) {
 	if cols := c.eval(`[...document.querySelectorAll("#columns-help [data-column]")].map((e) => e.dataset.column).join(",")`); cols != "phone,name,language,village,county" {
 		t.Errorf("column help for directors: %q", cols)
 	}
+	// The help names the columns the API reads, for every resource: an
+	// empty file's error lists them.
+	admin := mustUser(t, g, "admin2", access.RoleAdmin)
+	for _, res := range []string{"children", "guardians", "allowances", "supervisors", "directors"} {
+		c.set("#resource", res, "change")
+		c.wait(res, fmt.Sprintf(`!!document.querySelector('#columns-help[data-resource=%q] li')`, res))
+		help := c.eval(`[...document.querySelectorAll("#columns-help [data-column]")].map((e) => e.dataset.column).join(",")`)
+		_, body := api(t, g, "POST", "/registry/"+res+"/import?dry_run=1", admin, "text/csv", "")
+		if _, api, _ := strings.Cut(body, "must name the columns: "); !strings.HasPrefix(api, help+`"`) {
+			t.Errorf("%s: the help names %q, the API %s", res, help, body)
+		}
+	}
 	bad := filepath.Join(t.TempDir(), "directors.csv")
 	if err := os.WriteFile(bad, []byte("phone,name,language,village,county\n12345,李四,zh,青山村,云岭县\n+8613800138099,,fr,青山村,云岭县\n+8613800138098,赵六,zh,青山村,云岭县\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -81,7 +81,7 @@ async function registryView() {
     if (res.ok && !dry) reg.csv = "";
     render();
   };
-  const help = el("div", { class: "card", id: "columns-help" }, el("p", {}, t("columnsHelp")),
+  const help = el("div", { class: "card", id: "columns-help", "data-resource": reg.resource }, el("p", {}, t("columnsHelp")),
     el("ul", {}, importColumns[reg.resource].map(([name, zh, en, optional]) => el("li", { "data-column": name },
       el("code", {}, name), " — ", lang === "zh" ? zh : en, optional ? ` (${t("optional")})` : ""))));
   return el("section", {},
