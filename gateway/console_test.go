@@ -126,6 +126,9 @@ func TestConsoleEditPublishSimulate(t *testing.T) {
 		chromedp.SendKeys("#username", "county"),
 		chromedp.SendKeys("#password", "correct horse battery"),
 		chromedp.Click("#login"),
+		// Signing in lands on the dashboard; the editor is a tab away.
+		chromedp.WaitVisible("#dashboard"),
+		chromedp.Navigate(g.URL+"/admin#menus"),
 		chromedp.WaitVisible(label))
 	// A validation error shows next to its node.
 	set(prompt, " ")

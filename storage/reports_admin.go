@@ -55,7 +55,8 @@ const (
 SELECT r.id, r.ref, c.code AS child_code, c.name AS child_name, c.village, c.county,
        d.phone AS director_phone, d.name AS director_name, r.situation AS detail, r.urgency,
        '' AS status, NULL::timestamptz AS status_changed_at, r.channel, r.carrier,
-       r.menu_tree, r.menu_version, r.answers, r.started_at, r.reported_at`
+       r.menu_tree, r.menu_version, r.answers, r.started_at, r.reported_at,
+       '' AS last_from, '' AS last_to, '' AS last_note, '' AS last_actor, NULL::timestamptz AS last_at`
 	visitFrom = `
 FROM visits r
 JOIN children c ON c.id = r.child_id
@@ -77,11 +78,20 @@ WHERE ($1::timestamptz IS NULL OR r.reported_at >= $1)
 SELECT r.id, r.ref, c.code AS child_code, c.name AS child_name, c.village, c.county,
        d.phone AS director_phone, d.name AS director_name, r.category AS detail, r.urgency,
        r.status, r.status_changed_at, r.channel, r.carrier,
-       r.menu_tree, r.menu_version, r.answers, r.started_at, r.reported_at`
+       r.menu_tree, r.menu_version, r.answers, r.started_at, r.reported_at,
+       COALESCE(h.from_status, '') AS last_from, COALESCE(h.to_status, '') AS last_to,
+       COALESCE(h.note, '') AS last_note, COALESCE(h.actor, '') AS last_actor, h.at AS last_at`
 	needFrom = `
 FROM needs r
 JOIN children c ON c.id = r.child_id
 JOIN directors d ON d.id = r.director_id`
+	// needLast is a need's latest follow-up step, for the list to say who
+	// acted on it last without a query per need.
+	needLast = `
+LEFT JOIN LATERAL (
+    SELECT from_status, to_status, note, actor, at FROM need_status_history
+    WHERE need_id = r.id ORDER BY at DESC, id DESC LIMIT 1
+) h ON true`
 	needWhere = `
 WHERE ($1::timestamptz IS NULL OR r.reported_at >= $1)
   AND ($2::timestamptz IS NULL OR r.reported_at < $2)
@@ -108,9 +118,9 @@ var adminReportQueries = map[menus.ReportKind]adminReportSQL{
 		one:   visitColumns + visitFrom + "\nWHERE r.ref = $1",
 	},
 	menus.ReportNeed: {
-		list:  needColumns + needFrom + needWhere + reportOrder,
+		list:  needColumns + needFrom + needLast + needWhere + reportOrder,
 		count: `SELECT count(*)` + needFrom + needWhere,
-		one:   needColumns + needFrom + "\nWHERE r.ref = $1",
+		one:   needColumns + needFrom + needLast + "\nWHERE r.ref = $1",
 	},
 }
 
@@ -135,6 +145,11 @@ type reportItemRow struct {
 	Answers         []byte       `db:"answers"`
 	StartedAt       sql.NullTime `db:"started_at"`
 	ReportedAt      time.Time    `db:"reported_at"`
+	LastFrom        string       `db:"last_from"`
+	LastTo          string       `db:"last_to"`
+	LastNote        string       `db:"last_note"`
+	LastActor       string       `db:"last_actor"`
+	LastAt          sql.NullTime `db:"last_at"`
 }
 
 func (db *DB) item(r reportItemRow, kind menus.ReportKind) (reports.Item, error) {
@@ -155,6 +170,9 @@ func (db *DB) item(r reportItemRow, kind menus.ReportKind) (reports.Item, error)
 	}
 	if r.StartedAt.Valid {
 		it.StartedAt = r.StartedAt.Time.UTC()
+	}
+	if r.LastAt.Valid {
+		it.LastChange = reports.StatusChange{From: r.LastFrom, To: r.LastTo, Note: r.LastNote, Actor: r.LastActor, At: r.LastAt.Time.UTC()}
 	}
 	return it, nil
 }
@@ -431,6 +449,74 @@ ORDER BY reported_at, id LIMIT $1`
 		d.OpenUrgentRefs = []string{}
 	}
 	return d, nil
+}
+
+// ReportTrend counts the visits and needs reported in each month between
+// consecutive starts: n+1 instants give n months, oldest first. The
+// caller gives the starts so that months are those of its time zone.
+func (db *DB) ReportTrend(ctx context.Context, starts []time.Time) ([]reports.MonthCount, error) {
+	const q = `
+SELECT (SELECT count(*) FROM visits WHERE reported_at >= $1 AND reported_at < $2) AS visits,
+       (SELECT count(*) FROM needs WHERE reported_at >= $1 AND reported_at < $2) AS needs`
+	out := make([]reports.MonthCount, 0, max(len(starts)-1, 0))
+	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
+		for i := 0; i+1 < len(starts); i++ {
+			var n struct {
+				Visits int `db:"visits"`
+				Needs  int `db:"needs"`
+			}
+			if err := tx.GetContext(ctx, &n, q, starts[i], starts[i+1]); err != nil {
+				return err
+			}
+			out = append(out, reports.MonthCount{Month: starts[i], Visits: n.Visits, Needs: n.Needs})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("report trend: %w", err)
+	}
+	return out, nil
+}
+
+// ChildrenNotVisited counts the active children nobody has visited since
+// since and lists limit of them: those never visited first, then the
+// longest ago, then by code.
+func (db *DB) ChildrenNotVisited(ctx context.Context, since time.Time, limit int) (int, []reports.Unvisited, error) {
+	const qFrom = `
+FROM children c
+LEFT JOIN LATERAL (SELECT max(reported_at) AS at FROM visits v WHERE v.child_id = c.id) lv ON true
+WHERE c.active AND (lv.at IS NULL OR lv.at < $1)`
+	const qCount = `SELECT count(*)` + qFrom
+	const qList = `SELECT c.code, c.name, c.village, c.county, lv.at AS last_visit` + qFrom + `
+ORDER BY lv.at NULLS FIRST, c.code
+LIMIT $2`
+	var (
+		count int
+		rows  []struct {
+			Code      string       `db:"code"`
+			Name      string       `db:"name"`
+			Village   string       `db:"village"`
+			County    string       `db:"county"`
+			LastVisit sql.NullTime `db:"last_visit"`
+		}
+	)
+	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &count, qCount, since); err != nil {
+			return err
+		}
+		return tx.SelectContext(ctx, &rows, qList, since, max(limit, 0))
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("children not visited: %w", err)
+	}
+	out := make([]reports.Unvisited, len(rows))
+	for i, r := range rows {
+		out[i] = reports.Unvisited{Code: r.Code, Name: r.Name, Village: r.Village, County: r.County}
+		if r.LastVisit.Valid {
+			out[i].LastVisit = r.LastVisit.Time.UTC()
+		}
+	}
+	return count, out, nil
 }
 
 // readTx runs fn in a read-only transaction that sees one snapshot, for

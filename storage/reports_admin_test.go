@@ -458,3 +458,62 @@ func TestReportDashboard(t *testing.T) {
 		t.Fatalf("empty database: %+v, %v", d, err)
 	}
 }
+
+// TestChildrenNotVisitedAndTrend: inactive children (C0015) are nobody's
+// to visit; a visit just before the cut-off does not count, one at it does;
+// months are the caller's.
+func TestChildrenNotVisitedAndTrend(t *testing.T) {
+	t.Parallel()
+	db := storagetest.MustDB(t)
+	reg := mustPlaces(t, db)
+	since := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	visit := func(dir int64, child string, at time.Time) {
+		mustReport(t, db, menus.Report{Kind: menus.ReportVisit, DirectorID: dir, ChildCode: child, Situation: "well", Urgency: menus.UrgencyRoutine, ReportedAt: at})
+	}
+	visit(reg.Hua, "C0011", since)                   // at the cut-off: visited
+	visit(reg.Hua, "C0012", since.Add(-time.Second)) // just before it
+	visit(reg.Jin, "C0013", since.AddDate(0, -2, 0)) // long before
+	mustReport(t, db, menus.Report{Kind: menus.ReportNeed, DirectorID: reg.Kai, ChildCode: "C0014", Category: "school", Urgency: menus.UrgencyRoutine, ReportedAt: since})
+
+	tests := []struct {
+		limit int
+		codes []string
+	}{
+		{10, []string{"C0014", "C0013", "C0012"}}, // never visited (a need is no visit), then the longest ago
+		{1, []string{"C0014"}},
+		{0, nil},
+	}
+	for _, tt := range tests {
+		count, children, err := db.ChildrenNotVisited(t.Context(), since, tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var codes []string
+		for _, c := range children {
+			codes = append(codes, c.Code)
+		}
+		if count != 3 || !slices.Equal(codes, tt.codes) {
+			t.Errorf("limit %d: %d %v, want 3 %v", tt.limit, count, codes, tt.codes)
+		}
+		if len(children) > 1 && (!children[0].LastVisit.IsZero() || !children[1].LastVisit.Equal(since.AddDate(0, -2, 0))) {
+			t.Errorf("last visits %+v", children)
+		}
+	}
+
+	starts := []time.Time{since.AddDate(0, -3, 0), since.AddDate(0, -2, 0), since.AddDate(0, -1, 0), since, since.AddDate(0, 1, 0)}
+	trend, err := db.ReportTrend(t.Context(), starts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []reports.MonthCount{
+		{Month: starts[0]}, {Month: starts[1], Visits: 1}, {Month: starts[2], Visits: 1}, {Month: starts[3], Visits: 1, Needs: 1},
+	}
+	if len(trend) != len(want) {
+		t.Fatalf("trend %+v", trend)
+	}
+	for i := range want {
+		if !trend[i].Month.Equal(want[i].Month) || trend[i].Visits != want[i].Visits || trend[i].Needs != want[i].Needs {
+			t.Errorf("month %d: %+v, want %+v", i, trend[i], want[i])
+		}
+	}
+}

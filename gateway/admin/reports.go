@@ -59,6 +59,11 @@ type ReportStore interface {
 	// ReportDashboard counts reports per village in [from, before) and the
 	// open urgent needs.
 	ReportDashboard(ctx context.Context, from, before time.Time, refLimit int) (reports.Dashboard, error)
+	// ReportTrend counts reports in each month between consecutive starts.
+	ReportTrend(ctx context.Context, starts []time.Time) ([]reports.MonthCount, error)
+	// ChildrenNotVisited counts the active children without a visit since
+	// since and lists limit of them, the longest unvisited first.
+	ChildrenNotVisited(ctx context.Context, since time.Time, limit int) (int, []reports.Unvisited, error)
 }
 
 // Limits of the report endpoints.
@@ -71,8 +76,15 @@ const (
 	maxExportRows = 50000
 	// dashboardRefs is how many open urgent needs the dashboard lists.
 	dashboardRefs = 100
-	maxNote       = 1000 // characters
-	maxPlace      = 100  // characters of a village or county filter
+	// trendMonths is how many months the dashboard's trend shows, the
+	// chosen month the last of them.
+	trendMonths = 6
+	// notVisitedDays is how long without a visit puts a child on the
+	// dashboard's list, and notVisitedLimit how many the list holds.
+	notVisitedDays  = 30
+	notVisitedLimit = 200
+	maxNote         = 1000 // characters
+	maxPlace        = 100  // characters of a village or county filter
 )
 
 // Need statuses.
@@ -118,7 +130,8 @@ func (a *API) mountReports(r fiber.Router) {
 func invalidParams(problems []Problem) *Error {
 	e := fail(http.StatusUnprocessableEntity, "invalid", "%d invalid parameters", len(problems))
 	if len(problems) == 1 {
-		e.Message = "1 invalid parameter"
+		// Say which and why, for clients that show only the message.
+		e.Message = fmt.Sprintf("1 invalid parameter: %s: %s", problems[0].Field, problems[0].Message)
 	}
 	e.Problems = problems
 	return e
@@ -261,29 +274,38 @@ type statusView struct {
 	Note  string `json:"note"`
 	Actor string `json:"actor"`
 	At    string `json:"at"`
+	// AtLocal is At on the deployment's clock, as exports show it.
+	AtLocal string `json:"at_local"`
 }
 
 type reportView struct {
-	Ref             string            `json:"ref"`
-	Kind            string            `json:"kind"`
-	ChildCode       string            `json:"child_code"`
-	ChildName       string            `json:"child_name"`
-	Village         string            `json:"village"`
-	County          string            `json:"county"`
-	DirectorPhone   string            `json:"director_phone"`
-	DirectorName    string            `json:"director_name"`
-	Situation       string            `json:"situation,omitempty"`
-	Category        string            `json:"category,omitempty"`
-	Urgency         string            `json:"urgency"`
-	Status          string            `json:"status,omitempty"`
-	StatusChangedAt string            `json:"status_changed_at,omitempty"`
-	Channel         string            `json:"channel"`
-	Carrier         string            `json:"carrier"`
-	MenuTree        string            `json:"menu_tree"`
-	MenuVersion     int               `json:"menu_version"`
-	StartedAt       string            `json:"started_at,omitempty"`
-	ReportedAt      string            `json:"reported_at"`
-	Answers         map[string]string `json:"answers"`
+	Ref             string `json:"ref"`
+	Kind            string `json:"kind"`
+	ChildCode       string `json:"child_code"`
+	ChildName       string `json:"child_name"`
+	Village         string `json:"village"`
+	County          string `json:"county"`
+	DirectorPhone   string `json:"director_phone"`
+	DirectorName    string `json:"director_name"`
+	Situation       string `json:"situation,omitempty"`
+	Category        string `json:"category,omitempty"`
+	Urgency         string `json:"urgency"`
+	Status          string `json:"status,omitempty"`
+	StatusChangedAt string `json:"status_changed_at,omitempty"`
+	Channel         string `json:"channel"`
+	Carrier         string `json:"carrier"`
+	MenuTree        string `json:"menu_tree"`
+	MenuVersion     int    `json:"menu_version"`
+	StartedAt       string `json:"started_at,omitempty"`
+	ReportedAt      string `json:"reported_at"`
+	// The same times on the deployment's clock ("2026-11-01 01:00"), as
+	// exports show them, for a console to show without time zone data.
+	ReportedAtLocal      string            `json:"reported_at_local"`
+	StatusChangedAtLocal string            `json:"status_changed_at_local,omitempty"`
+	Answers              map[string]string `json:"answers"`
+	// LastChange is a need's latest follow-up step, absent until someone
+	// acts on it.
+	LastChange *statusView `json:"last_change,omitempty"`
 	// History is present, possibly empty, on a need read alone.
 	History []statusView `json:"history,omitzero"`
 }
@@ -295,6 +317,18 @@ func timeJSON(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05Z")
 }
 
+// localTime is t on the wall clock of loc, to the minute.
+func localTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(loc).Format("2006-01-02 15:04")
+}
+
+func statusJSON(h reports.StatusChange, loc *time.Location) statusView {
+	return statusView{From: h.From, To: h.To, Note: h.Note, Actor: h.Actor, At: timeJSON(h.At), AtLocal: localTime(h.At, loc)}
+}
+
 // directorPhone is what the user may see of a director's phone.
 func directorPhone(u access.User, e164 string) string {
 	if u.Allows(access.RoleEditor) {
@@ -303,7 +337,7 @@ func directorPhone(u access.User, e164 string) string {
 	return phone.Mask(e164)
 }
 
-func reportJSON(u access.User, it reports.Item, withHistory bool) reportView {
+func reportJSON(u access.User, it reports.Item, withHistory bool, loc *time.Location) reportView {
 	v := reportView{
 		Ref: it.Ref, Kind: string(it.Kind), ChildCode: it.ChildCode, ChildName: it.ChildName,
 		Village: it.Village, County: it.County,
@@ -311,6 +345,7 @@ func reportJSON(u access.User, it reports.Item, withHistory bool) reportView {
 		Urgency: it.Urgency, Status: it.Status, StatusChangedAt: timeJSON(it.StatusChangedAt),
 		Channel: it.Channel, Carrier: it.Carrier, MenuTree: it.Tree, MenuVersion: it.Version,
 		StartedAt: timeJSON(it.StartedAt), ReportedAt: timeJSON(it.ReportedAt), Answers: it.Answers,
+		ReportedAtLocal: localTime(it.ReportedAt, loc), StatusChangedAtLocal: localTime(it.StatusChangedAt, loc),
 	}
 	if v.Answers == nil {
 		v.Answers = map[string]string{}
@@ -319,10 +354,14 @@ func reportJSON(u access.User, it reports.Item, withHistory bool) reportView {
 		v.Situation = it.Detail
 	} else {
 		v.Category = it.Detail
+		if !it.LastChange.At.IsZero() {
+			last := statusJSON(it.LastChange, loc)
+			v.LastChange = &last
+		}
 		if withHistory {
 			v.History = make([]statusView, len(it.History))
 			for i, h := range it.History {
-				v.History[i] = statusView{From: h.From, To: h.To, Note: h.Note, Actor: h.Actor, At: timeJSON(h.At)}
+				v.History[i] = statusJSON(h, loc)
 			}
 		}
 	}
@@ -343,9 +382,9 @@ func (a *API) listReports(kind menus.ReportKind) fiber.Handler {
 		}
 		out := make([]reportView, len(items))
 		for i, it := range items {
-			out[i] = reportJSON(user(c), it, false)
+			out[i] = reportJSON(user(c), it, false, a.loc())
 		}
-		return c.JSON(fiber.Map{"items": out, "page": page, "per_page": perPage, "total": total})
+		return c.JSON(fiber.Map{"items": out, "page": page, "per_page": perPage, "total": total, "time_zone": a.loc().String()})
 	}
 }
 
@@ -358,7 +397,7 @@ func (a *API) getReport(c *fiber.Ctx) error {
 	if err != nil {
 		return a.write(c, err)
 	}
-	return c.JSON(reportJSON(user(c), it, true))
+	return c.JSON(reportJSON(user(c), it, true, a.loc()))
 }
 
 // setNeedStatus moves a need through the workflow: open -> referred ->
@@ -396,7 +435,7 @@ func (a *API) setNeedStatus(c *fiber.Ctx) error {
 	case err != nil:
 		return a.write(c, err)
 	}
-	return c.JSON(reportJSON(user(c), it, true))
+	return c.JSON(reportJSON(user(c), it, true, a.loc()))
 }
 
 // exportReports sends every report the filters select as a CSV or XLSX
@@ -552,8 +591,9 @@ func (a *API) dashboard(c *fiber.Ctx) error {
 			month = strings.TrimSpace(string(v))
 		}
 	}
-	from := time.Now().In(a.loc())
-	from = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, a.loc())
+	now := time.Now().In(a.loc())
+	current := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, a.loc())
+	from := current
 	if month != "" {
 		m, err := time.ParseInLocation("2006-01", month, a.loc())
 		if err != nil {
@@ -569,6 +609,28 @@ func (a *API) dashboard(c *fiber.Ctx) error {
 	if err != nil {
 		return a.write(c, err)
 	}
+	starts := make([]time.Time, trendMonths+1)
+	for i := range starts {
+		starts[i] = from.AddDate(0, i+1-trendMonths, 0)
+	}
+	trend, err := a.Reports.ReportTrend(c.UserContext(), starts)
+	if err != nil {
+		return a.write(c, err)
+	}
+	trendOut := make([]fiber.Map, len(trend))
+	for i, m := range trend {
+		trendOut[i] = fiber.Map{"month": m.Month.In(a.loc()).Format("2006-01"), "visits": m.Visits, "needs": m.Needs}
+	}
+	since := now.AddDate(0, 0, -notVisitedDays)
+	unvisited, children, err := a.Reports.ChildrenNotVisited(c.UserContext(), since, notVisitedLimit)
+	if err != nil {
+		return a.write(c, err)
+	}
+	childrenOut := make([]fiber.Map, len(children))
+	for i, ch := range children {
+		childrenOut[i] = fiber.Map{"code": ch.Code, "name": ch.Name, "village": ch.Village, "county": ch.County,
+			"last_visit": timeJSON(ch.LastVisit), "last_visit_local": localTime(ch.LastVisit, a.loc())}
+	}
 	villages := make([]villageView, len(d.Villages))
 	var visits, needs int
 	for i, v := range d.Villages {
@@ -577,7 +639,16 @@ func (a *API) dashboard(c *fiber.Ctx) error {
 		needs += v.Needs
 	}
 	return c.JSON(fiber.Map{
-		"month":    from.Format("2006-01"),
+		"month":         from.Format("2006-01"),
+		"current_month": current.Format("2006-01"),
+		"time_zone":     a.loc().String(),
+		"trend":         trendOut,
+		"not_visited": fiber.Map{
+			"days":     notVisitedDays,
+			"since":    since.Format(time.DateOnly),
+			"count":    unvisited,
+			"children": childrenOut,
+		},
 		"from":     from.Format(time.DateOnly),
 		"to":       before.AddDate(0, 0, -1).Format(time.DateOnly),
 		"villages": villages,

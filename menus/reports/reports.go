@@ -51,6 +51,9 @@ type Item struct {
 	StartedAt       time.Time
 	ReportedAt      time.Time
 	History         []StatusChange
+	// LastChange is a need's latest follow-up step, zero when nobody has
+	// acted on it yet (and on visits).
+	LastChange StatusChange
 }
 
 // StatusChange is one step of a need's follow-up: from which status to
@@ -77,4 +80,18 @@ type Dashboard struct {
 type VillageCount struct {
 	County, Village string
 	Visits, Needs   int
+}
+
+// MonthCount is the number of visits and needs reported in one month.
+type MonthCount struct {
+	Month         time.Time // its first instant
+	Visits, Needs int
+}
+
+// Unvisited is an active child without a visit since a given time, with
+// the time of their latest visit (zero when never visited).
+type Unvisited struct {
+	Code, Name      string
+	Village, County string
+	LastVisit       time.Time
 }

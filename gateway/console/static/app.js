@@ -78,7 +78,8 @@ function loginView() {
     const r = await call("POST", "/login", { username: user.value, password: pass.value });
     if (!r.ok) { msg.textContent = (r.data.error && r.data.error.message) || r.status; return; }
     sessionStorage.setItem("token", r.data.token);
-    location.hash = "#menus";
+    // An office's day starts from what needs doing, not the menu editor.
+    location.hash = "#dashboard";
     render();
   } },
   el("div", { class: "row" }, el("label", { for: "username" }, t("username")), user),
@@ -108,6 +109,33 @@ function table(items) {
     items.map((it) => el("tr", {}, cols.map((c) => el("td", {}, it[c] === null || it[c] === undefined ? "" : String(it[c]))))));
 }
 
+Object.assign(T.zh, { prev: "上一页", nextPage: "下一页", rangeOf: (a, b, n) => `第 ${a}–${b} 条，共 ${n} 条`,
+  line: "行", column: "列", problem: "问题" });
+Object.assign(T.en, { prev: "Previous", nextPage: "Next", rangeOf: (a, b, n) => `${a}–${b} of ${n}`,
+  line: "Line", column: "Column", problem: "Problem" });
+
+// pager says which rows of how many a page shows ("1–50 of 133") and moves
+// to the page before or after it: go(page) loads that page.
+function pager(p, go) {
+  const total = p.total || 0, per = p.per_page || 50, page = p.page || 1;
+  const first = total ? (page - 1) * per + 1 : 0, last = Math.min(page * per, total);
+  return el("div", { class: "row pager" },
+    el("button", { type: "button", "data-page": "prev", disabled: page <= 1, onclick: () => go(page - 1) }, t("prev")),
+    el("span", { class: "range" }, T[lang].rangeOf(first, last, total)),
+    el("button", { type: "button", "data-page": "next", disabled: last >= total, onclick: () => go(page + 1) }, t("nextPage")));
+}
+
+// apiError is an API error in words: its message, then each problem with
+// the parameter or column it names (words(field) may put that in words).
+function apiError(r, words) {
+  const e = (r.data && r.data.error) || {};
+  const problems = e.problems || [];
+  const name = words || ((f) => f);
+  return el("div", { class: "err", role: "alert" },
+    problems.length ? problems.map((p) => el("p", { class: "problem", "data-field": p.field || "" },
+      p.field ? name(p.field) + ": " : "", p.message)) : el("p", {}, e.message || String(r.status)));
+}
+
 // views maps a page's hash to the function that builds it. Each page is a
 // script of its own (menus.js, reports.js, ...) that adds itself here and
 // its words to T, so that pages can change without touching each other.
@@ -123,12 +151,12 @@ async function render() {
   $("#logout").hidden = !signedIn;
   const main = $("#main");
   if (!signedIn) { main.replaceChildren(loginView()); return; }
-  const view = (location.hash || "#menus").slice(1);
+  const view = (location.hash || "#dashboard").slice(1);
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.getAttribute("href") === "#" + view);
   // A slower view started earlier must not replace one the user moved to
   // since (clicking from tab to tab while a page loads).
   const seq = ++renderSeq;
-  const node = await (views[view] || views.menus)();
+  const node = await (views[view] || views.dashboard)();
   if (seq === renderSeq) main.replaceChildren(node);
 }
 let renderSeq = 0;
