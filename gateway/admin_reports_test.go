@@ -613,14 +613,14 @@ func TestAdminReportsExportCSV(t *testing.T) {
 	}
 	records := mustCSV(t, body)
 	wantHeader := []string{"Reference", "Reported at", "Child ID", "Child name", "Village", "County", "Director", "Director phone",
-		"Category", "Urgency", "Status", "Status changed at", "Channel", "Carrier", "Menu version", "Answer: child", "Answer: note"}
+		"Category", "Urgency", "Status", "Status changed at", "Channel", "Carrier", "Menu version", "Answer: child ID", "Answer: note"}
 	if len(records) != 3 || !slices.Equal(records[0], wantHeader) {
 		t.Fatalf("needs.csv: %q", records)
 	}
 	// Newest first: the need on C0009, then the one on C0777.
 	c9, c777 := records[1], records[2]
 	if want := []string{f.nC9, "2026-10-31T23:59:59Z", "C0009", "周洋", "石门村", "云岭县", "王芳", "'" + shimenDirector,
-		"protection", "urgent", "open", "", "sms", "at", "1", "C0009", "'" + hyperlink}; !slices.Equal(c9, want) {
+		"Protection concern", "Urgent", "Open", "", "SMS", "at", "1", "C0009", "'" + hyperlink}; !slices.Equal(c9, want) {
 		t.Errorf("row of %s:\n%q\nwant\n%q", f.nC9, c9, want)
 	}
 	if c777[0] != f.nC777 || c777[1] != "2026-10-01T00:00:00Z" || c777[3] != "'=1+2" || c777[16] != "'+SUM(A1:A9)" {
@@ -696,7 +696,7 @@ func TestAdminReportsExportXLSX(t *testing.T) {
 	}
 	c777 := rows[3]
 	noteCol := column(t, rows[0], "Answer: note")
-	if c777[3] != "'=1+2" || c777[noteCol] != "'+SUM(A1:A9)" || c777[7] != "'"+zhDirector || c777[10] != "open" {
+	if c777[3] != "'=1+2" || c777[noteCol] != "'+SUM(A1:A9)" || c777[7] != "'"+zhDirector || c777[10] != "Open" {
 		t.Fatalf("row of %s: %q", f.nC777, c777)
 	}
 	// No cell is a formula; the reported time is a real date cell.
@@ -828,5 +828,33 @@ func TestReportDatesInDeploymentZone(t *testing.T) {
 		if status != 200 || strings.Contains(body, ref) != tt.want {
 			t.Errorf("visits on %s: %d, contains %s: %v, want %v", tt.day, status, ref, strings.Contains(body, ref), tt.want)
 		}
+	}
+}
+
+// TestAdminReportWords: a report reads in words, in both languages, in the
+// labels of the tree that asked: its category, urgency, status, channel
+// and each answer's name.
+func TestAdminReportWords(t *testing.T) {
+	t.Parallel()
+	f := mustReportsFixture(t)
+	resp, body := apiGet(t, f.g, "/reports/"+f.nC9, f.viewer)
+	var r struct {
+		Words map[string]struct {
+			Detail, Urgency, Status, Channel string
+			Answers                          []struct{ Key, Name, Value, Word string }
+		} `json:"words"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(body, &r) != nil {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	zh, en := r.Words["zh"], r.Words["en"]
+	if zh.Detail != "保护问题" || zh.Urgency != "紧急" || zh.Status != "待处理" || zh.Channel != "短信" {
+		t.Errorf("zh words %+v", zh)
+	}
+	if en.Detail != "Protection concern" || en.Urgency != "Urgent" || en.Status != "Open" || en.Channel != "SMS" {
+		t.Errorf("en words %+v", en)
+	}
+	if len(zh.Answers) == 0 || zh.Answers[0].Key != "child" || zh.Answers[0].Name != "儿童编号" || zh.Answers[0].Word != "C0009" {
+		t.Errorf("zh answers %+v", zh.Answers)
 	}
 }

@@ -70,6 +70,7 @@ type API struct {
 	Location *time.Location
 
 	throttle *throttle
+	words    words
 }
 
 func (a *API) loc() *time.Location {

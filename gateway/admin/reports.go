@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -306,6 +307,9 @@ type reportView struct {
 	// LastChange is a need's latest follow-up step, absent until someone
 	// acts on it.
 	LastChange *statusView `json:"last_change,omitempty"`
+	// Words are the report in words, by language: its answers in the
+	// labels of the tree version that asked them.
+	Words map[string]wordsView `json:"words,omitempty"`
 	// History is present, possibly empty, on a need read alone.
 	History []statusView `json:"history,omitzero"`
 }
@@ -383,6 +387,7 @@ func (a *API) listReports(kind menus.ReportKind) fiber.Handler {
 		out := make([]reportView, len(items))
 		for i, it := range items {
 			out[i] = reportJSON(user(c), it, false, a.loc())
+			out[i].Words = a.reportWords(c.UserContext(), it)
 		}
 		return c.JSON(fiber.Map{"items": out, "page": page, "per_page": perPage, "total": total, "time_zone": a.loc().String()})
 	}
@@ -397,7 +402,9 @@ func (a *API) getReport(c *fiber.Ctx) error {
 	if err != nil {
 		return a.write(c, err)
 	}
-	return c.JSON(reportJSON(user(c), it, true, a.loc()))
+	v := reportJSON(user(c), it, true, a.loc())
+	v.Words = a.reportWords(c.UserContext(), it)
+	return c.JSON(v)
 }
 
 // setNeedStatus moves a need through the workflow: open -> referred ->
@@ -435,7 +442,9 @@ func (a *API) setNeedStatus(c *fiber.Ctx) error {
 	case err != nil:
 		return a.write(c, err)
 	}
-	return c.JSON(reportJSON(user(c), it, true, a.loc()))
+	v := reportJSON(user(c), it, true, a.loc())
+	v.Words = a.reportWords(c.UserContext(), it)
+	return c.JSON(v)
 }
 
 // exportReports sends every report the filters select as a CSV or XLSX
@@ -463,7 +472,7 @@ func (a *API) exportReports(kind menus.ReportKind, format string) fiber.Handler 
 		if len(items) > maxExportRows {
 			return a.write(c, invalidParams([]Problem{{Field: "from", Message: fmt.Sprintf("more than %d reports match; narrow the dates or other filters", maxExportRows)}}))
 		}
-		table := reportTable(user(c), kind, items)
+		table := reportTable(user(c), kind, items, lang, func(it reports.Item) wordsView { return a.reportWords(c.UserContext(), it)[lang] })
 		var buf bytes.Buffer
 		var ctype string
 		switch format {
@@ -513,8 +522,10 @@ func exportCol(key string, kind export.Kind, zh, en string) export.Column {
 }
 
 // reportTable lays reports out for export: fixed columns, then one column
-// per answer key found in any of them, in key order.
-func reportTable(u access.User, kind menus.ReportKind, items []reports.Item) export.Table {
+// per answer key found in any of them, in key order. Values are in words
+// (in lang, as worded reports them); answers' columns are named by the
+// newest tree that names them.
+func reportTable(u access.User, kind menus.ReportKind, items []reports.Item, lang string, worded func(reports.Item) wordsView) export.Table {
 	cols := []export.Column{
 		exportCol("ref", export.Text, "编号", "Reference"),
 		exportCol("reported_at", export.DateTime, "上报时间", "Reported at"),
@@ -541,30 +552,32 @@ func reportTable(u access.User, kind menus.ReportKind, items []reports.Item) exp
 		exportCol("carrier", export.Text, "运营商", "Carrier"),
 		exportCol("menu_version", export.Number, "菜单版本", "Menu version"))
 	var keys []string
-	for _, it := range items {
-		for k := range it.Answers {
-			if !slices.Contains(keys, k) {
-				keys = append(keys, k)
-			}
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		cols = append(cols, exportCol("answer:"+k, export.Text, "回答："+k, "Answer: "+k))
-	}
+	names := map[string]string{}
 	rows := make([]map[string]any, len(items))
 	for i, it := range items {
+		w := worded(it)
 		row := map[string]any{
 			"ref": it.Ref, "reported_at": it.ReportedAt, "child_code": it.ChildCode, "child_name": it.ChildName,
 			"village": it.Village, "county": it.County, "director_name": it.DirectorName,
-			"director_phone": directorPhone(u, it.DirectorPhone), "detail": it.Detail, "urgency": it.Urgency,
-			"status": it.Status, "status_changed_at": it.StatusChangedAt,
-			"channel": it.Channel, "carrier": it.Carrier, "menu_version": it.Version,
+			"director_phone": directorPhone(u, it.DirectorPhone), "detail": w.Detail, "urgency": w.Urgency,
+			"status": w.Status, "status_changed_at": it.StatusChangedAt,
+			"channel": w.Channel, "carrier": it.Carrier, "menu_version": it.Version,
 		}
-		for k, v := range it.Answers {
-			row["answer:"+k] = v
+		for _, aw := range w.Answers {
+			row["answer:"+aw.Key] = aw.Word
+			if !slices.Contains(keys, aw.Key) {
+				keys = append(keys, aw.Key)
+			}
+			if _, named := names[aw.Key]; !named && aw.Name != aw.Key {
+				names[aw.Key] = aw.Name // items are newest first
+			}
 		}
 		rows[i] = row
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		name := cmp.Or(names[k], k)
+		cols = append(cols, exportCol("answer:"+k, export.Text, "回答："+name, "Answer: "+name))
 	}
 	return export.Table{Columns: cols, Rows: rows}
 }
