@@ -237,3 +237,8 @@ func (p Problem) ParamsIn(lang string) map[string]string {
 	}
 	return out
 }
+
+// NameProblem is a tree whose name is not the one it is saved under.
+func NameProblem(name, want string) Problem {
+	return newProblem("", "name", "path_name", "value", name, "other", want)
+}
