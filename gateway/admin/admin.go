@@ -503,5 +503,5 @@ func (a *API) audit(c *fiber.Ctx) error {
 	if err != nil {
 		return a.write(c, err)
 	}
-	return c.JSON(fiber.Map{"entries": rows})
+	return c.JSON(fiber.Map{"entries": rows, "time_zone": a.loc().String()})
 }
