@@ -140,9 +140,13 @@ func TestConsoleEditPublishSimulate(t *testing.T) {
 	step("save", chromedp.Click("#save"), chromedp.WaitVisible(`button[data-publish="2"]`))
 	step("publish",
 		chromedp.Click(`button[data-publish="2"]`),
+		chromedp.WaitVisible("#confirm-ok"),
+		chromedp.Click("#confirm-ok"),
 		chromedp.WaitNotPresent(`button[data-publish="2"]`))
 	saved := text("#versions")
-	// The simulator plays the tree as the English director sees it.
+	// In the English console, the simulator plays the tree as an English
+	// director sees it.
+	step("English", chromedp.Click("#lang"))
 	waitFor("simulator shows the new label", `document.querySelector("#sim-screen").textContent.includes("1. Log a visit")`)
 	step("answer 1 in the simulator", chromedp.SendKeys("#sim-input", "1"), chromedp.Click("#sim-send"))
 	waitFor("simulator moves on", `document.querySelector("#sim-screen").textContent.includes("Enter the child ID")`)
@@ -150,7 +154,7 @@ func TestConsoleEditPublishSimulate(t *testing.T) {
 	editorPNG := shot()
 	step("dashboard", chromedp.Navigate(g.URL+"/admin#dashboard"), chromedp.WaitVisible("#main section"))
 	dashboardPNG := shot()
-	if !strings.Contains(problem, "missing en translation") {
+	if !strings.Contains(problem, "缺少 en 文字") {
 		t.Errorf("validation error next to the node = %q", problem)
 	}
 	if !strings.Contains(saved, "v2") || !strings.Contains(saved, "● ") {

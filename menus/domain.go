@@ -145,6 +145,8 @@ type TreeVersion struct {
 	Checksum    string // hex SHA-256 of Source
 	CreatedAt   time.Time
 	PublishedAt *time.Time // nil until published
+	Author      string     // who saved it ("system" for the seed)
+	Note        string     // why, in the author's words
 }
 
 // SavedError is a store's answer to a report whose key already holds a

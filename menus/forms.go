@@ -257,28 +257,28 @@ func (v *validator) forms() {
 	for i, f := range v.t.Forms {
 		field := fmt.Sprintf("sms_forms[%d]", i+1)
 		if len(f.Keywords) == 0 {
-			v.add("", field+".keywords", "a form needs at least one keyword")
+			v.add("", field+".keywords", "form_no_keyword")
 		}
 		for _, k := range f.Keywords {
 			u := strings.ToUpper(strings.TrimSpace(k))
 			if u == "" || strings.ContainsAny(u, " \t") {
-				v.add("", field+".keywords", "keyword %q must be one word", k)
+				v.add("", field+".keywords", "form_keyword_words", "value", k)
 			}
 			if reservedKeywords[u] {
-				v.add("", field+".keywords", "keyword %q is reserved", k)
+				v.add("", field+".keywords", "form_keyword_reserved", "value", k)
 			}
 			if seen[u] {
-				v.add("", field+".keywords", "keyword %q is used twice", k)
+				v.add("", field+".keywords", "form_keyword_twice", "value", k)
 			}
 			seen[u] = true
 		}
 		n, ok := v.byID[f.Start]
 		if !ok {
-			v.add("", field+".start", "unknown node %q", f.Start)
+			v.add("", field+".start", "unknown_node", "target", f.Start)
 			continue
 		}
 		if n.Kind != KindInput && n.Kind != KindChoice {
-			v.add("", field+".start", "a form starts at an input or choice node, not %s", article(n.Kind))
+			v.add("", field+".start", "form_start", "kind", string(n.Kind))
 		}
 	}
 }

@@ -30,9 +30,13 @@ const maxTreeSize = 1 << 20
 // Problem is one thing wrong with a tree, pointing at the node (empty for
 // the tree itself) and the field.
 type Problem struct {
-	Node    string `json:"node,omitempty"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
+	Node  string `json:"node,omitempty"`
+	Field string `json:"field,omitempty"`
+	// Code names the kind of problem, the same in every language, and
+	// Params its values (see problems.go).
+	Code    string            `json:"code,omitempty"`
+	Params  map[string]string `json:"-"`
+	Message string            `json:"message"`
 }
 
 func (p Problem) String() string {
@@ -216,40 +220,40 @@ type validator struct {
 	problems []Problem
 }
 
-func (v *validator) add(node, field, format string, args ...any) {
-	v.problems = append(v.problems, Problem{Node: node, Field: field, Message: fmt.Sprintf(format, args...)})
+func (v *validator) add(node, field, code string, params ...string) {
+	v.problems = append(v.problems, newProblem(node, field, code, params...))
 }
 
 func (v *validator) run() {
 	t := v.t
 	if !nameRE.MatchString(t.Name) {
-		v.add("", "name", "must be lower-case letters, digits, '-' or '_', starting with a letter (got %q)", t.Name)
+		v.add("", "name", "tree_name", "value", t.Name)
 	}
 	if a := t.For(); a != AudienceDirector && a != AudienceGuardian {
-		v.add("", "audience", "unknown audience %q (want director or guardian)", a)
+		v.add("", "audience", "unknown_audience", "value", string(a))
 	}
 	if len(t.Languages) == 0 {
-		v.add("", "languages", "at least one language is required")
+		v.add("", "languages", "no_language")
 	}
 	seenLang := map[string]bool{}
 	for _, l := range t.Languages {
 		if l != LangZH && l != LangEN {
-			v.add("", "languages", "unsupported language %q (supported: zh, en)", l)
+			v.add("", "languages", "unsupported_language", "lang", l)
 		}
 		if seenLang[l] {
-			v.add("", "languages", "language %q listed twice", l)
+			v.add("", "languages", "language_twice", "lang", l)
 		}
 		seenLang[l] = true
 	}
 	for _, c := range t.ServiceCodes {
 		if !codeRE.MatchString(c) {
-			v.add("", "service_codes", "%q is not a USSD code such as *384*2015#", c)
+			v.add("", "service_codes", "service_code", "value", c)
 		}
 	}
 	v.keys_()
 	for key, text := range t.Labels {
 		if _, ok := builtinLabels[key]; !ok {
-			v.add("", "labels", "unknown label %q", key)
+			v.add("", "labels", "unknown_label", "value", key)
 			continue
 		}
 		v.text("", "labels."+key, text)
@@ -259,11 +263,11 @@ func (v *validator) run() {
 	for i := range t.Nodes {
 		n := &t.Nodes[i]
 		if !idRE.MatchString(n.ID) {
-			v.add(n.ID, "id", "must be lower-case letters, digits or '_', starting with a letter")
+			v.add(n.ID, "id", "node_id")
 			continue
 		}
 		if _, dup := v.byID[n.ID]; dup {
-			v.add(n.ID, "id", "duplicate node id")
+			v.add(n.ID, "id", "duplicate_id")
 			continue
 		}
 		v.byID[n.ID] = n
@@ -272,19 +276,19 @@ func (v *validator) run() {
 		}
 		if n.SaveAs != "" {
 			if prev, dup := v.keys[n.SaveAs]; dup && prev.Kind != n.Kind {
-				v.add(n.ID, "save_as", "answer %q is also stored by node %q of another kind", n.SaveAs, prev.ID)
+				v.add(n.ID, "save_as", "answer_kinds", "answer", n.SaveAs, "other", prev.ID)
 			} else if !dup {
 				v.keys[n.SaveAs] = n
 			}
 		}
 	}
 	if len(t.Nodes) == 0 {
-		v.add("", "nodes", "a tree needs at least one node")
+		v.add("", "nodes", "no_nodes")
 	}
 	if t.Start == "" {
-		v.add("", "start", "the start node is required")
+		v.add("", "start", "start_required")
 	} else if _, ok := v.byID[t.Start]; !ok {
-		v.add("", "start", "unknown node %q", t.Start)
+		v.add("", "start", "unknown_node", "target", t.Start)
 	}
 	for i := range t.Nodes {
 		v.node(&t.Nodes[i])
@@ -303,7 +307,7 @@ func (v *validator) node(n *Node) {
 	if n.Label != nil {
 		v.text(n.ID, "label", n.Label)
 		if n.Kind != KindInput && n.Kind != KindChoice {
-			v.add(n.ID, "label", "only inputs and choices name an answer")
+			v.add(n.ID, "label", "label_unused")
 		}
 	}
 	v.presetsOf(n)
@@ -311,13 +315,13 @@ func (v *validator) node(n *Node) {
 	switch n.Kind {
 	case KindMenu:
 		if len(n.Options) == 0 {
-			v.add(n.ID, "options", "a menu needs at least one option")
+			v.add(n.ID, "options", "menu_no_options")
 		}
 		for i, o := range n.Options {
 			f := fmt.Sprintf("options[%d]", i+1)
 			v.text(n.ID, f+".label", o.Label)
 			if o.Next == "" {
-				v.add(n.ID, f+".next", "a menu option needs a target")
+				v.add(n.ID, f+".next", "option_no_target")
 			} else {
 				v.target(n.ID, f+".next", o.Next)
 			}
@@ -325,26 +329,26 @@ func (v *validator) node(n *Node) {
 		v.unused(n, "save_as", n.SaveAs != "", "validate", n.Validate != "", "action", n.Action != "", "next", n.Next != "", "choices", len(n.Choices) > 0)
 	case KindChoice:
 		if len(n.Choices) == 0 {
-			v.add(n.ID, "choices", "a choice needs at least one option")
+			v.add(n.ID, "choices", "choice_no_options")
 		}
 		if n.SaveAs == "" {
-			v.add(n.ID, "save_as", "a choice must store its answer")
+			v.add(n.ID, "save_as", "choice_no_save")
 		}
 		values := map[string]bool{}
 		for i, o := range n.Choices {
 			f := fmt.Sprintf("choices[%d]", i+1)
 			v.text(n.ID, f+".label", o.Label)
 			if o.Value == "" {
-				v.add(n.ID, f+".value", "a choice option needs a value")
+				v.add(n.ID, f+".value", "choice_no_value")
 			} else if values[o.Value] {
-				v.add(n.ID, f+".value", "value %q used twice", o.Value)
+				v.add(n.ID, f+".value", "choice_value_twice", "value", o.Value)
 			}
 			values[o.Value] = true
 			switch {
 			case o.Next != "":
 				v.target(n.ID, f+".next", o.Next)
 			case n.Next == "":
-				v.add(n.ID, f+".next", "no target: set next on the option or on the node")
+				v.add(n.ID, f+".next", "choice_no_target")
 			}
 		}
 		if n.Next != "" {
@@ -357,57 +361,57 @@ func (v *validator) node(n *Node) {
 		case ValidateDate:
 			for f, s := range map[string]string{"min_date": n.MinDate, "max_date": n.MaxDate} {
 				if _, ok := parseBound(s, time.Now()); !ok {
-					v.add(n.ID, f, "%q is not \"today\" or a date as YYYY-MM-DD", s)
+					v.add(n.ID, f, "date_bound", "value", s)
 				}
 			}
 		case "":
-			v.add(n.ID, "validate", "an input needs a validator (number, date, phone, child or text)")
+			v.add(n.ID, "validate", "no_validator")
 		default:
-			v.add(n.ID, "validate", "unknown validator %q (want number, date, phone, child or text)", n.Validate)
+			v.add(n.ID, "validate", "unknown_validator", "value", n.Validate)
 		}
 		if n.Min != nil && n.Max != nil && *n.Min > *n.Max {
-			v.add(n.ID, "min", "min %d is greater than max %d", *n.Min, *n.Max)
+			v.add(n.ID, "min", "min_over_max", "min", itoa(*n.Min), "max", itoa(*n.Max))
 		}
 		if n.SaveAs == "" {
-			v.add(n.ID, "save_as", "an input must store its answer")
+			v.add(n.ID, "save_as", "input_no_save")
 		}
 		if n.SaveAs == "child" && n.Validate != ValidateChild {
-			v.add(n.ID, "save_as", "the answer \"child\" must come from the child validator")
+			v.add(n.ID, "save_as", "child_validator")
 		}
 		v.required(n, "next", n.Next)
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "action", n.Action != "")
 	case KindConfirm:
 		if v.t.For() != AudienceDirector {
-			v.add(n.ID, "kind", "reports are filed from director trees only")
+			v.add(n.ID, "kind", "confirm_audience")
 		}
 		// Whether every path gives the answers the action needs is
 		// checked path by path (paths.go).
 		switch _, ok := actionNeeds[n.Action]; {
 		case n.Action == "":
-			v.add(n.ID, "action", "a confirm node needs an action (save_visit or save_need)")
+			v.add(n.ID, "action", "no_action")
 		case !ok:
-			v.add(n.ID, "action", "unknown action %q (want save_visit or save_need)", n.Action)
+			v.add(n.ID, "action", "unknown_action", "value", n.Action)
 		}
 		v.required(n, "next", n.Next)
 		v.required(n, "cancel", n.Cancel)
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "save_as", n.SaveAs != "", "validate", n.Validate != "")
 	case KindAllowance:
 		if v.t.For() != AudienceGuardian {
-			v.add(n.ID, "kind", "an allowance node belongs in a guardian tree")
+			v.add(n.ID, "kind", "allowance_audience")
 		}
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "next", n.Next != "", "save_as", n.SaveAs != "", "validate", n.Validate != "", "action", n.Action != "")
 	case KindLanguage:
 		if len(v.t.Languages) < 2 {
-			v.add(n.ID, "kind", "a language node needs a tree with at least two languages")
+			v.add(n.ID, "kind", "language_one")
 		}
 		v.required(n, "next", n.Next)
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "save_as", n.SaveAs != "", "validate", n.Validate != "", "action", n.Action != "")
 	case KindEnd:
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "next", n.Next != "", "action", n.Action != "", "save_as", n.SaveAs != "")
 	case "":
-		v.add(n.ID, "kind", "the node kind is required (menu, input, choice, confirm, language, allowance or end)")
+		v.add(n.ID, "kind", "kind_required")
 	default:
-		v.add(n.ID, "kind", "unknown kind %q (want menu, input, choice, confirm, language, allowance or end)", n.Kind)
+		v.add(n.ID, "kind", "unknown_kind", "value", string(n.Kind))
 	}
 }
 
@@ -424,17 +428,17 @@ func (v *validator) presetsOf(n *Node) {
 		val := n.Set[k]
 		switch {
 		case !idRE.MatchString(k):
-			v.add(n.ID, "set", "%q is not an answer name: lower-case letters, digits or '_'", k)
+			v.add(n.ID, "set", "preset_name", "answer", k)
 		case k == "child":
-			v.add(n.ID, "set", "the child cannot be preset: it comes from the child validator")
+			v.add(n.ID, "set", "preset_child")
 		case strings.TrimSpace(val) == "":
-			v.add(n.ID, "set", "%s is preset to nothing", k)
+			v.add(n.ID, "set", "preset_empty", "answer", k)
 		}
 		if c := v.keys[k]; c != nil && c.Kind == KindChoice && !slices.ContainsFunc(c.Choices, func(o Option) bool { return o.Value == val }) {
-			v.add(n.ID, "set", "%s is preset to %q, which is not a value of node %q", k, val, c.ID)
+			v.add(n.ID, "set", "preset_value", "answer", k, "value", val, "other", c.ID)
 		}
 		if k == "urgency" && val != UrgencyRoutine && val != UrgencyUrgent {
-			v.add(n.ID, "set", "urgency is routine or urgent, not %q", val)
+			v.add(n.ID, "set", "preset_urgency", "value", val)
 		}
 	}
 }
@@ -448,7 +452,7 @@ func (v *validator) sameLabels(n *Node) {
 			for i, o := range opts {
 				l := strings.TrimSpace(o.Label[lang])
 				if j, dup := seen[l]; dup && l != "" {
-					v.add(n.ID, fmt.Sprintf("options[%d].label", i+1), "%s label %q is also option %d's: callers cannot tell them apart", lang, l, j)
+					v.add(n.ID, fmt.Sprintf("options[%d].label", i+1), "same_label", "lang", lang, "value", l, "other", itoa(j))
 				}
 				seen[l] = i + 1
 			}
@@ -460,25 +464,25 @@ func (v *validator) sameLabels(n *Node) {
 // number of any node (confirm nodes use 1 and 2).
 func (v *validator) keys_() {
 	k := v.t.Keys.withDefaults()
-	most, widest := 2, "a confirm node"
+	most, widest := 2, part("confirm_node")
 	for _, n := range v.t.Nodes {
 		if c := max(len(n.Options), len(n.Choices)); c > most {
-			most, widest = c, fmt.Sprintf("node %q", n.ID)
+			most, widest = c, part("node_named", "node", n.ID)
 		}
 	}
 	seen := map[string]string{}
 	for _, kv := range [][2]string{{"more", k.More}, {"back", k.Back}, {"home", k.Home}} {
 		name, key := kv[0], kv[1]
 		if !isDigits(key) || len(key) > 3 {
-			v.add("", "keys."+name, "must be one to three digits, got %q", key)
+			v.add("", "keys."+name, "key_digits", "value", key)
 			continue
 		}
 		if other, dup := seen[key]; dup {
-			v.add("", "keys."+name, "%q is also the %s key", key, other)
+			v.add("", "keys."+name, "key_twice", "value", key, "other", part("key_"+other))
 		}
 		seen[key] = name
 		if n, err := strconv.Atoi(key); err == nil && key[0] != '0' && n >= 1 && n <= most {
-			v.add("", "keys."+name, "%q is also an option number: %s has %d options", key, widest, most)
+			v.add("", "keys."+name, "key_option", "value", key, "where", widest, "count", itoa(most))
 		}
 	}
 }
@@ -497,7 +501,7 @@ func isDigits(s string) bool {
 
 func (v *validator) required(n *Node, field, target string) {
 	if target == "" {
-		v.add(n.ID, field, "required for %s node", article(n.Kind))
+		v.add(n.ID, field, "required", "kind", string(n.Kind))
 		return
 	}
 	v.target(n.ID, field, target)
@@ -505,7 +509,7 @@ func (v *validator) required(n *Node, field, target string) {
 
 func (v *validator) target(node, field, id string) {
 	if _, ok := v.byID[id]; !ok {
-		v.add(node, field, "unknown target node %q", id)
+		v.add(node, field, "unknown_target", "target", id)
 	}
 }
 
@@ -514,7 +518,7 @@ func (v *validator) target(node, field, id string) {
 func (v *validator) unused(n *Node, pairs ...any) {
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if set, _ := pairs[i+1].(bool); set {
-			v.add(n.ID, pairs[i].(string), "not used by %s node", article(n.Kind))
+			v.add(n.ID, pairs[i].(string), "unused", "kind", string(n.Kind))
 		}
 	}
 }
@@ -522,17 +526,17 @@ func (v *validator) unused(n *Node, pairs ...any) {
 func (v *validator) text(node, field string, t Text) {
 	for _, l := range v.t.Languages {
 		if strings.TrimSpace(t[l]) == "" {
-			v.add(node, field, "missing %s translation", l)
+			v.add(node, field, "missing_translation", "lang", l)
 		}
 	}
 	for l := range t {
 		if !slices.Contains(v.t.Languages, l) {
-			v.add(node, field, "text in %q, which the tree does not declare", l)
+			v.add(node, field, "undeclared_language", "lang", l)
 		}
 	}
 	for l, s := range t {
 		if strings.ContainsFunc(s, isHiddenFormat) {
-			v.add(node, field, "%s text holds invisible or bidirectional control characters", l)
+			v.add(node, field, "hidden_characters", "lang", l)
 		}
 	}
 }
@@ -550,12 +554,12 @@ func (v *validator) placeholders(node, field string, t Text) {
 			case name == "ref", name == "child.name", name == "child.code":
 				if name != "ref" {
 					if _, ok := v.keys["child"]; !ok {
-						v.add(node, field, "%s text names {%s} but no node stores a child", l, name)
+						v.add(node, field, "placeholder_no_child", "lang", l, "name", name)
 					}
 				}
 			default:
 				if _, ok := v.keys[name]; !ok && !v.presets[name] {
-					v.add(node, field, "%s text names {%s}, which no node stores", l, name)
+					v.add(node, field, "placeholder_unknown", "lang", l, "name", name)
 				}
 			}
 		}
@@ -583,7 +587,7 @@ func (v *validator) reachable() {
 	}
 	for _, n := range v.t.Nodes {
 		if _, indexed := v.byID[n.ID]; indexed && !seen[n.ID] {
-			v.add(n.ID, "", "unreachable from the start node %q", v.t.Start)
+			v.add(n.ID, "", "unreachable", "start", v.t.Start)
 		}
 	}
 }

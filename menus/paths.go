@@ -1,7 +1,6 @@
 package menus
 
 import (
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -23,10 +22,10 @@ type entry struct {
 }
 
 func (v *validator) entries() []entry {
-	out := []entry{{node: v.t.Start, name: "the start node"}}
+	out := []entry{{node: v.t.Start, name: part("entry_start")}}
 	for _, f := range v.t.Forms {
 		if len(f.Keywords) > 0 {
-			out = append(out, entry{node: f.Start, name: "SMS form " + f.Keywords[0]})
+			out = append(out, entry{node: f.Start, name: part("entry_form", "form", f.Keywords[0])})
 		}
 	}
 	return out
@@ -168,10 +167,10 @@ func (v *validator) pathWithout(from, target, key string) []string {
 // paths runs the per-path checks from every entry.
 func (v *validator) paths() {
 	reported := map[string]bool{}
-	report := func(node, field, msg string) {
-		if k := node + "\x00" + msg; !reported[k] {
+	report := func(node, field, code string, params ...string) {
+		if k := node + "\x00" + code + "\x00" + strings.Join(params, "\x00"); !reported[k] {
 			reported[k] = true
-			v.add(node, field, "%s", msg)
+			v.add(node, field, code, params...)
 		}
 	}
 	for _, en := range v.entries() {
@@ -188,14 +187,14 @@ func (v *validator) paths() {
 			n, have := v.byID[id], at[id]
 			why := func(key string) string {
 				if p := v.pathWithout(en.node, id, key); p != nil {
-					return fmt.Sprintf("the path %s from %s", strings.Join(p, " → "), en.name)
+					return part("path_from", "path", strings.Join(p, " → "), "entry", en.name)
 				}
-				return fmt.Sprintf("a path from %s after a cancel", en.name)
+				return part("path_cancel", "entry", en.name)
 			}
 			if n.Kind == KindConfirm {
 				for _, k := range actionNeeds[n.Action] {
 					if !have[k] {
-						report(id, "action", fmt.Sprintf("%s needs the answer %q, which %s never gives: ask it on that path or preset it with set", n.Action, k, why(k)))
+						report(id, "action", "action_needs", "action", n.Action, "answer", k, "why", why(k))
 					}
 				}
 			}
@@ -209,7 +208,7 @@ func (v *validator) paths() {
 						key = "child"
 					}
 					if !have[key] && v.keys[key] != nil {
-						report(id, "text", fmt.Sprintf("%s text shows {%s}, which %s never gives: it would show empty; put it in a [[ ]] section, shown only when it has a value", lang, name, why(key)))
+						report(id, "text", "placeholder_path", "lang", lang, "name", name, "why", why(key))
 					}
 				}
 			}

@@ -1,7 +1,6 @@
 package menus
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -344,11 +343,11 @@ func (m *Machine) checkBudget(b textlen.Budget) []Problem {
 			// A Latin screen that shows a Chinese name is sent as UCS-2,
 			// with about half the room: say so, or the figure puzzles.
 			if e, _ := textlen.Measure(strings.ReplaceAll(screen, worstName, "xxxxxx")); e == textlen.GSM7 {
-				why = fmt.Sprintf(" (UCS-2 because {child.name} may be Chinese, which halves the room of a %s screen)", lang)
+				why = part("ucs2_name", "lang", lang)
 			}
 		}
-		problems = append(problems, Problem{Node: n.ID, Field: "text", Message: fmt.Sprintf(
-			"%s %s is %d %s characters, over the screen budget of %d%s", lang, what, units, enc, b.Limit(enc), why)})
+		problems = append(problems, newProblem(n.ID, "text", "over_budget", "lang", lang, "what", what, "units", itoa(units),
+			"encoding", enc.String(), "limit", itoa(b.Limit(enc)), "why", why))
 	}
 	for i := range m.tree.Nodes {
 		n := &m.tree.Nodes[i]
@@ -366,9 +365,9 @@ func (m *Machine) checkBudget(b textlen.Budget) []Problem {
 						screen = notice + "\n" + screen
 					}
 					if !b.Fits(screen) {
-						what := fmt.Sprintf("page %d (option %d)", p+1, pg.first+1)
+						what := part("screen_page", "page", itoa(p+1), "option", itoa(pg.first+1))
 						if p == 0 {
-							what = "prompt with its first option"
+							what = part("screen_prompt_first")
 						}
 						over(n, lang, what, screen)
 						break
@@ -376,31 +375,31 @@ func (m *Machine) checkBudget(b textlen.Budget) []Problem {
 				}
 			case KindInput:
 				if !b.Fits(header) {
-					over(n, lang, "prompt", header)
+					over(n, lang, part("screen_prompt"), header)
 				}
 				for _, notice := range m.worstNotices(n, lang) {
 					if !b.Fits(notice) {
-						over(n, lang, "error message", notice)
+						over(n, lang, part("screen_error"), notice)
 						break
 					}
 				}
 			case KindConfirm:
 				if screen := header + "\n" + m.confirmLines(lang); !b.Fits(screen) {
-					over(n, lang, "confirm screen", screen)
+					over(n, lang, part("screen_confirm"), screen)
 				}
 				if screen := m.label("save_failed", lang) + "\n" + m.confirmLines(lang); !b.Fits(screen) {
-					over(n, lang, "save-failed screen", screen)
+					over(n, lang, part("screen_save_failed"), screen)
 				}
 			case KindEnd:
 				if !b.Fits(header) {
-					over(n, lang, "screen", header)
+					over(n, lang, part("screen_end"), header)
 				}
 			case KindAllowance:
 				worst := Allowance{ChildName: "王王王王王王", Scheme: "disability", MonthlyYuan: 99999, NextPayment: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
 				for status := range allowanceTexts {
 					worst.Status = status
 					if text := AllowanceText(worst, lang); !b.Fits(text) {
-						over(n, lang, status+" allowance status", text)
+						over(n, lang, part("screen_allowance", "status", status), text)
 					}
 				}
 			}
@@ -440,8 +439,7 @@ func (m *Machine) checkLongNames(b textlen.Budget) []Problem {
 			}
 			for _, w := range want {
 				if !strings.Contains(s.Screen, w) {
-					problems = append(problems, Problem{Node: n.ID, Field: "text", Message: fmt.Sprintf(
-						"%s screen hides %q when a name is %d characters long", lang, w, MaxNameLength)})
+					problems = append(problems, newProblem(n.ID, "text", "long_name_hides", "lang", lang, "value", w, "length", itoa(MaxNameLength)))
 					break
 				}
 			}

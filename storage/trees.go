@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -25,6 +26,8 @@ type treeRow struct {
 	Checksum    string       `db:"checksum"`
 	CreatedAt   time.Time    `db:"created_at"`
 	PublishedAt sql.NullTime `db:"published_at"`
+	Author      string       `db:"author"`
+	Note        string       `db:"note"`
 }
 
 func (r treeRow) toStored() menus.TreeVersion {
@@ -35,6 +38,8 @@ func (r treeRow) toStored() menus.TreeVersion {
 		Source:    []byte(r.Source),
 		Checksum:  r.Checksum,
 		CreatedAt: r.CreatedAt,
+		Author:    r.Author,
+		Note:      r.Note,
 	}
 	if r.PublishedAt.Valid {
 		at := r.PublishedAt.Time
@@ -62,6 +67,23 @@ func (db *DB) SaveTreeVersion(ctx context.Context, name, format string, source [
 // SaveTreeVersionAs is SaveTreeVersion by actor: a new version is recorded
 // in the audit log with its source.
 func (db *DB) SaveTreeVersionAs(ctx context.Context, actor access.User, name, format string, source []byte) (menus.TreeVersion, error) {
+	return db.SaveTreeVersionNoted(ctx, actor, name, format, "", source)
+}
+
+// maxTreeNote bounds a version's note: a sentence or two.
+const maxTreeNote = 500
+
+// SaveTreeVersionNoted is SaveTreeVersionAs with a note saying why; the
+// version records its author. Saving the newest version's content again
+// returns that version, note unchanged.
+func (db *DB) SaveTreeVersionNoted(ctx context.Context, actor access.User, name, format, note string, source []byte) (menus.TreeVersion, error) {
+	if utf8.RuneCountInString(note) > maxTreeNote || !utf8.ValidString(note) || strings.IndexByte(note, 0) >= 0 {
+		return menus.TreeVersion{}, fmt.Errorf("save tree %q: the note is not text of at most %d characters", clean(name), maxTreeNote)
+	}
+	author := actor.Username
+	if author == "" {
+		author = "system"
+	}
 	if name == "" {
 		return menus.TreeVersion{}, errors.New("save tree: empty name")
 	}
@@ -72,9 +94,9 @@ func (db *DB) SaveTreeVersionAs(ctx context.Context, actor access.User, name, fo
 	checksum := hex.EncodeToString(sum[:])
 
 	const q = `
-INSERT INTO menu_trees (name, version, format, source, checksum)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING name, version, format, source, checksum, created_at, published_at`
+INSERT INTO menu_trees (name, version, format, source, checksum, author, note)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING name, version, format, source, checksum, created_at, published_at, author, note`
 	for attempt := 1; ; attempt++ {
 		var saved treeRow
 		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -90,7 +112,7 @@ RETURNING name, version, format, source, checksum, created_at, published_at`
 			if ok {
 				next = latest.Version + 1
 			}
-			if err := tx.GetContext(ctx, &saved, q, name, next, format, string(source), checksum); err != nil {
+			if err := tx.GetContext(ctx, &saved, q, name, next, format, string(source), checksum, author, strings.TrimSpace(note)); err != nil {
 				return err
 			}
 			var before any
@@ -98,7 +120,7 @@ RETURNING name, version, format, source, checksum, created_at, published_at`
 				before = map[string]any{"version": latest.Version, "source": latest.Source}
 			}
 			return audit(ctx, tx, access.AuditEntry{Actor: actor, Action: "menu.save", ObjectType: "menu_tree", ObjectID: name,
-				Before: before, After: map[string]any{"version": next, "format": format, "source": string(source)}})
+				Before: before, After: map[string]any{"version": next, "format": format, "source": string(source), "note": strings.TrimSpace(note)}})
 		})
 		if err == nil {
 			return saved.toStored(), nil
@@ -113,7 +135,7 @@ RETURNING name, version, format, source, checksum, created_at, published_at`
 
 func latestTree(ctx context.Context, tx *sqlx.Tx, name string) (treeRow, bool, error) {
 	const q = `
-SELECT name, version, format, source, checksum, created_at, published_at
+SELECT name, version, format, source, checksum, created_at, published_at, author, note
 FROM menu_trees
 WHERE name = $1
 ORDER BY version DESC
@@ -182,7 +204,7 @@ SELECT COALESCE((SELECT version FROM menu_trees WHERE name = $1 AND published_at
 // version published last. Versions published in one transaction share
 // now(); the higher version wins such a tie.
 const publishedQuery = `
-SELECT DISTINCT ON (name) name, version, format, source, checksum, created_at, published_at
+SELECT DISTINCT ON (name) name, version, format, source, checksum, created_at, published_at, author, note
 FROM menu_trees
 WHERE published_at IS NOT NULL
 ORDER BY name, published_at DESC, version DESC`
@@ -198,7 +220,7 @@ func checkClaims(ctx context.Context, tx *sqlx.Tx, name string, version int) err
 		return fmt.Errorf("lock publishes: %w", err)
 	}
 	var row treeRow
-	err := tx.GetContext(ctx, &row, `SELECT name, version, format, source, checksum, created_at, published_at FROM menu_trees WHERE name = $1 AND version = $2`, name, version)
+	err := tx.GetContext(ctx, &row, `SELECT name, version, format, source, checksum, created_at, published_at, author, note FROM menu_trees WHERE name = $1 AND version = $2`, name, version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return menus.ErrNotFound
 	}
@@ -258,7 +280,7 @@ func (db *DB) PublishedTrees(ctx context.Context) ([]menus.TreeVersion, error) {
 // error wrapping menus.ErrNotFound.
 func (db *DB) TreeVersion(ctx context.Context, name string, version int) (menus.TreeVersion, error) {
 	const q = `
-SELECT name, version, format, source, checksum, created_at, published_at
+SELECT name, version, format, source, checksum, created_at, published_at, author, note
 FROM menu_trees
 WHERE name = $1 AND version = $2`
 	var row treeRow
@@ -276,7 +298,7 @@ WHERE name = $1 AND version = $2`
 // tree, without their sources.
 func (db *DB) TreeVersions(ctx context.Context) ([]menus.TreeVersion, error) {
 	const q = `
-SELECT name, version, format, '' AS source, checksum, created_at, published_at
+SELECT name, version, format, '' AS source, checksum, created_at, published_at, author, note
 FROM menu_trees ORDER BY name, version DESC`
 	var rows []treeRow
 	if err := db.db.SelectContext(ctx, &rows, q); err != nil {

@@ -6,7 +6,13 @@
 // Errors have one shape, documented in the OpenAPI file served at
 // /api/v1/openapi.json:
 //
-//	{"error": {"status": 422, "code": "invalid", "message": "...", "problems": [{"node": "...", "field": "...", "message": "..."}]}}
+//	{"error": {"status": 422, "code": "invalid", "reason": "tree_invalid", "params": {"count": "2"}, "message": "...",
+//	 "problems": [{"node": "...", "field": "...", "code": "...", "params": {...}, "message": "..."}]}}
+//
+// code is the broad class (invalid, unauthorized, not_found ...); reason,
+// when given, names the exact error, stable across releases, with its
+// values in params, so that a client can say it in its user's language.
+// Menu problems are worded in the language the request accepts (zh or en).
 package admin
 
 import (
@@ -19,11 +25,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/access"
 	"github.com/gofiber/fiber/v2"
 	"github.com/pmezard/go-difflib/difflib"
+	"go.yaml.in/yaml/v3"
 )
 
 // Store is what the API needs of the database (storage.DB).
@@ -33,7 +42,7 @@ type Store interface {
 	UserByToken(ctx context.Context, token string) (access.User, error)
 	TreeVersions(ctx context.Context) ([]menus.TreeVersion, error)
 	TreeVersion(ctx context.Context, name string, version int) (menus.TreeVersion, error)
-	SaveTreeVersionAs(ctx context.Context, actor access.User, name, format string, source []byte) (menus.TreeVersion, error)
+	SaveTreeVersionNoted(ctx context.Context, actor access.User, name, format, note string, source []byte) (menus.TreeVersion, error)
 	PublishTreeAs(ctx context.Context, actor access.User, name string, version int) error
 	AuditLog(ctx context.Context, limit int) ([]access.AuditRecord, error)
 	RevokeToken(ctx context.Context, actor access.User, token string) error
@@ -124,25 +133,68 @@ func (a *API) Mount(app *fiber.App) {
 	a.mountTemplates(auth)
 }
 
-// Problem is one field-level validation message.
+// Problem is one field-level validation message. Code, when set, names
+// the problem for a client that words it itself, with Params its values.
 type Problem struct {
-	Node    string `json:"node,omitempty"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
+	Node    string            `json:"node,omitempty"`
+	Field   string            `json:"field,omitempty"`
+	Code    string            `json:"code,omitempty"`
+	Params  map[string]string `json:"params,omitempty"`
+	Message string            `json:"message"`
 }
 
 // Error is the API's error body.
 type Error struct {
-	Status   int       `json:"status"`
-	Code     string    `json:"code"`
-	Message  string    `json:"message"`
-	Problems []Problem `json:"problems,omitempty"`
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+	// Reason names the error exactly (see the package comment).
+	Reason   string            `json:"reason,omitempty"`
+	Params   map[string]string `json:"params,omitempty"`
+	Message  string            `json:"message"`
+	Problems []Problem         `json:"problems,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Message }
 
 func fail(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// because names an error's reason and its values (name, value pairs).
+func (e *Error) because(reason string, params ...string) *Error {
+	e.Reason = reason
+	if len(params) > 0 {
+		e.Params = map[string]string{}
+		for i := 0; i+1 < len(params); i += 2 {
+			e.Params[params[i]] = params[i+1]
+		}
+	}
+	return e
+}
+
+// language is the language the request reads best, of the console's two:
+// Chinese when its Accept-Language puts zh first, else English.
+func language(c *fiber.Ctx) string {
+	for _, part := range strings.Split(c.Get(fiber.HeaderAcceptLanguage), ",") {
+		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		switch {
+		case strings.HasPrefix(tag, "zh"):
+			return menus.LangZH
+		case strings.HasPrefix(tag, "en"):
+			return menus.LangEN
+		}
+	}
+	return menus.LangEN
+}
+
+// invalidTree answers a tree with problems, each worded in lang.
+func invalidTree(verr *menus.ValidationError, lang string) *Error {
+	e := fail(http.StatusUnprocessableEntity, "invalid", "the tree has %d problems", len(verr.Problems)).
+		because("tree_invalid", "count", strconv.Itoa(len(verr.Problems)))
+	for _, p := range verr.Problems {
+		e.Problems = append(e.Problems, Problem{Node: p.Node, Field: p.Field, Code: p.Code, Params: p.ParamsIn(lang), Message: p.In(lang)})
+	}
+	return e
 }
 
 // write sends an error in the documented shape; a non-API error is a 500
@@ -173,15 +225,16 @@ func (a *API) login(c *fiber.Ctx) error {
 		Password string `json:"password"`
 	}
 	if err := c.BodyParser(&body); err != nil || body.Username == "" || body.Password == "" || len(body.Username) > 200 || len(body.Password) > maxPassword {
-		e := fail(http.StatusBadRequest, "invalid", "username and password are required")
-		e.Problems = []Problem{{Field: "username", Message: "required"}, {Field: "password", Message: "required"}}
+		e := fail(http.StatusBadRequest, "invalid", "username and password are required").because("credentials_required")
+		e.Problems = []Problem{{Field: "username", Code: "required", Message: "required"}, {Field: "password", Code: "required", Message: "required"}}
 		return a.write(c, e)
 	}
 	userKey, addrKey := "u:"+strings.ToLower(body.Username), "a:"+c.IP()
 	if wait := a.throttle.wait(userKey, addrKey); wait > 0 {
 		a.Log.Warn("sign-in refused: too many wrong attempts", "user", body.Username, "remote", c.IP(), "wait", wait.Round(time.Second).String())
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Seconds())+1))
-		return a.write(c, fail(http.StatusTooManyRequests, "throttled", "too many wrong attempts: try again in %d seconds", int(wait.Seconds())+1))
+		return a.write(c, fail(http.StatusTooManyRequests, "throttled", "too many wrong attempts: try again in %d seconds", int(wait.Seconds())+1).
+			because("throttled", "seconds", strconv.Itoa(int(wait.Seconds())+1)))
 	}
 	u, err := a.Store.Authenticate(c.UserContext(), body.Username, body.Password)
 	if errors.Is(err, menus.ErrNotFound) {
@@ -190,11 +243,11 @@ func (a *API) login(c *fiber.Ctx) error {
 		if err := a.Store.RecordLoginFailure(c.UserContext(), body.Username, c.IP(), "wrong username or password"); err != nil {
 			a.Log.Error("failed sign-in not audited", "err", err)
 		}
-		return a.write(c, fail(http.StatusUnauthorized, "unauthorized", "wrong username or password"))
+		return a.write(c, fail(http.StatusUnauthorized, "unauthorized", "wrong username or password").because("wrong_credentials"))
 	}
 	if errors.Is(err, access.ErrBusy) {
 		c.Set(fiber.HeaderRetryAfter, "2")
-		return a.write(c, fail(http.StatusServiceUnavailable, "busy", "busy: try again in a moment"))
+		return a.write(c, fail(http.StatusServiceUnavailable, "busy", "busy: try again in a moment").because("busy"))
 	}
 	if err != nil {
 		return a.write(c, err)
@@ -220,11 +273,11 @@ func (a *API) logout(c *fiber.Ctx) error {
 func (a *API) authenticate(c *fiber.Ctx) error {
 	token, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	if !ok || token == "" {
-		return a.write(c, fail(http.StatusUnauthorized, "unauthorized", "a bearer token is required"))
+		return a.write(c, fail(http.StatusUnauthorized, "unauthorized", "a bearer token is required").because("token_required"))
 	}
 	u, err := a.Store.UserByToken(c.UserContext(), strings.TrimSpace(token))
 	if errors.Is(err, menus.ErrNotFound) {
-		return a.write(c, fail(http.StatusUnauthorized, "unauthorized", "unknown or revoked token"))
+		return a.write(c, fail(http.StatusUnauthorized, "unauthorized", "unknown or revoked token").because("token_unknown"))
 	}
 	if err != nil {
 		return a.write(c, err)
@@ -242,7 +295,7 @@ func user(c *fiber.Ctx) access.User {
 func need(role string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !user(c).Allows(role) {
-			return c.Status(http.StatusForbidden).JSON(fiber.Map{"error": fail(http.StatusForbidden, "forbidden", "this needs the %s role", role)})
+			return c.Status(http.StatusForbidden).JSON(fiber.Map{"error": fail(http.StatusForbidden, "forbidden", "this needs the %s role", role).because("role_required", "role", role)})
 		}
 		return c.Next()
 	}
@@ -257,11 +310,17 @@ type treeView struct {
 	PublishedAt string `json:"published_at,omitempty"`
 	// Live marks the version callers get: the one published last.
 	Live   bool   `json:"live,omitempty"`
+	Author string `json:"author,omitempty"`
+	Note   string `json:"note,omitempty"`
 	Source string `json:"source,omitempty"`
 }
 
+// maxTreeNote bounds a version's note (storage keeps as many).
+const maxTreeNote = 500
+
 func treeJSON(t menus.TreeVersion) treeView {
-	v := treeView{Name: t.Name, Version: t.Version, Format: t.Format, Checksum: t.Checksum, CreatedAt: t.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), Source: string(t.Source)}
+	v := treeView{Name: t.Name, Version: t.Version, Format: t.Format, Checksum: t.Checksum, CreatedAt: t.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		Author: t.Author, Note: t.Note, Source: string(t.Source)}
 	if t.PublishedAt != nil {
 		v.PublishedAt = t.PublishedAt.UTC().Format("2006-01-02T15:04:05Z")
 	}
@@ -290,17 +349,19 @@ func (a *API) listTrees(c *fiber.Ctx) error {
 	for _, i := range live {
 		out[i].Live = true
 	}
-	return c.JSON(fiber.Map{"versions": out})
+	// Times are UTC; the console shows them in the deployment's zone.
+	return c.JSON(fiber.Map{"versions": out, "time_zone": a.loc().String()})
 }
 
 func (a *API) version(c *fiber.Ctx, param string) (menus.TreeVersion, error) {
 	v, err := strconv.Atoi(param)
 	if err != nil || v < 1 {
-		return menus.TreeVersion{}, fail(http.StatusBadRequest, "invalid", "version must be a whole number from 1")
+		return menus.TreeVersion{}, fail(http.StatusBadRequest, "invalid", "version must be a whole number from 1").because("version_number")
 	}
 	t, err := a.Store.TreeVersion(c.UserContext(), c.Params("name"), v)
 	if errors.Is(err, menus.ErrNotFound) {
-		return t, fail(http.StatusNotFound, "not_found", "no version %d of tree %q", v, c.Params("name"))
+		return t, fail(http.StatusNotFound, "not_found", "no version %d of tree %q", v, c.Params("name")).
+			because("version_unknown", "version", strconv.Itoa(v), "tree", c.Params("name"))
 	}
 	return t, err
 }
@@ -316,7 +377,7 @@ func (a *API) getTree(c *fiber.Ctx) error {
 		// The console's editor works on the tree as JSON.
 		tree, err := menus.Parse(t.Source, t.Format)
 		if err != nil {
-			return a.write(c, fail(http.StatusUnprocessableEntity, "invalid", "stored version does not load: %v", err))
+			return a.write(c, fail(http.StatusUnprocessableEntity, "invalid", "stored version does not load: %v", err).because("tree_unparsed", "detail", err.Error()))
 		}
 		return c.JSON(fiber.Map{"name": t.Name, "version": t.Version, "tree": tree})
 	}
@@ -341,8 +402,19 @@ func (a *API) diff(c *fiber.Ctx) error {
 	if err != nil {
 		return a.write(c, err)
 	}
+	// A JSON version is one line to a diff: when either side is JSON,
+	// both are compared as the YAML they load as.
+	a1, b1 := string(from.Source), string(to.Source)
+	if from.Format == menus.FormatJSON || to.Format == menus.FormatJSON {
+		if a1, err = asYAML(from); err == nil {
+			b1, err = asYAML(to)
+		}
+		if err != nil {
+			return a.write(c, fail(http.StatusUnprocessableEntity, "invalid", "stored version does not load: %v", err).because("tree_unparsed", "detail", err.Error()))
+		}
+	}
 	text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(string(from.Source)), B: difflib.SplitLines(string(to.Source)),
+		A: difflib.SplitLines(a1), B: difflib.SplitLines(b1),
 		FromFile: fmt.Sprintf("%s v%d", from.Name, from.Version), ToFile: fmt.Sprintf("%s v%d", to.Name, to.Version), Context: 3,
 	})
 	if err != nil {
@@ -350,6 +422,18 @@ func (a *API) diff(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 	return c.SendString(text)
+}
+
+func asYAML(t menus.TreeVersion) (string, error) {
+	if t.Format == menus.FormatYAML {
+		return string(t.Source), nil
+	}
+	tree, err := menus.Parse(t.Source, t.Format)
+	if err != nil {
+		return "", err
+	}
+	out, err := yaml.Marshal(tree)
+	return string(out), err
 }
 
 // draft reads a tree from the request body and checks it as the gateway
@@ -362,18 +446,14 @@ func (a *API) draft(c *fiber.Ctx) (string, []byte, error) {
 	src := append([]byte(nil), c.Body()...)
 	m, err := menus.Check(src, format, a.Options)
 	if err == nil && m.Tree().Name != c.Params("name") {
-		err = &menus.ValidationError{Tree: m.Tree().Name, Problems: []menus.Problem{{Field: "name", Message: fmt.Sprintf("is %q, the path names %q", m.Tree().Name, c.Params("name"))}}}
+		err = &menus.ValidationError{Tree: m.Tree().Name, Problems: []menus.Problem{menus.NameProblem(m.Tree().Name, c.Params("name"))}}
 	}
 	var verr *menus.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		e := fail(http.StatusUnprocessableEntity, "invalid", "the tree has %d problems", len(verr.Problems))
-		for _, p := range verr.Problems {
-			e.Problems = append(e.Problems, Problem{Node: p.Node, Field: p.Field, Message: p.Message})
-		}
-		return "", nil, e
+		return "", nil, invalidTree(verr, language(c))
 	case err != nil:
-		return "", nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: err.Error()}
+		return "", nil, (&Error{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: err.Error()}).because("tree_unparsed", "detail", err.Error())
 	}
 	return format, src, nil
 }
@@ -390,7 +470,12 @@ func (a *API) saveDraft(c *fiber.Ctx) error {
 	if err != nil {
 		return a.write(c, err)
 	}
-	t, err := a.Store.SaveTreeVersionAs(c.UserContext(), user(c), c.Params("name"), format, src)
+	note := strings.TrimSpace(c.Query("note"))
+	if utf8.RuneCountInString(note) > maxTreeNote || strings.ContainsFunc(note, unicode.IsControl) {
+		return a.write(c, fail(http.StatusBadRequest, "invalid", "the note must be at most %d characters on one line", maxTreeNote).
+			because("note_invalid", "max", strconv.Itoa(maxTreeNote)))
+	}
+	t, err := a.Store.SaveTreeVersionNoted(c.UserContext(), user(c), c.Params("name"), format, note, src)
 	if err != nil {
 		return a.write(c, err)
 	}
@@ -409,7 +494,8 @@ func (a *API) publish(c *fiber.Ctx) error {
 		if errors.As(err, &claim) {
 			// Publishing it would take a code or keyword from a live
 			// tree's callers; nothing changed.
-			return a.write(c, fail(http.StatusConflict, "claimed", "%s", claim.Error()))
+			return a.write(c, fail(http.StatusConflict, "claimed", "%s", claim.Error()).
+				because("claimed", "what", claim.What, "value", claim.Value, "owner", claim.Owner))
 		}
 		return a.write(c, err)
 	}
@@ -426,5 +512,5 @@ func (a *API) audit(c *fiber.Ctx) error {
 	if err != nil {
 		return a.write(c, err)
 	}
-	return c.JSON(fiber.Map{"entries": rows})
+	return c.JSON(fiber.Map{"entries": rows, "time_zone": a.loc().String()})
 }

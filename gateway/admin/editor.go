@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
@@ -44,7 +45,7 @@ func (a *API) convert(c *fiber.Ctx) error {
 		err = yaml.Unmarshal(body, &tree)
 	}
 	if err != nil {
-		return a.write(c, fail(http.StatusUnprocessableEntity, "invalid", "the tree does not parse: %v", err))
+		return a.write(c, fail(http.StatusUnprocessableEntity, "invalid", "the tree does not parse: %v", err).because("tree_unparsed", "detail", err.Error()))
 	}
 	if c.Query("to") == "yaml" {
 		out, err := yaml.Marshal(&tree)
@@ -67,33 +68,31 @@ type Screen struct {
 }
 
 // simulate plays a draft (JSON body {"tree": {...}, "phone": "...",
-// "inputs": [...]}) and returns every screen. A confirm shows the end
-// screen with a placeholder reference: nothing is saved.
+// "lang": "zh", "inputs": [...]}) and returns every screen. A confirm shows
+// the end screen with a placeholder reference: nothing is saved. The
+// sample caller speaks lang when the tree has it.
 func (a *API) simulate(c *fiber.Ctx) error {
 	var body struct {
 		Tree   menus.Tree `json:"tree"`
 		Phone  string     `json:"phone"`
+		Lang   string     `json:"lang"`
 		Inputs []string   `json:"inputs"`
 	}
 	if err := json.Unmarshal(c.Body(), &body); err != nil {
-		return a.write(c, fail(http.StatusBadRequest, "invalid", "want {tree, phone, inputs}"))
+		return a.write(c, fail(http.StatusBadRequest, "invalid", "want {tree, phone, inputs}").because("simulate_body"))
 	}
 	if len(body.Inputs) > 50 {
-		return a.write(c, fail(http.StatusBadRequest, "invalid", "at most 50 inputs"))
+		return a.write(c, fail(http.StatusBadRequest, "invalid", "at most 50 inputs").because("too_many_inputs", "max", "50"))
 	}
 	m, err := menus.Compile(&body.Tree, 0, a.Options)
 	var verr *menus.ValidationError
 	if errors.As(err, &verr) {
-		e := fail(http.StatusUnprocessableEntity, "invalid", "the tree has %d problems", len(verr.Problems))
-		for _, p := range verr.Problems {
-			e.Problems = append(e.Problems, Problem{Node: p.Node, Field: p.Field, Message: p.Message})
-		}
-		return a.write(c, e)
+		return a.write(c, invalidTree(verr, language(c)))
 	}
 	if err != nil {
-		return a.write(c, fail(http.StatusUnprocessableEntity, "invalid", "%v", err))
+		return a.write(c, fail(http.StatusUnprocessableEntity, "invalid", "%v", err).because("tree_unparsed", "detail", err.Error()))
 	}
-	caller, err := a.simulatedCaller(c, m, body.Phone)
+	caller, err := a.simulatedCaller(c, m, body.Phone, body.Lang)
 	if err != nil {
 		return a.write(c, err)
 	}
@@ -125,8 +124,10 @@ func (a *API) simulate(c *fiber.Ctx) error {
 // demo's codes, and a made-up allowance, so that a draft can be walked
 // through without reading anyone's record. Only those who may read the
 // registry simulate as a real phone.
-func sampleCaller(m *menus.Machine) menus.Caller {
-	lang := m.Tree().Languages[0]
+func sampleCaller(m *menus.Machine, lang string) menus.Caller {
+	if !slices.Contains(m.Tree().Languages, lang) {
+		lang = m.Tree().Languages[0]
+	}
 	c := menus.Caller{Phone: "+8613000000000", DirectorID: 1, GuardianID: 1, Language: lang}
 	for i := 1; i <= 5; i++ {
 		code := fmt.Sprintf("C%04d", i)
@@ -151,15 +152,15 @@ func sampleCaller(m *menus.Machine) menus.Caller {
 // they name, so that the simulator is no window onto it; the phone's
 // registered caller for an administrator, audited, since that shows a
 // real child's name or a family's allowance.
-func (a *API) simulatedCaller(c *fiber.Ctx, m *menus.Machine, raw string) (menus.Caller, error) {
+func (a *API) simulatedCaller(c *fiber.Ctx, m *menus.Machine, raw, lang string) (menus.Caller, error) {
 	u := user(c)
 	if !u.Allows(access.RoleAdmin) || raw == "" {
-		return sampleCaller(m), nil
+		return sampleCaller(m, lang), nil
 	}
 	e164, err := phone.Normalizer{Region: a.Options.Region}.Normalize(raw)
 	if err != nil {
-		e := fail(http.StatusUnprocessableEntity, "invalid", "not a valid phone number")
-		e.Problems = []Problem{{Field: "phone", Message: "not a valid phone number"}}
+		e := fail(http.StatusUnprocessableEntity, "invalid", "not a valid phone number").because("phone_invalid")
+		e.Problems = []Problem{{Field: "phone", Code: "phone_invalid", Message: "not a valid phone number"}}
 		return menus.Caller{}, e
 	}
 	lookup := a.People.CallerByPhone
@@ -168,8 +169,9 @@ func (a *API) simulatedCaller(c *fiber.Ctx, m *menus.Machine, raw string) (menus
 	}
 	caller, err := lookup(c.UserContext(), e164)
 	if errors.Is(err, menus.ErrNotFound) {
-		e := fail(http.StatusUnprocessableEntity, "invalid", "that phone is not registered for this tree's audience")
-		e.Problems = []Problem{{Field: "phone", Message: "not registered"}}
+		e := fail(http.StatusUnprocessableEntity, "invalid", "that phone is not registered for this tree's audience").
+			because("phone_unregistered", "audience", string(m.Tree().For()))
+		e.Problems = []Problem{{Field: "phone", Code: "phone_unregistered", Message: "not registered"}}
 		return menus.Caller{}, e
 	}
 	if err != nil {

@@ -15,7 +15,8 @@ const T = {
     value: "值", kind: "类型", noData: "暂无数据", templates: "短信模板", template: "模板", variables: "变量",
     approvals: "审核", waiting: "条等待审核", carrier: "通道", providerId: "模板ID", note: "备注", record: "记录",
     pending: "审核中", approved: "已通过", rejected: "未通过", freeText: "变量为自由文本，服务商可能不予通过",
-    notRecorded: "尚无审核记录" },
+    notRecorded: "尚无审核记录", audit: "操作记录", when: "时间", who: "操作人", what: "操作", object: "对象", change: "内容",
+    yes: "是", no: "否", cancel: "取消", ok: "确定", author: "保存人", date: "日期" },
   en: { menus: "Menus", reports: "Reports", registry: "Registry", dashboard: "Dashboard", logout: "Log out", login: "Log in",
     username: "Username", password: "Password", tree: "Tree", version: "Version", published: "published", publish: "Publish",
     rollback: "Roll back to this", diff: "Diff", validate: "Validate", saveDraft: "Save draft", raw: "Raw YAML",
@@ -28,10 +29,60 @@ const T = {
     text: "Text", label: "Option", next: "Next", value: "Value", kind: "Kind", noData: "Nothing yet", templates: "SMS templates",
     template: "Template", variables: "Variables", approvals: "Approvals", waiting: "waiting for approval", carrier: "Carrier",
     providerId: "Template id", note: "Note", record: "Record", pending: "pending", approved: "approved", rejected: "rejected",
-    freeText: "its variable is free text: a provider may refuse it", notRecorded: "no verdict recorded yet" },
+    freeText: "its variable is free text: a provider may refuse it", notRecorded: "no verdict recorded yet", audit: "Audit log",
+    when: "When", who: "Who", what: "Action", object: "Object", change: "Change", yes: "yes", no: "no", cancel: "Cancel", ok: "OK",
+    author: "Saved by", date: "Date" },
 };
 let lang = sessionStorage.getItem("lang") || "zh";
 const t = (k) => (T[lang] && T[lang][k]) || k;
+
+// fill puts values into a wording: {name} becomes params.name.
+const fill = (s, params) => String(s).replace(/\{(\w+)\}/g, (m, k) => (params && params[k] !== undefined ? params[k] : m));
+
+// Reasons are the API's stable error codes (error.reason), worded here in
+// both languages; a page words its own reasons by adding to this table.
+const reasons = {
+  zh: { credentials_required: "请输入用户名和密码", wrong_credentials: "用户名或密码错误",
+    throttled: "错误次数太多，请 {seconds} 秒后再试", busy: "系统繁忙，请稍后再试", token_required: "请先登录",
+    token_unknown: "登录已过期，请重新登录", role_required: "此操作需要{role}权限", version_number: "版本号须为从 1 开始的整数",
+    version_unknown: "菜单树 {tree} 没有版本 {version}", tree_invalid: "菜单树有 {count} 个问题",
+    tree_unparsed: "无法读取菜单树：{detail}", note_invalid: "备注须为一行，最多 {max} 个字",
+    claimed: "{value} 已属于正在使用的菜单树 {owner}，未发布", phone_invalid: "电话号码无效",
+    phone_unregistered: "这个号码没有登记为此菜单树的使用者", simulate_body: "模拟请求无效", too_many_inputs: "最多模拟 {max} 步",
+    internal: "系统出错，请稍后再试" },
+  en: { credentials_required: "Enter your username and password", wrong_credentials: "Wrong username or password",
+    throttled: "Too many wrong attempts: try again in {seconds} seconds", busy: "Busy: try again in a moment",
+    token_required: "Please log in", token_unknown: "Your session has ended: please log in again",
+    role_required: "This needs the {role} role", version_number: "A version is a whole number from 1",
+    version_unknown: "Tree {tree} has no version {version}", tree_invalid: "The tree has {count} problems",
+    tree_unparsed: "The tree cannot be read: {detail}", note_invalid: "A note is one line of at most {max} characters",
+    claimed: "{value} belongs to the live tree {owner}: nothing was published", phone_invalid: "Not a valid phone number",
+    phone_unregistered: "That phone is not registered for this tree's audience", simulate_body: "The simulation request is not valid",
+    too_many_inputs: "At most {max} steps can be simulated", internal: "Something went wrong: try again in a moment" },
+};
+const roleWords = { zh: { admin: "管理员", editor: "编辑", viewer: "查看" }, en: { admin: "admin", editor: "editor", viewer: "viewer" } };
+
+// errorText says an API error in the console's language: by its reason
+// when the console knows it, else the server's message.
+function errorText(data) {
+  const e = (data && data.error) || {};
+  const params = Object.assign({}, e.params);
+  if (params.role) params.role = roleWords[lang][params.role] || params.role;
+  const words = reasons[lang] || {};
+  if (e.reason && words[e.reason]) return fill(words[e.reason], params);
+  if (e.code === "internal" && words.internal) return words.internal;
+  return e.message || (typeof data === "string" ? data : JSON.stringify(data));
+}
+
+// when shows a UTC time from the API in the deployment's time zone.
+function when(iso, tz) {
+  if (!iso) return "";
+  try {
+    const f = new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", { timeZone: tz || "UTC", year: "numeric",
+      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
+    return f.format(new Date(iso));
+  } catch (e) { return iso; }
+}
 
 // el builds an element: attributes, properties (on*), and children as
 // nodes or text.
@@ -48,7 +99,7 @@ function el(tag, attrs, ...kids) {
 const $ = (s) => document.querySelector(s);
 
 async function call(method, path, body, contentType) {
-  const headers = {};
+  const headers = { "Accept-Language": lang };
   const token = sessionStorage.getItem("token");
   if (token) headers.Authorization = "Bearer " + token;
   let payload;
@@ -65,6 +116,7 @@ async function call(method, path, body, contentType) {
 
 function logout() {
   sessionStorage.removeItem("token");
+  sessionStorage.removeItem("role");
   render();
 }
 
@@ -76,8 +128,9 @@ function loginView() {
   const form = el("form", { class: "card", onsubmit: async (ev) => {
     ev.preventDefault();
     const r = await call("POST", "/login", { username: user.value, password: pass.value });
-    if (!r.ok) { msg.textContent = (r.data.error && r.data.error.message) || r.status; return; }
+    if (!r.ok) { msg.textContent = errorText(r.data); return; }
     sessionStorage.setItem("token", r.data.token);
+    sessionStorage.setItem("role", (r.data.user && r.data.user.role) || "");
     // An office's day starts from what needs doing, not the menu editor.
     location.hash = "#dashboard";
     render();
@@ -89,15 +142,37 @@ function loginView() {
 }
 
 
-// status shows the outcome of an action in the page's status line.
+// status shows the outcome of an action in the page's status line. The
+// page is often redrawn right after an action: the message is shown again
+// on the redrawn page, if that follows within a few seconds.
+let flash = null;
 function status(text, ok) {
+  flash = { text, ok, at: Date.now() };
+  showFlash();
+}
+function showFlash() {
   const s = $("#status");
-  if (s) { s.textContent = text; s.className = "status " + (ok ? "ok" : "err"); }
+  if (s && flash) { s.textContent = flash.text; s.className = "status " + (flash.ok ? "ok" : "err"); }
+}
+
+// ask shows an in-page dialog and resolves true when the user confirms.
+// window.confirm would block the page, and tests with it.
+function ask(title, lines, okLabel) {
+  return new Promise((resolve) => {
+    const done = (v) => { box.remove(); resolve(v); };
+    const box = el("div", { id: "confirm", class: "overlay", role: "dialog", "aria-modal": "true" },
+      el("div", { class: "card dialog" }, el("b", {}, title), lines.filter(Boolean).map((l) => el("p", {}, l)),
+        el("div", { class: "row" },
+          el("button", { id: "confirm-ok", class: "primary", onclick: () => done(true) }, okLabel || t("ok")),
+          el("button", { id: "confirm-cancel", onclick: () => done(false) }, t("cancel")))));
+    document.body.append(box);
+    box.querySelector("#confirm-ok").focus();
+  });
 }
 
 async function download(path, filename) {
-  const r = await fetch("/api/v1" + path, { headers: { Authorization: "Bearer " + sessionStorage.getItem("token") } });
-  if (!r.ok) return status(await r.text(), false);
+  const r = await fetch("/api/v1" + path, { headers: { Authorization: "Bearer " + sessionStorage.getItem("token"), "Accept-Language": lang } });
+  if (!r.ok) { const body = await r.text(); let data = body; try { data = JSON.parse(body); } catch (e) { /* text */ } return status(errorText(data), false); }
   const a = el("a", { href: URL.createObjectURL(await r.blob()), download: filename });
   document.body.append(a); a.click(); a.remove();
 }
@@ -149,6 +224,7 @@ async function render() {
   const signedIn = !!sessionStorage.getItem("token");
   $("#nav").hidden = !signedIn;
   $("#logout").hidden = !signedIn;
+  for (const a of document.querySelectorAll("[data-role=admin]")) a.hidden = sessionStorage.getItem("role") !== "admin";
   const main = $("#main");
   if (!signedIn) { main.replaceChildren(loginView()); return; }
   const view = (location.hash || "#dashboard").slice(1);
@@ -157,7 +233,9 @@ async function render() {
   // since (clicking from tab to tab while a page loads).
   const seq = ++renderSeq;
   const node = await (views[view] || views.dashboard)();
-  if (seq === renderSeq) main.replaceChildren(node);
+  if (seq !== renderSeq) return;
+  main.replaceChildren(node);
+  if (flash && Date.now() - flash.at < 5000) showFlash();
 }
 let renderSeq = 0;
 
