@@ -2,7 +2,7 @@ package admin
 
 import (
 	"context"
-		"net/http"
+	"net/http"
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway/export"
