@@ -29,6 +29,10 @@ const reportWords = {
 };
 // word is a code in words: word("urgency", "urgent") is 紧急.
 const word = (group, code) => (code && (reportWords[lang][group] || {})[code]) || code || "";
+// worded is a report's own words, as the server words it from the tree
+// version that asked (a new choice in an edited tree included), falling
+// back to word(): worded(it, "detail", "category", it.category).
+const worded = (it, field, group, code) => (it.words && it.words[lang] && it.words[lang][field]) || word(group, code);
 
 Object.assign(T.zh, { reportedAt: "上报时间", child: "儿童", director: "主任", situation: "情况", category: "需求类别",
   channel: "渠道", ref: "编号", lastAction: "最近处理", all: "全部", childCode: "儿童编号", directorPhone: "主任电话",
@@ -95,8 +99,8 @@ function reportColumns(kind) {
     ["child", (it) => `${it.child_code} ${it.child_name}`],
     ["village", (it) => it.village],
     ["director", (it) => it.director_name],
-    kind === "needs" ? ["category", (it) => word("category", it.category)] : ["situation", (it) => word("situation", it.situation)],
-    ["urgency", (it) => word("urgency", it.urgency)],
+    kind === "needs" ? ["category", (it) => worded(it, "detail", "category", it.category)] : ["situation", (it) => worded(it, "detail", "situation", it.situation)],
+    ["urgency", (it) => worded(it, "urgency", "urgency", it.urgency)],
   ];
   if (kind === "needs") {
     cols.push(["status", (it) => word("status", it.status)]);
@@ -144,11 +148,13 @@ async function needDetail(f, ref) {
     el("div", { class: "row" }, el("h3", {}, t("needs"), " ", n.ref), el("span", { class: "spacer" }),
       el("button", { type: "button", id: "need-close", onclick: () => { f.open = ""; render(); } }, t("close"))),
     dl([["child", `${n.child_code} ${n.child_name}`], ["village", `${n.village} (${n.county})`],
-      ["director", `${n.director_name} ${n.director_phone}`], ["category", word("category", n.category)],
-      ["urgency", word("urgency", n.urgency)], ["status", word("status", n.status)], ["reportedAt", n.reported_at_local]]
+      ["director", `${n.director_name} ${n.director_phone}`], ["category", worded(n, "detail", "category", n.category)],
+      ["urgency", worded(n, "urgency", "urgency", n.urgency)], ["status", word("status", n.status)], ["reportedAt", n.reported_at_local]]
       .map(([k, v]) => [t(k), v, k])),
     el("h4", {}, t("answers")),
-    dl(answers.map(([k, v]) => [reportWords[lang].answer[k] || k, word(k, v), "answer:" + k])),
+    n.words && n.words[lang]
+      ? dl(n.words[lang].answers.map((a) => [a.name !== a.key ? a.name : reportWords[lang].answer[a.key] || a.key, a.word, "answer:" + a.key]))
+      : dl(answers.map(([k, v]) => [reportWords[lang].answer[k] || k, word(k, v), "answer:" + k])),
     el("h4", {}, t("history")),
     (n.history || []).length
       ? el("table", { id: "need-history" }, el("tr", {}, el("th", {}, t("when")), el("th", {}, t("who")), el("th", {}, t("change")), el("th", {}, t("note"))),
