@@ -378,7 +378,7 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		}
 		go sp.Run(ctx, db, every)
 	}
-	api := &admin.API{Store: db, Registry: db, Reports: db, Templates: db, People: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
+	api := &admin.API{Store: db, Registry: db, Reports: db, Templates: db, People: db, Cases: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
 	mounts := []func(*fiber.App){api.Mount, console.Mount}
 	draining := new(atomic.Bool)
 	checks := []gateway.Check{
