@@ -213,14 +213,27 @@ var registryCases = []registryCase{{
 		{`{"child": "", "scheme": "other", "status": "paid", "monthly_yuan": "lots"}`, []string{"child", "monthly_yuan"}},
 	},
 }, {
-	resource: "supervisors", noun: "supervisor", seeded: 1, search: "137001", found: 1,
-	create:    `{"phone": "+8613700137010", "name": "钱主任", "language": "zh", "county": "云岭县"}`,
+	resource: "supervisors", noun: "supervisor", seeded: 3, search: "赵主", found: 1,
+	create:    `{"phone": "+8613700137010", "name": "钱主任", "language": "zh", "county": "云岭县", "area": "YL-QS"}`,
 	key:       "+8613700137010",
-	update:    `{"id": 1, "active": false, "phone": "+8613700137010", "name": "钱主任", "language": "zh", "county": "雾山县"}`,
-	changed:   `"county":"雾山县"`,
+	update:    `{"id": 1, "active": false, "phone": "+8613700137010", "name": "钱主任", "language": "zh", "county": "雾山县", "area": "YL"}`,
+	changed:   `"county":"雾山县","area":"YL"`,
 	duplicate: `{"phone": "+8613700137001", "name": "x", "language": "zh", "county": "c"}`,
 	invalid: []registryInvalid{
 		{`{"phone": "+86137", "name": "x", "language": "ZH ", "county": ""}`, []string{"phone", "county"}},
+		{`{"phone": "+8613700137011", "name": "x", "language": "zh", "county": "c", "area": "NOWHERE"}`, []string{"area"}},
+	},
+}, {
+	resource: "areas", noun: "area", seeded: 5, search: "yl-qs", found: 2,
+	create:    `{"code": "YL-HX", "name": "河西镇", "level": "township", "parent": "YL"}`,
+	key:       "YL-HX",
+	update:    `{"id": 1, "active": false, "code": "YL-HX", "name": "河西乡", "level": "township", "parent": "YL"}`,
+	changed:   `"name":"河西乡","level":"township","parent":"YL"`,
+	duplicate: `{"code": "YL", "name": "x", "level": "county"}`,
+	invalid: []registryInvalid{
+		{`{"code": "a b", "name": "", "level": "city"}`, []string{"name", "level", "code"}},
+		{`{"code": "YL-X", "name": "x", "level": "county", "parent": "YL-QS-01"}`, []string{"parent"}},
+		{`{"code": "YL-Y", "name": "x", "level": "village", "parent": "NOWHERE"}`, []string{"parent"}},
 	},
 }}
 

@@ -473,13 +473,13 @@ func TestConsoleImport(t *testing.T) {
 	c.wait("the registry", `!!document.querySelector("#resource")`)
 	c.set("#resource", "directors", "change")
 	c.wait("directors", `!!document.querySelector('#columns-help [data-column="phone"]')`)
-	if cols := c.eval(`[...document.querySelectorAll("#columns-help [data-column]")].map((e) => e.dataset.column).join(",")`); cols != "phone,name,language,village,county" {
+	if cols := c.eval(`[...document.querySelectorAll("#columns-help [data-column]")].map((e) => e.dataset.column).join(",")`); cols != "phone,name,language,village,county,area" {
 		t.Errorf("column help for directors: %q", cols)
 	}
 	// The help names the columns the API reads, for every resource: an
 	// empty file's error lists them.
 	admin := mustUser(t, g, "admin2", access.RoleAdmin)
-	for _, res := range []string{"children", "guardians", "allowances", "supervisors", "directors"} {
+	for _, res := range []string{"children", "guardians", "allowances", "supervisors", "areas", "directors"} {
 		c.set("#resource", res, "change")
 		c.wait(res, fmt.Sprintf(`!!document.querySelector('#columns-help[data-resource=%q] li')`, res))
 		help := c.eval(`[...document.querySelectorAll("#columns-help [data-column]")].map((e) => e.dataset.column).join(",")`)

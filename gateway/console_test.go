@@ -255,3 +255,77 @@ func TestConsoleTemplates(t *testing.T) {
 		t.Fatalf("the alert after the approval: %+v, %v", m, err)
 	}
 }
+
+// TestConsoleCases: an officer opens the cases page, finds the overdue
+// case first and marked, reads its timeline and acknowledges it.
+func TestConsoleCases(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	ctx := context.Background()
+	if _, err := g.DB.CreateUser(ctx, access.User{}, "officer", "correct horse battery", access.RoleEditor); err != nil {
+		t.Fatal(err)
+	}
+	// Two cases: one of 青山村 (C0001), one of 石门村 (C0009), the later
+	// one overdue.
+	first := openDemoCase(t, g)
+	if got := kannelSMS(t, g, "+8613800138003", "需求 C0009 6 2"); !strings.HasPrefix(got, "需求已上报") {
+		t.Fatalf("need: %q", got)
+	}
+	var overdue string
+	if err := g.SQL(t).GetContext(ctx, &overdue, `UPDATE cases SET deadline_at = now() - interval '1 hour' WHERE code <> $1 RETURNING code`, first); err != nil {
+		t.Fatal(err)
+	}
+	bctx := browser(t)
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		for i, st := range steps {
+			sctx, cancel := context.WithTimeout(bctx, 15*time.Second)
+			err := chromedp.Do(sctx, st)
+			cancel()
+			if err != nil {
+				if png, serr := chromedp.Run(bctx, chromedp.FullScreenshot(100)); serr == nil {
+					artefact(t, "console-cases-failure.png", png)
+				}
+				t.Fatalf("%s, step %d: %v", what, i+1, err)
+			}
+		}
+	}
+	eval := func(js string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return s
+	}
+	run("log in",
+		chromedp.Navigate(g.URL+"/admin"),
+		chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "officer"),
+		chromedp.SendKeys("#password", "correct horse battery"),
+		chromedp.Click("#login"),
+		chromedp.WaitVisible("#nav"))
+	run("open the cases page", chromedp.Navigate(g.URL+"/admin#cases"), chromedp.WaitVisible("#case-list"))
+	order := eval(`[...document.querySelectorAll("#case-list tr[data-case]")].map((r) => r.dataset.case + (r.classList.contains("overdue") ? "!" : "")).join(" ")`)
+	if want := overdue + "! " + first; order != want {
+		t.Fatalf("list order %q, want %q (overdue first and marked)", order, want)
+	}
+	listPNG, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("open the overdue case",
+		chromedp.Click(`tr[data-case="`+overdue+`"] a`),
+		chromedp.WaitVisible(`#case-timeline tr[data-event="opened"]`),
+		chromedp.SendKeys("#case-note", "called the township"),
+		chromedp.Click(`button[data-act="acknowledge"]`),
+		chromedp.WaitVisible(`#case-timeline tr[data-event="acknowledged"]`))
+	if got := eval(`document.querySelector('#case-timeline tr[data-event="acknowledged"]').textContent`); !strings.Contains(got, "officer") || !strings.Contains(got, "called the township") {
+		t.Fatalf("acknowledged event %q", got)
+	}
+	var status string
+	if err := g.SQL(t).GetContext(ctx, &status, `SELECT status FROM cases WHERE code = $1`, overdue); err != nil || status != "acknowledged" {
+		t.Fatalf("case %s is %q, %v", overdue, status, err)
+	}
+	artefact(t, "console-cases.png", listPNG)
+}

@@ -79,12 +79,21 @@ func TestKannelChineseIntact(t *testing.T) {
 			t.Fatalf("need: the phone got %+v", reply)
 		}
 		s := &sender.Sender{DB: g.DB, Carriers: g.Senders, Log: slog.New(slog.DiscardHandler)}
-		if n, err := s.SendDue(context.Background()); err != nil || n != 1 {
-			t.Fatalf("SendDue = %d, %v; want the alert", n, err)
+		// The county's alert, and the case SMS to the township of the
+		// child's village.
+		if n, err := s.SendDue(context.Background()); err != nil || n != 2 {
+			t.Fatalf("SendDue = %d, %v; want the alert and the case", n, err)
 		}
-		alert := k.MT(t, 20*time.Second)
-		if alert.To != "+8613700137001" || !strings.HasPrefix(alert.Text, "紧急：儿童C0001，保护问题。") || !strings.Contains(alert.Text, ref) {
-			t.Fatalf("alert: the supervisor got %+v", alert)
+		got := map[string]string{}
+		for range 2 {
+			mt := k.MT(t, 20*time.Second)
+			got[mt.To] = mt.Text
+		}
+		if alert := got["+8613700137001"]; !strings.HasPrefix(alert, "紧急：儿童C0001，保护问题。") || !strings.Contains(alert, ref) {
+			t.Fatalf("alert: the supervisor got %q", alert)
+		}
+		if c := got["+8613700137002"]; !strings.HasPrefix(c, "新个案") || !strings.Contains(c, "保护问题") || strings.Contains(c, "王小明") {
+			t.Fatalf("case: the township's supervisor got %q", c)
 		}
 		deadline := time.Now().Add(20 * time.Second)
 		for {

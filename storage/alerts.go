@@ -11,7 +11,8 @@ import (
 )
 
 // Alerts: a report of an urgent concern queues an SMS to each active
-// supervisor of the child's county in the transaction that saves the
+// supervisor of the child's county (by the county's name; supervisors of
+// a township or village are told of the case instead, see cases.go) in the transaction that saves the
 // report, keyed by reference and supervisor, so it is sent exactly once
 // however often the report is retried, and never for a report that did not
 // commit.
@@ -32,6 +33,8 @@ func (db *DB) alertsTx(ctx context.Context, tx *sqlx.Tx, r menus.Report, ref str
 SELECT s.phone, s.language FROM supervisors s
 JOIN children c ON c.county = s.county
 WHERE c.code = $1 AND s.active
+  -- Supervisors of a township or a village hear of their cases instead.
+  AND NOT EXISTS (SELECT 1 FROM areas a WHERE a.id = s.area_id AND a.level IN ('township', 'village'))
 ORDER BY s.phone`
 	var director string
 	if err := tx.GetContext(ctx, &director, qDirector, r.DirectorID); err != nil {

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/barefoot-ussd/barefoot/menus/cases"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -71,6 +72,9 @@ type DB struct {
 	dsn string
 	// alertCarrier sends alerts about urgent reports (SetAlertCarrier).
 	alertCarrier string
+	// caseDeadlines are how long each level has to acknowledge a case
+	// (SetCaseDeadlines).
+	caseDeadlines cases.Deadlines
 	// newRef draws the random part of a report reference. It is a field so
 	// that a test can force a collision; Open sets it to randomRef.
 	newRef func() (string, error)

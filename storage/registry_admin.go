@@ -444,6 +444,7 @@ type regDirector struct {
 	Language string `db:"language" json:"language"`
 	Village  string `db:"village" json:"village"`
 	County   string `db:"county" json:"county"`
+	Area     string `db:"area" json:"area"`
 	Active   bool   `db:"active" json:"active"`
 }
 
@@ -451,28 +452,44 @@ func (r regDirector) ident() int64                { return r.ID }
 func (r regDirector) objectID() string            { return r.Phone }
 func (r regDirector) isActive() bool              { return r.Active }
 func (r regDirector) director() registry.Director { return registry.Director(r) }
-func (r regDirector) same(w regDirector) bool     { w.ID, w.Active = r.ID, r.Active; return r == w }
+func (r regDirector) same(w regDirector) bool {
+	w.ID, w.Active = r.ID, r.Active
+	if w.Area == "" {
+		w.Area = r.Area
+	}
+	return r == w
+}
 func newRegDirector(d registry.Director) regDirector {
-	return regDirector{Phone: clean(d.Phone), Name: clean(d.Name), Language: clean(d.Language), Village: clean(d.Village), County: clean(d.County)}
+	return regDirector{Phone: clean(d.Phone), Name: clean(d.Name), Language: clean(d.Language), Village: clean(d.Village), County: clean(d.County), Area: clean(d.Area)}
 }
 
 var directorKind = regKind[regDirector]{
 	noun: "director", table: "directors",
-	cols:   `r.id, r.phone, r.name, r.language, r.village, r.county, r.active`,
+	cols:   `r.id, r.phone, r.name, r.language, r.village, r.county, ` + areaCodeCol + `, r.active`,
 	from:   `directors r`,
 	search: `r.name ILIKE $2 OR r.phone ILIKE $2`,
 	order:  `r.name, r.id`,
 	key:    `r.phone = $1`, keyCols: []string{"r.phone"},
 	keyArgs: func(w regDirector) []any { return []any{w.Phone} },
 	insert: func(ctx context.Context, tx *sqlx.Tx, w regDirector) (int64, error) {
-		const q = `INSERT INTO directors (phone, name, language, village, county) VALUES ($1, $2, $3, $4, $5) RETURNING id`
+		area, err := areaLink(ctx, tx, w.Area, registry.LevelVillage)
+		if err != nil {
+			return 0, err
+		}
+		const q = `INSERT INTO directors (phone, name, language, village, county, area_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`
 		var id int64
-		err := tx.GetContext(ctx, &id, q, w.Phone, w.Name, w.Language, w.Village, w.County)
+		err = tx.GetContext(ctx, &id, q, w.Phone, w.Name, w.Language, w.Village, w.County, area)
 		return id, regUniqueOr(err, "directors_phone_key", "phone")
 	},
 	update: func(ctx context.Context, tx *sqlx.Tx, before, w regDirector) error {
-		const q = `UPDATE directors SET phone = $2, name = $3, language = $4, village = $5, county = $6, updated_at = now() WHERE id = $1`
-		_, err := tx.ExecContext(ctx, q, before.ID, w.Phone, w.Name, w.Language, w.Village, w.County)
+		area, err := areaLink(ctx, tx, w.Area, registry.LevelVillage)
+		if err != nil {
+			return err
+		}
+		const q = `
+UPDATE directors SET phone = $2, name = $3, language = $4, village = $5, county = $6, area_id = COALESCE($7, area_id), updated_at = now()
+WHERE id = $1`
+		_, err = tx.ExecContext(ctx, q, before.ID, w.Phone, w.Name, w.Language, w.Village, w.County, area)
 		return regUniqueOr(err, "directors_phone_key", "phone")
 	},
 }
@@ -526,6 +543,7 @@ type regChild struct {
 	Village   string         `db:"village" json:"village"`
 	County    string         `db:"county" json:"county"`
 	Directors pq.StringArray `db:"directors" json:"directors"`
+	Area      string         `db:"area" json:"area"`
 	Active    bool           `db:"active" json:"active"`
 }
 
@@ -534,12 +552,12 @@ func (r regChild) objectID() string { return r.Code }
 func (r regChild) isActive() bool   { return r.Active }
 func (r regChild) same(w regChild) bool {
 	return r.Code == w.Code && r.Name == w.Name && r.BirthDate == w.BirthDate && r.Village == w.Village &&
-		r.County == w.County && slices.Equal(r.Directors, w.Directors)
+		r.County == w.County && slices.Equal(r.Directors, w.Directors) && (w.Area == "" || w.Area == r.Area)
 }
 
 func (r regChild) record() registry.ChildRecord {
 	c := registry.ChildRecord{
-		Child:     registry.Child{ID: r.ID, Code: r.Code, Name: r.Name, BirthDate: regDateOf(r.BirthDate), Village: r.Village, County: r.County, Active: r.Active},
+		Child:     registry.Child{ID: r.ID, Code: r.Code, Name: r.Name, BirthDate: regDateOf(r.BirthDate), Village: r.Village, County: r.County, Area: r.Area, Active: r.Active},
 		Directors: []string(r.Directors),
 	}
 	if len(c.Directors) > 0 {
@@ -566,12 +584,12 @@ func newRegChild(c registry.ChildRecord) regChild {
 		rest := slices.Compact(slices.Sorted(slices.Values(directors[1:])))
 		directors = append(directors[:1], rest...)
 	}
-	return regChild{Code: clean(c.Code), Name: clean(c.Name), BirthDate: regDateText(c.BirthDate), Village: clean(c.Village), County: clean(c.County), Directors: directors}
+	return regChild{Code: clean(c.Code), Name: clean(c.Name), BirthDate: regDateText(c.BirthDate), Village: clean(c.Village), County: clean(c.County), Directors: directors, Area: clean(c.Area)}
 }
 
 var childKind = regKind[regChild]{
 	noun: "child", table: "children",
-	cols: `r.id, r.code, r.name, COALESCE(to_char(r.birth_date, 'YYYY-MM-DD'), '') AS birth_date, r.village, r.county, r.active,
+	cols: `r.id, r.code, r.name, COALESCE(to_char(r.birth_date, 'YYYY-MM-DD'), '') AS birth_date, r.village, r.county, r.active, ` + areaCodeCol + `,
        ARRAY(SELECT d.phone FROM child_directors cd JOIN directors d ON d.id = cd.director_id
              WHERE cd.child_id = r.id ORDER BY d.id <> r.director_id, d.phone COLLATE "C") AS directors`,
 	from: `children r`,
@@ -585,6 +603,10 @@ var childKind = regKind[regChild]{
 			_, err := directorIDs(ctx, tx, w.Directors)
 			return 0, err
 		}
+		area, err := areaLink(ctx, tx, w.Area, registry.LevelVillage)
+		if err != nil {
+			return 0, err
+		}
 		// The child and its directors in one statement, as an import runs
 		// it once a row; it inserts nothing when a phone is no director's.
 		const q = `
@@ -592,8 +614,8 @@ WITH ids AS (
     SELECT d.id, u.n FROM unnest($6::text[]) WITH ORDINALITY AS u(phone, n)
     JOIN directors d ON d.phone = u.phone
 ), child AS (
-    INSERT INTO children (code, name, birth_date, village, county, director_id)
-    SELECT $1, $2, CAST(NULLIF($3, '') AS date), $4, $5, (SELECT id FROM ids WHERE n = 1)
+    INSERT INTO children (code, name, birth_date, village, county, director_id, area_id)
+    SELECT $1, $2, CAST(NULLIF($3, '') AS date), $4, $5, (SELECT id FROM ids WHERE n = 1), $7::bigint
     WHERE (SELECT count(*) FROM ids) = cardinality($6::text[])
     RETURNING id
 ), assigned AS (
@@ -602,7 +624,7 @@ WITH ids AS (
 )
 SELECT id FROM child`
 		var id int64
-		err := tx.GetContext(ctx, &id, q, w.Code, w.Name, w.BirthDate, w.Village, w.County, w.Directors)
+		err = tx.GetContext(ctx, &id, q, w.Code, w.Name, w.BirthDate, w.Village, w.County, w.Directors, area)
 		if errors.Is(err, sql.ErrNoRows) {
 			// Which phone is no director's, as a validation error.
 			if _, err := directorIDs(ctx, tx, w.Directors); err != nil {
@@ -620,11 +642,15 @@ SELECT id FROM child`
 		if err != nil {
 			return err
 		}
+		area, err := areaLink(ctx, tx, w.Area, registry.LevelVillage)
+		if err != nil {
+			return err
+		}
 		const q = `
 UPDATE children SET code = $2, name = $3, birth_date = CAST(NULLIF($4, '') AS date), village = $5, county = $6,
-    director_id = $7, updated_at = now()
+    director_id = $7, area_id = COALESCE($8, area_id), updated_at = now()
 WHERE id = $1`
-		if _, err := tx.ExecContext(ctx, q, before.ID, w.Code, w.Name, w.BirthDate, w.Village, w.County, ids[0]); err != nil {
+		if _, err := tx.ExecContext(ctx, q, before.ID, w.Code, w.Name, w.BirthDate, w.Village, w.County, ids[0], area); err != nil {
 			return regUniqueOr(err, "children_code_key", "code")
 		}
 		if slices.Equal(before.Directors, w.Directors) {
@@ -996,6 +1022,7 @@ type regSupervisor struct {
 	Name     string `db:"name" json:"name"`
 	Language string `db:"language" json:"language"`
 	County   string `db:"county" json:"county"`
+	Area     string `db:"area" json:"area"`
 	Active   bool   `db:"active" json:"active"`
 }
 
@@ -1003,28 +1030,44 @@ func (r regSupervisor) ident() int64                    { return r.ID }
 func (r regSupervisor) objectID() string                { return r.Phone }
 func (r regSupervisor) isActive() bool                  { return r.Active }
 func (r regSupervisor) supervisor() registry.Supervisor { return registry.Supervisor(r) }
-func (r regSupervisor) same(w regSupervisor) bool       { w.ID, w.Active = r.ID, r.Active; return r == w }
+func (r regSupervisor) same(w regSupervisor) bool {
+	w.ID, w.Active = r.ID, r.Active
+	if w.Area == "" {
+		w.Area = r.Area
+	}
+	return r == w
+}
 func newRegSupervisor(s registry.Supervisor) regSupervisor {
-	return regSupervisor{Phone: clean(s.Phone), Name: clean(s.Name), Language: clean(s.Language), County: clean(s.County)}
+	return regSupervisor{Phone: clean(s.Phone), Name: clean(s.Name), Language: clean(s.Language), County: clean(s.County), Area: clean(s.Area)}
 }
 
 var supervisorKind = regKind[regSupervisor]{
 	noun: "supervisor", table: "supervisors",
-	cols:   `r.id, r.phone, r.name, r.language, r.county, r.active`,
+	cols:   `r.id, r.phone, r.name, r.language, r.county, ` + areaCodeCol + `, r.active`,
 	from:   `supervisors r`,
 	search: `r.name ILIKE $2 OR r.phone ILIKE $2`,
 	order:  `r.name, r.id`,
 	key:    `r.phone = $1`, keyCols: []string{"r.phone"},
 	keyArgs: func(w regSupervisor) []any { return []any{w.Phone} },
 	insert: func(ctx context.Context, tx *sqlx.Tx, w regSupervisor) (int64, error) {
-		const q = `INSERT INTO supervisors (phone, name, language, county) VALUES ($1, $2, $3, $4) RETURNING id`
+		area, err := areaLink(ctx, tx, w.Area, "")
+		if err != nil {
+			return 0, err
+		}
+		const q = `INSERT INTO supervisors (phone, name, language, county, area_id) VALUES ($1, $2, $3, $4, $5) RETURNING id`
 		var id int64
-		err := tx.GetContext(ctx, &id, q, w.Phone, w.Name, w.Language, w.County)
+		err = tx.GetContext(ctx, &id, q, w.Phone, w.Name, w.Language, w.County, area)
 		return id, regUniqueOr(err, "supervisors_phone_key", "phone")
 	},
 	update: func(ctx context.Context, tx *sqlx.Tx, before, w regSupervisor) error {
-		const q = `UPDATE supervisors SET phone = $2, name = $3, language = $4, county = $5, updated_at = now() WHERE id = $1`
-		_, err := tx.ExecContext(ctx, q, before.ID, w.Phone, w.Name, w.Language, w.County)
+		area, err := areaLink(ctx, tx, w.Area, "")
+		if err != nil {
+			return err
+		}
+		const q = `
+UPDATE supervisors SET phone = $2, name = $3, language = $4, county = $5, area_id = COALESCE($6, area_id), updated_at = now()
+WHERE id = $1`
+		_, err = tx.ExecContext(ctx, q, before.ID, w.Phone, w.Name, w.Language, w.County, area)
 		return regUniqueOr(err, "supervisors_phone_key", "phone")
 	},
 }

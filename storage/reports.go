@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/cases"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -174,7 +175,9 @@ func (db *DB) SaveReport(ctx context.Context, r menus.Report) (string, error) {
 // key and one of them would be lost.
 //
 // With r.Alert, the supervisors of the child's county are alerted in the
-// same transaction, once: alerts exist exactly when their report does.
+// same transaction, once: alerts exist exactly when their report does. A
+// report that opens a case (cases.Opens) opens it in that transaction too,
+// once, and tells the case's first supervisors (see cases.go).
 //
 // Strings are stored with invalid UTF-8 replaced by U+FFFD and NUL bytes
 // removed. An empty Urgency is stored as routine, a zero ReportedAt as the
@@ -231,7 +234,7 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 		if pp.answers, err = db.sealAnswers(p.answers, fresh); err != nil {
 			return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
 		}
-		if !r.Alert {
+		if !r.Alert && !cases.Opens(r) {
 			// Most reports: one statement, one round trip.
 			ref, err = db.insertChecked(ctx, t, fresh, pp)
 			if err == nil {
@@ -248,11 +251,20 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 		err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 			var err error
 			ref, err = saveReport(ctx, tx, t, fresh, pp)
-			if err == nil && ref == fresh && r.Alert {
-				// A new urgent report: its alerts commit with it, or not at all.
-				err = db.alertsTx(ctx, tx, r, ref)
+			if err != nil || ref != fresh {
+				return err
 			}
-			return err
+			// A new report: its case and alerts commit with it, or not at
+			// all, and a retry (ref != fresh) opens and alerts nothing.
+			if cases.Opens(r) {
+				if _, err := db.openCaseTx(ctx, tx, r, ref); err != nil {
+					return err
+				}
+			}
+			if r.Alert {
+				return db.alertsTx(ctx, tx, r, ref)
+			}
+			return nil
 		})
 		if err == nil {
 			return ref, ref == fresh, nil

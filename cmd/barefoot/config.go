@@ -15,6 +15,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/barefoot-ussd/barefoot/gateway/assemble"
+	"github.com/barefoot-ussd/barefoot/menus/cases"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/redis/go-redis/v9"
@@ -61,7 +62,9 @@ type config struct {
 	// AlertCarrier sends alerts about urgent reports: one of the carriers
 	// that carry SMS, checked when the gateway is assembled.
 	AlertCarrier string
-	LogLevel     slog.Level
+	// CaseDeadlines are how long each level has to acknowledge a case.
+	CaseDeadlines cases.Deadlines
+	LogLevel      slog.Level
 	// Getenv reads the settings of each carrier, which its own package
 	// reads and checks.
 	Getenv func(string) string
@@ -153,6 +156,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("BAREFOOT_STATUS_SECRET: want off or required, got %q", v)
 	}
 	c.AlertCarrier = get("BAREFOOT_ALERT_CARRIER", "at")
+	if c.CaseDeadlines, err = caseDeadlines(get); err != nil {
+		return c, err
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("BAREFOOT_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("BAREFOOT_LOG_LEVEL: want debug, info, warn or error")
 	}
@@ -248,4 +254,42 @@ func unwrapAll(err error) error {
 		}
 		err = u
 	}
+}
+
+// caseCategories are the categories a case deadline may be set for with
+// BAREFOOT_CASE_DEADLINE_<CATEGORY>: the needs' categories and the visits'
+// situations that open cases.
+var caseCategories = []string{"registration", "school", "health", "medical", "allowance", "protection", "other", "urgent", "concern"}
+
+// caseDeadlines reads BAREFOOT_CASE_DEADLINE and its per-category forms.
+func caseDeadlines(get func(key, def string) string) (cases.Deadlines, error) {
+	read := func(key, def string) (time.Duration, error) {
+		v := get(key, def)
+		if v == "" {
+			return 0, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return 0, fmt.Errorf("%s: want a duration of a minute or more, such as 4h, got %q", key, v)
+		}
+		return d, nil
+	}
+	var out cases.Deadlines
+	var err error
+	if out.Default, err = read("BAREFOOT_CASE_DEADLINE", cases.DefaultDeadline.String()); err != nil {
+		return out, err
+	}
+	for _, cat := range caseCategories {
+		d, err := read("BAREFOOT_CASE_DEADLINE_"+strings.ToUpper(cat), "")
+		if err != nil {
+			return out, err
+		}
+		if d > 0 {
+			if out.ByCategory == nil {
+				out.ByCategory = map[string]time.Duration{}
+			}
+			out.ByCategory[cat] = d
+		}
+	}
+	return out, nil
 }

@@ -42,7 +42,7 @@ func serve(ctx context.Context, cfg config) error {
 		Region: cfg.Region, RedisPrefix: cfg.RedisPrefix, SessionTTL: cfg.SessionTTL, ResumeTTL: cfg.ResumeTTL,
 		SMSSessionTTL: cfg.SMSSessionTTL, ReplyLimit: cfg.SMSReplyLimit, StrangerReplyLimit: cfg.SMSStrangerReplyLimit, ReplyWindow: cfg.SMSReplyWindow,
 		DailyReplies: cfg.SMSDailyReplies, StatusSecret: cfg.StatusSecret, Getenv: cfg.Getenv, PublicURL: cfg.PublicURL,
-		AlertCarrier: cfg.AlertCarrier, Location: cfg.Location, WebhookSecret: cfg.WebhookSecret, SpoolDir: cfg.SpoolDir, SeparateAdmin: cfg.AdminAddr != "",
+		AlertCarrier: cfg.AlertCarrier, CaseDeadlines: cfg.CaseDeadlines, Location: cfg.Location, WebhookSecret: cfg.WebhookSecret, SpoolDir: cfg.SpoolDir, SeparateAdmin: cfg.AdminAddr != "",
 	}, log)
 	if err != nil {
 		return err // it names the setting to fix, or says what failed

@@ -69,6 +69,10 @@ type API struct {
 	Reads ReadLog
 	// People looks up the phone a draft is simulated as.
 	People People
+	// Cases are the cases endpoints' store; they are not served when nil.
+	Cases CaseStore
+	// Now is the clock cases are read and acted on by; time.Now when nil.
+	Now func() time.Time
 	// Options are what trees are compiled with: a draft is validated
 	// exactly as the gateway will load it, screen budgets included.
 	Options menus.Options
@@ -131,6 +135,7 @@ func (a *API) Mount(app *fiber.App) {
 	a.mountRegistry(auth)
 	a.mountReports(auth)
 	a.mountTemplates(auth)
+	a.mountCases(auth)
 }
 
 // Problem is one field-level validation message. Code, when set, names

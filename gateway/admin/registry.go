@@ -82,10 +82,18 @@ type RegistryStore interface {
 	SetSupervisorActive(ctx context.Context, actor access.User, id int64, active bool) (registry.Supervisor, error)
 	ImportSupervisors(ctx context.Context, actor access.User, ss []registry.Supervisor, dryRun bool) (created, updated int, err error)
 
-	// UnknownDirectors and UnknownChildren return those of the phones or
-	// codes that no record, active or not, has.
+	ListAreas(ctx context.Context, q string, limit, offset int) ([]registry.Area, int, error)
+	AreaByID(ctx context.Context, id int64) (registry.Area, error)
+	CreateArea(ctx context.Context, actor access.User, a registry.Area) (registry.Area, error)
+	UpdateArea(ctx context.Context, actor access.User, a registry.Area) (registry.Area, error)
+	SetAreaActive(ctx context.Context, actor access.User, id int64, active bool) (registry.Area, error)
+	ImportAreas(ctx context.Context, actor access.User, as []registry.Area, dryRun bool) (created, updated int, err error)
+
+	// UnknownDirectors, UnknownChildren and UnknownAreas return those of
+	// the phones or codes that no record, active or not, has.
 	UnknownDirectors(ctx context.Context, phones []string) ([]string, error)
 	UnknownChildren(ctx context.Context, codes []string) ([]string, error)
+	UnknownAreas(ctx context.Context, codes []string) ([]string, error)
 }
 
 // Limits of lists and imports.
@@ -112,6 +120,7 @@ var (
 
 var (
 	childCodeRE = regexp.MustCompile(`^[A-Z][0-9]{4,9}$`)
+	areaCodeRE  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,32}$`)
 	secretRE    = regexp.MustCompile(`^[0-9A-Za-z]{4,12}$`)
 )
 
@@ -126,8 +135,9 @@ func (a *API) mountRegistry(r fiber.Router) {
 	mountResource(g, a.guardians())
 	mountResource(g, a.allowances())
 	mountResource(g, a.supervisors())
+	mountResource(g, a.areas())
 	g.All("/*", func(c *fiber.Ctx) error {
-		return a.write(c, fail(http.StatusNotFound, "not_found", "no such registry resource; there are directors, children, guardians, allowances and supervisors"))
+		return a.write(c, fail(http.StatusNotFound, "not_found", "no such registry resource; there are directors, children, guardians, allowances, supervisors and areas"))
 	})
 }
 
@@ -361,36 +371,43 @@ func (k *resource[In, R]) storeError(err error) error {
 	return err
 }
 
-// reference is a director or child that a record names.
+// reference is a director, child or area that a record names.
 type reference struct {
 	field    string
-	director bool // a director's phone; otherwise a child's code
+	director bool // a director's phone
+	area     bool // an area's code; otherwise a child's code
 	key      string
 }
 
 func (r reference) missing() string {
-	if r.director {
+	switch {
+	case r.director:
 		return "no director has this phone"
+	case r.area:
+		return "no area has this code"
 	}
 	return "no child has this code"
 }
 
 // unknownRefs reports, for each reference, whether nothing it names exists.
 func (a *API) unknownRefs(ctx context.Context, refs []reference) ([]bool, error) {
-	var phones, codes []string
+	var phones, codes, areas []string
 	for _, r := range refs {
-		if r.director {
+		switch {
+		case r.director:
 			phones = append(phones, r.key)
-		} else {
+		case r.area:
+			areas = append(areas, r.key)
+		default:
 			codes = append(codes, r.key)
 		}
 	}
 	unknown := map[reference]bool{}
 	for _, q := range []struct {
-		director bool
-		keys     []string
-		find     func(context.Context, []string) ([]string, error)
-	}{{true, phones, a.Registry.UnknownDirectors}, {false, codes, a.Registry.UnknownChildren}} {
+		director, area bool
+		keys           []string
+		find           func(context.Context, []string) ([]string, error)
+	}{{true, false, phones, a.Registry.UnknownDirectors}, {false, false, codes, a.Registry.UnknownChildren}, {false, true, areas, a.Registry.UnknownAreas}} {
 		if len(q.keys) == 0 {
 			continue
 		}
@@ -399,12 +416,12 @@ func (a *API) unknownRefs(ctx context.Context, refs []reference) ([]bool, error)
 			return nil, err
 		}
 		for _, key := range missing {
-			unknown[reference{director: q.director, key: key}] = true
+			unknown[reference{director: q.director, area: q.area, key: key}] = true
 		}
 	}
 	out := make([]bool, len(refs))
 	for i, r := range refs {
-		out[i] = unknown[reference{director: r.director, key: r.key}]
+		out[i] = unknown[reference{director: r.director, area: r.area, key: r.key}]
 	}
 	return out, nil
 }
@@ -477,6 +494,21 @@ func (ck *checker) code(field, v string) string {
 		return v
 	}
 	return ""
+}
+
+// area reads an optional area code and names it as a reference; "" keeps
+// a record's stored area.
+func (ck *checker) area(field, v string, refs *[]reference) string {
+	v = strings.TrimSpace(width.Narrow.String(v))
+	switch {
+	case v == "":
+	case !areaCodeRE.MatchString(v):
+		ck.fail(field, "must be 1 to 32 letters, digits, dots, dashes or underscores")
+		return ""
+	default:
+		*refs = append(*refs, reference{field: field, area: true, key: v})
+	}
+	return v
 }
 
 // date reads an optional YYYY-MM-DD; past refuses a date in the future.
@@ -584,6 +616,8 @@ type directorIn struct {
 	Language string `json:"language"`
 	Village  string `json:"village"`
 	County   string `json:"county"`
+	// Area is the code of the director's village area; empty keeps it.
+	Area string `json:"area"`
 }
 
 type directorView struct {
@@ -593,6 +627,7 @@ type directorView struct {
 	Language string `json:"language"`
 	Village  string `json:"village"`
 	County   string `json:"county"`
+	Area     string `json:"area"`
 	Active   bool   `json:"active"`
 }
 
@@ -600,15 +635,16 @@ func (a *API) directors() *resource[directorIn, registry.Director] {
 	s := a.Registry
 	return &resource[directorIn, registry.Director]{
 		api: a, path: "directors", noun: "director", keyField: "phone", conflict: "another director has this phone",
-		columns: []csvColumn{{name: "phone"}, {name: "name"}, {name: "language"}, {name: "village"}, {name: "county"}},
+		columns: []csvColumn{{name: "phone"}, {name: "name"}, {name: "language"}, {name: "village"}, {name: "county"}, {name: "area", optional: true}},
 		fromCSV: func(cell func(string) string) directorIn {
-			return directorIn{Phone: cell("phone"), Name: cell("name"), Language: cell("language"), Village: cell("village"), County: cell("county")}
+			return directorIn{Phone: cell("phone"), Name: cell("name"), Language: cell("language"), Village: cell("village"), County: cell("county"), Area: cell("area")}
 		},
 		check: func(ck *checker, in directorIn) (registry.Director, []reference) {
+			var refs []reference
 			return registry.Director{
 				Phone: ck.phone("phone", in.Phone), Name: ck.text("name", in.Name), Language: ck.language("language", in.Language),
-				Village: ck.text("village", in.Village), County: ck.text("county", in.County),
-			}, nil
+				Village: ck.text("village", in.Village), County: ck.text("county", in.County), Area: ck.area("area", in.Area, &refs),
+			}, refs
 		},
 		key:    func(d registry.Director) string { return d.Phone },
 		view:   func(d registry.Director) any { return directorView(d) },
@@ -633,6 +669,7 @@ type childIn struct {
 	Village   string   `json:"village"`
 	County    string   `json:"county"`
 	Directors []string `json:"directors"`
+	Area      string   `json:"area"`
 }
 
 type childView struct {
@@ -643,6 +680,7 @@ type childView struct {
 	Village   string   `json:"village"`
 	County    string   `json:"county"`
 	Directors []string `json:"directors"`
+	Area      string   `json:"area"`
 	Active    bool     `json:"active"`
 }
 
@@ -650,9 +688,9 @@ func (a *API) children() *resource[childIn, registry.ChildRecord] {
 	s := a.Registry
 	return &resource[childIn, registry.ChildRecord]{
 		api: a, path: "children", noun: "child", readAs: "child", keyField: "code", conflict: "another child has this code",
-		columns: []csvColumn{{name: "code"}, {name: "name"}, {name: "birth_date", optional: true}, {name: "village"}, {name: "county"}, {name: "directors"}},
+		columns: []csvColumn{{name: "code"}, {name: "name"}, {name: "birth_date", optional: true}, {name: "village"}, {name: "county"}, {name: "directors"}, {name: "area", optional: true}},
 		fromCSV: func(cell func(string) string) childIn {
-			return childIn{Code: cell("code"), Name: cell("name"), BirthDate: cell("birth_date"), Village: cell("village"), County: cell("county"), Directors: splitList(cell("directors"))}
+			return childIn{Code: cell("code"), Name: cell("name"), BirthDate: cell("birth_date"), Village: cell("village"), County: cell("county"), Directors: splitList(cell("directors")), Area: cell("area")}
 		},
 		check: func(ck *checker, in childIn) (registry.ChildRecord, []reference) {
 			c := registry.ChildRecord{Child: registry.Child{
@@ -663,6 +701,7 @@ func (a *API) children() *resource[childIn, registry.ChildRecord] {
 				ck.fail("directors", "a child needs at least one director")
 			}
 			var refs []reference
+			c.Area = ck.area("area", in.Area, &refs)
 			for i, p := range in.Directors {
 				field := fmt.Sprintf("directors[%d]", i)
 				if e164 := ck.phone(field, p); e164 != "" {
@@ -675,7 +714,7 @@ func (a *API) children() *resource[childIn, registry.ChildRecord] {
 		key: func(c registry.ChildRecord) string { return c.Code },
 		view: func(c registry.ChildRecord) any {
 			return childView{ID: c.ID, Code: c.Code, Name: c.Name, BirthDate: calendarDate(c.BirthDate), Village: c.Village, County: c.County,
-				Directors: append([]string{}, c.Directors...), Active: c.Active}
+				Directors: append([]string{}, c.Directors...), Area: c.Area, Active: c.Active}
 		},
 		list:   s.ListChildren,
 		get:    s.ChildByID,
@@ -813,6 +852,9 @@ type supervisorIn struct {
 	Name     string `json:"name"`
 	Language string `json:"language"`
 	County   string `json:"county"`
+	// Area is the code of the area the supervisor answers for, at any
+	// level; empty keeps it.
+	Area string `json:"area"`
 }
 
 type supervisorView struct {
@@ -821,6 +863,7 @@ type supervisorView struct {
 	Name     string `json:"name"`
 	Language string `json:"language"`
 	County   string `json:"county"`
+	Area     string `json:"area"`
 	Active   bool   `json:"active"`
 }
 
@@ -828,15 +871,16 @@ func (a *API) supervisors() *resource[supervisorIn, registry.Supervisor] {
 	s := a.Registry
 	return &resource[supervisorIn, registry.Supervisor]{
 		api: a, path: "supervisors", noun: "supervisor", keyField: "phone", conflict: "another supervisor has this phone",
-		columns: []csvColumn{{name: "phone"}, {name: "name"}, {name: "language"}, {name: "county"}},
+		columns: []csvColumn{{name: "phone"}, {name: "name"}, {name: "language"}, {name: "county"}, {name: "area", optional: true}},
 		fromCSV: func(cell func(string) string) supervisorIn {
-			return supervisorIn{Phone: cell("phone"), Name: cell("name"), Language: cell("language"), County: cell("county")}
+			return supervisorIn{Phone: cell("phone"), Name: cell("name"), Language: cell("language"), County: cell("county"), Area: cell("area")}
 		},
 		check: func(ck *checker, in supervisorIn) (registry.Supervisor, []reference) {
+			var refs []reference
 			return registry.Supervisor{
 				Phone: ck.phone("phone", in.Phone), Name: ck.text("name", in.Name), Language: ck.language("language", in.Language),
-				County: ck.text("county", in.County),
-			}, nil
+				County: ck.text("county", in.County), Area: ck.area("area", in.Area, &refs),
+			}, refs
 		},
 		key:    func(s registry.Supervisor) string { return s.Phone },
 		view:   func(s registry.Supervisor) any { return supervisorView(s) },
@@ -849,6 +893,61 @@ func (a *API) supervisors() *resource[supervisorIn, registry.Supervisor] {
 		},
 		setActive: s.SetSupervisorActive,
 		load:      s.ImportSupervisors,
+	}
+}
+
+// Areas.
+
+type areaIn struct {
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	Level  string `json:"level"`
+	Parent string `json:"parent"`
+}
+
+type areaView struct {
+	ID     int64  `json:"id"`
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	Level  string `json:"level"`
+	Parent string `json:"parent"`
+	Active bool   `json:"active"`
+}
+
+func (a *API) areas() *resource[areaIn, registry.Area] {
+	s := a.Registry
+	return &resource[areaIn, registry.Area]{
+		api: a, path: "areas", noun: "area", keyField: "code", conflict: "another area has this code",
+		columns: []csvColumn{{name: "code"}, {name: "name"}, {name: "level"}, {name: "parent", optional: true}},
+		fromCSV: func(cell func(string) string) areaIn {
+			return areaIn{Code: cell("code"), Name: cell("name"), Level: cell("level"), Parent: cell("parent")}
+		},
+		check: func(ck *checker, in areaIn) (registry.Area, []reference) {
+			ar := registry.Area{Name: ck.text("name", in.Name), Level: ck.oneOf("level", in.Level, registry.Levels)}
+			if ar.Code = strings.TrimSpace(width.Narrow.String(in.Code)); !areaCodeRE.MatchString(ar.Code) {
+				ck.fail("code", "must be 1 to 32 letters, digits, dots, dashes or underscores")
+			}
+			// The parent may be in the same file, so it is not looked
+			// up here: the store says when no area has its code.
+			if ar.Parent = strings.TrimSpace(width.Narrow.String(in.Parent)); ar.Parent != "" && !areaCodeRE.MatchString(ar.Parent) {
+				ck.fail("parent", "must be an area's code")
+			}
+			if ar.Parent != "" && ar.Parent == ar.Code {
+				ck.fail("parent", "an area cannot be its own parent")
+			}
+			return ar, nil
+		},
+		key:    func(ar registry.Area) string { return ar.Code },
+		view:   func(ar registry.Area) any { return areaView(ar) },
+		list:   s.ListAreas,
+		get:    s.AreaByID,
+		create: s.CreateArea,
+		update: func(ctx context.Context, actor access.User, id int64, ar registry.Area) (registry.Area, error) {
+			ar.ID = id
+			return s.UpdateArea(ctx, actor, ar)
+		},
+		setActive: s.SetAreaActive,
+		load:      s.ImportAreas,
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/barefoot-ussd/barefoot/gateway/tencent"
 	"github.com/barefoot-ussd/barefoot/gateway/twilio"
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/cases"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/barefoot-ussd/barefoot/sessions"
@@ -71,6 +72,9 @@ type Settings struct {
 	// BAREFOOT_<NAME>_WEBHOOK_SECRET overrides it); none when empty, for
 	// a gateway that listens on loopback only.
 	WebhookSecret string
+	// CaseDeadlines are how long each level has to acknowledge a case
+	// (four hours for every category when zero).
+	CaseDeadlines cases.Deadlines
 	// AlertCarrier names the carrier alerts go out through, one that
 	// carries SMS; the store's default when empty.
 	AlertCarrier string
@@ -342,9 +346,10 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	}
 	metrics := prometheus.NewRegistry()
 	db.SetAlertCarrier(s.AlertCarrier)
+	db.SetCaseDeadlines(s.CaseDeadlines)
 	db.SetSMSProfiles(profiles)
 	conv := &conversation.Service{
-		Sessions: store, Registry: db, Reports: db, Messages: db, Menus: catalog,
+		Sessions: store, Registry: db, Reports: db, Messages: db, Menus: catalog, Cases: db,
 		USSDTTL: s.SessionTTL, SMSTTL: s.SMSSessionTTL,
 		Registered:    sessions.NewLimiter(rdb, s.RedisPrefix, "registered", s.ReplyLimit, s.ReplyWindow),
 		Strangers:     sessions.NewLimiter(rdb, s.RedisPrefix, "stranger", s.StrangerReplyLimit, s.ReplyWindow),
@@ -373,7 +378,7 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		}
 		go sp.Run(ctx, db, every)
 	}
-	api := &admin.API{Store: db, Registry: db, Reports: db, Templates: db, Reads: db, People: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
+	api := &admin.API{Store: db, Registry: db, Reports: db, Templates: db, Reads: db, People: db, Cases: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
 	mounts := []func(*fiber.App){api.Mount, console.Mount}
 	draining := new(atomic.Bool)
 	checks := []gateway.Check{

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/cases"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,6 +76,14 @@ type Messages interface {
 	ForgetMessage(ctx context.Context, inboundID int64) error
 }
 
+// Cases takes acknowledgements of cases by SMS (storage.DB implements it).
+type Cases interface {
+	// AcknowledgeCaseBySMS acknowledges the case with code for the
+	// supervisor with phone; a code no case has and a phone not entitled
+	// to it are the same refusal.
+	AcknowledgeCaseBySMS(ctx context.Context, phone, code string, now time.Time) (cases.Ack, error)
+}
+
 // Limiter counts replies against a limit (sessions.Limiter implements it).
 type Limiter interface {
 	Allow(ctx context.Context, key string) (bool, error)
@@ -103,6 +112,9 @@ type Service struct {
 	ReportBudget time.Duration
 	Messages     Messages
 	Menus        Menus
+	// Cases takes supervisors' "OK <code>"; nil reads them as any other
+	// message.
+	Cases Cases
 	// USSDTTL and SMSTTL are how long an idle USSD session and an idle
 	// SMS menu conversation are kept.
 	USSDTTL, SMSTTL time.Duration

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/cases"
 	"github.com/barefoot-ussd/barefoot/menus/phone"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/menus/templates"
@@ -50,9 +51,12 @@ var (
 type sender struct {
 	director *menus.Caller
 	guardian *menus.Caller
+	// supervisor is set when an acknowledgement came from a supervisor's
+	// phone.
+	supervisor bool
 }
 
-func (w sender) registered() bool { return w.director != nil || w.guardian != nil }
+func (w sender) registered() bool { return w.director != nil || w.guardian != nil || w.supervisor }
 
 func (w sender) lang() string {
 	switch {
@@ -90,7 +94,15 @@ func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (str
 		// Nothing was processed: the carrier's retry will be.
 		return "", fmt.Errorf("identify sender: %w", err)
 	}
-	out := s.answer(ctx, log, id, in, who)
+	var out templates.Message
+	if code, ok := s.ackCode(in.Body); ok {
+		if out, err = s.acknowledge(ctx, log, in, code, &who); err != nil {
+			// Nothing was acknowledged: the carrier's retry will be.
+			return "", err
+		}
+	} else {
+		out = s.answer(ctx, log, id, in, who)
+	}
 	if !who.registered() {
 		// What a stranger sent is kept no longer than it takes to answer.
 		defer func() {
@@ -223,6 +235,43 @@ func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms
 		return screen(s.converse(ctx, in, nil, 0, strings.TrimSpace(in.Body)), who.lang())
 	}
 	return s.help(who)
+}
+
+// ackCode reads a supervisor's acknowledgement of a case, "OK 123456" or
+// "收到123456" in any case and width, when cases are taken by SMS.
+func (s *Service) ackCode(body string) (string, bool) {
+	if s.Cases == nil {
+		return "", false
+	}
+	return cases.ParseAck(Words(body))
+}
+
+// acknowledge takes an acknowledgement of a case. Whoever sends one gets
+// the same refusal for a code no case has and a case not theirs, so the
+// reply tells nothing of which codes exist.
+func (s *Service) acknowledge(ctx context.Context, log *slog.Logger, in sms.Message, code string, who *sender) (templates.Message, error) {
+	ack, err := s.Cases.AcknowledgeCaseBySMS(ctx, in.Phone, code, s.now())
+	if err != nil {
+		return templates.Message{}, fmt.Errorf("acknowledge case: %w", err)
+	}
+	lang := who.lang()
+	if ack.Supervisor {
+		who.supervisor = true
+		lang = ack.Language
+	}
+	lang = templateLang(lang)
+	if lang == "" && ack.Outcome != cases.AckRefused {
+		lang = menus.LangZH
+	}
+	switch ack.Outcome {
+	case cases.AckDone:
+		log.Info("case acknowledged by sms", "case", code)
+		return templates.MustRender(templates.CaseAcked, lang, templates.P("case", code)), nil
+	case cases.AckAlready:
+		return templates.MustRender(templates.CaseAckedBefore, lang, templates.P("case", code)), nil
+	}
+	log.Info("case acknowledgement refused")
+	return templates.MustRender(templates.CaseAckRefused, lang), nil
 }
 
 // conversationOpen reports whether the phone has a menu conversation under

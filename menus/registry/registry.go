@@ -18,7 +18,10 @@ type Director struct {
 	Language string
 	Village  string
 	County   string
-	Active   bool
+	// Area is the code of the director's village area; empty keeps the
+	// stored link (old imports name none).
+	Area   string
+	Active bool
 }
 
 // Child is a child in the registry, assigned to one director.
@@ -30,7 +33,10 @@ type Child struct {
 	Village       string
 	County        string
 	DirectorPhone string // E.164 of the assigned director; used by imports and seeds
-	Active        bool
+	// Area is the code of the child's village area; empty keeps the
+	// stored link.
+	Area   string
+	Active bool
 }
 
 // Guardian is a parent or carer of one or more children.
@@ -47,14 +53,42 @@ type Guardian struct {
 	StatusSecret string
 }
 
-// Supervisor is a county officer who is alerted to urgent reports.
+// Supervisor is an officer who answers for the cases of an area (a
+// township, a county ...) and, by County, is alerted to urgent reports of
+// children who have no area yet.
 type Supervisor struct {
 	ID       int64
 	Phone    string // E.164
 	Name     string
 	Language string
 	County   string
-	Active   bool
+	// Area is the code of the area the supervisor answers for; empty
+	// keeps the stored link.
+	Area   string
+	Active bool
+}
+
+// Area levels, highest first. An area's parent is of a higher level; a
+// level may be skipped (a village directly under its county).
+const (
+	LevelPrefecture = "prefecture"
+	LevelCounty     = "county"
+	LevelTownship   = "township"
+	LevelVillage    = "village"
+)
+
+// Levels are the area levels, highest first.
+var Levels = []string{LevelPrefecture, LevelCounty, LevelTownship, LevelVillage}
+
+// Area is a place in the hierarchy: a prefecture, county, township or
+// village, under its parent (by code; empty at the top).
+type Area struct {
+	ID     int64
+	Code   string
+	Name   string
+	Level  string
+	Parent string
+	Active bool
 }
 
 // ChildRecord is a child with every director assigned to it: the

@@ -72,6 +72,43 @@ func init() {
 			LangEN: "URGENT: child {child}, {what}. Reported by {director}, ref {ref}.",
 		},
 	}
+	// Cases: the supervisors of an area are told a case's code and what it
+	// is about, never the child (an SMS is read by whoever holds the
+	// phone), and acknowledge it by sending the code back.
+	catalog[CaseOpened] = Template{
+		Key: CaseOpened, About: "To the supervisors of the area a new case opens at: its code and category; no child name.",
+		Vars: []Var{{"case", KindCode}, {"what", KindWord}},
+		Text: map[string]string{
+			LangZH: "新个案{case}：{what}。请跟进，并回复“收到 {case}”确认。",
+			LangEN: "New case {case}: {what}. Please follow up and reply OK {case} to acknowledge.",
+		},
+	}
+	catalog[CaseEscalated] = Template{
+		Key: CaseEscalated, About: "To the supervisors of the next level up when a case was not acknowledged in time; no child name.",
+		Vars: []Var{{"case", KindCode}, {"what", KindWord}},
+		Text: map[string]string{
+			LangZH: "个案{case}（{what}）逾期未确认，现转您处理。请回复“收到 {case}”确认。",
+			LangEN: "Case {case} ({what}) was not acknowledged in time and now comes to you. Reply OK {case} to acknowledge.",
+		},
+	}
+	catalog[CaseAcked] = Template{
+		Key: CaseAcked, About: "Reply to a supervisor who acknowledged a case by SMS.",
+		Vars: []Var{{"case", KindCode}},
+		Text: map[string]string{LangZH: "个案{case}已确认，谢谢。", LangEN: "Case {case} acknowledged. Thank you."},
+	}
+	catalog[CaseAckedBefore] = Template{
+		Key: CaseAckedBefore, About: "Reply to a supervisor acknowledging a case that was acknowledged, referred or resolved before.",
+		Vars: []Var{{"case", KindCode}},
+		Text: map[string]string{LangZH: "个案{case}此前已确认。", LangEN: "Case {case} was acknowledged before."},
+	}
+	catalog[CaseAckRefused] = Template{
+		Key: CaseAckRefused, About: "Reply to an acknowledgement of a case that does not exist or is not the sender's to acknowledge: the same either way.",
+		Text: map[string]string{
+			LangZH:        "没有等待您确认的该编号个案，请核对编号。",
+			LangEN:        "No case with that number awaits your acknowledgement. Please check the number.",
+			LangBilingual: "没有等待您确认的该编号个案，请核对编号。\nNo case with that number awaits your acknowledgement. Please check the number.",
+		},
+	}
 	catalog[MenuScreen] = Template{
 		Key: MenuScreen, About: "A screen of a menu walked by SMS, or a one-line report's answer.", Screen: true,
 		Vars: []Var{{"screen", KindText}},

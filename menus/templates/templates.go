@@ -93,6 +93,11 @@ const (
 	AllowanceStatus = "allowance_status"
 	AlertUrgent     = "alert_urgent"
 	MenuScreen      = "menu_screen"
+	CaseOpened      = "case_opened"
+	CaseEscalated   = "case_escalated"
+	CaseAcked       = "case_acknowledged"
+	CaseAckedBefore = "case_acknowledged_before"
+	CaseAckRefused  = "case_ack_refused"
 )
 
 // Approval statuses of a template at a provider.

@@ -227,7 +227,7 @@ async function render() {
   for (const a of document.querySelectorAll("[data-role=admin]")) a.hidden = sessionStorage.getItem("role") !== "admin";
   const main = $("#main");
   if (!signedIn) { main.replaceChildren(loginView()); return; }
-  const view = (location.hash || "#dashboard").slice(1);
+  const view = (location.hash || "#dashboard").slice(1).split("?")[0];
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.getAttribute("href") === "#" + view);
   // A slower view started earlier must not replace one the user moved to
   // since (clicking from tab to tab while a page loads).

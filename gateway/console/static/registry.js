@@ -6,12 +6,12 @@
 // problem listed by line and column until the next import.
 
 Object.assign(T.zh, { directors: "主任", children: "儿童", guardians: "监护人", supervisors: "督导", allowances: "补贴",
-  chooseFile: "选择 CSV 文件", orPaste: "或粘贴 CSV 内容", columnsHelp: "第一行写列名，列的顺序不限：", optional: "可不填",
+  areas: "区域", chooseFile: "选择 CSV 文件", orPaste: "或粘贴 CSV 内容", columnsHelp: "第一行写列名，列的顺序不限：", optional: "可不填",
   dryRunDone: (n, c, u, s) => `试导入：${n} 行都没有问题，将新增 ${c}、更新 ${u}、不变 ${s}；尚未导入。`,
   importDone: (n, c, u, s) => `已导入 ${n} 行：新增 ${c}、更新 ${u}、不变 ${s}。`,
   importFailed: (n) => `${n} 行有问题，没有导入任何记录：`, wholeFile: "整个文件" });
 Object.assign(T.en, { directors: "Directors", children: "Children", guardians: "Guardians", supervisors: "Supervisors",
-  allowances: "Allowances", chooseFile: "Choose a CSV file", orPaste: "or paste CSV", columnsHelp: "The first line names the columns, in any order:",
+  allowances: "Allowances", areas: "Areas", chooseFile: "Choose a CSV file", orPaste: "or paste CSV", columnsHelp: "The first line names the columns, in any order:",
   optional: "optional",
   dryRunDone: (n, c, u, s) => `Dry run: all ${n} rows are fine; ${c} would be added, ${u} updated, ${s} unchanged. Nothing imported yet.`,
   importDone: (n, c, u, s) => `Imported ${n} rows: ${c} added, ${u} updated, ${s} unchanged.`,
@@ -21,10 +21,10 @@ Object.assign(T.en, { directors: "Directors", children: "Children", guardians: "
 // them (gateway/admin/registry.go); [name, zh, en, optional].
 const importColumns = {
   directors: [["phone", "手机号，如 13800138001", "mobile number, e.g. 13800138001"], ["name", "姓名", "name"],
-    ["language", "短信语言：zh 或 en", "SMS language: zh or en"], ["village", "村", "village"], ["county", "县", "county"]],
+    ["language", "短信语言：zh 或 en", "SMS language: zh or en"], ["village", "村", "village"], ["county", "县", "county"], ["area", "所属区域编号（村、乡镇或县，见“区域”）", "area code (village, township or county; see Areas)", true]],
   children: [["code", "儿童编号，如 C0001", "child ID, e.g. C0001"], ["name", "姓名", "name"],
     ["birth_date", "出生日期，如 2015-03-12", "birth date, e.g. 2015-03-12", true], ["village", "村", "village"], ["county", "县", "county"],
-    ["directors", "负责主任的手机号，多个用 ; 分隔", "phones of the responsible directors, separated by ;"]],
+    ["directors", "负责主任的手机号，多个用 ; 分隔", "phones of the responsible directors, separated by ;"], ["area", "所属区域编号（村、乡镇或县，见“区域”）", "area code (village, township or county; see Areas)", true]],
   guardians: [["phone", "手机号", "mobile number"], ["name", "姓名", "name"], ["language", "短信语言：zh 或 en", "SMS language: zh or en"],
     ["children", "儿童编号，多个用 ; 分隔", "child IDs, separated by ;"],
     ["status_secret", "查询口令（身份证后几位）", "status secret (last digits of the ID card)", true]],
@@ -33,7 +33,10 @@ const importColumns = {
     ["monthly_yuan", "每月金额（元）", "monthly amount (yuan)"], ["last_paid", "最近发放日期", "last paid on", true],
     ["next_payment", "下次发放日期", "next payment on", true]],
   supervisors: [["phone", "手机号", "mobile number"], ["name", "姓名", "name"], ["language", "短信语言：zh 或 en", "SMS language: zh or en"],
-    ["county", "县", "county"]],
+    ["county", "县", "county"], ["area", "所属区域编号（村、乡镇或县，见“区域”）", "area code (village, township or county; see Areas)", true]],
+  areas: [["code", "区域编号，如行政区划代码", "area code, e.g. the division code"], ["name", "名称", "name"],
+    ["level", "级别：prefecture、county、township、village", "level: prefecture, county, township, village"],
+    ["parent", "上级区域编号", "code of the area above", true]],
 };
 
 const reg = { resource: "children", q: "", page: 1, csv: "", result: null };
