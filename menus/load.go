@@ -195,6 +195,8 @@ var (
 var actionNeeds = map[string][]string{
 	ActionSaveVisit: {"child", "situation"},
 	ActionSaveNeed:  {"child", "category", "urgency"},
+	// The need's reference and the status to give it.
+	ActionSetNeedStatus: {"need", "status"},
 }
 
 // Validate checks a tree and returns a *ValidationError listing every
@@ -270,8 +272,13 @@ func (v *validator) run() {
 		for k := range n.Set {
 			v.presets[k] = true
 		}
+		if n.Kind == KindFollowUps {
+			if _, dup := v.keys["need"]; !dup {
+				v.keys["need"] = n
+			}
+		}
 		if n.SaveAs != "" {
-			if prev, dup := v.keys[n.SaveAs]; dup && prev.Kind != n.Kind {
+			if prev, dup := v.keys[n.SaveAs]; dup && prev.Kind != n.Kind && n.SaveAs != "need" {
 				v.add(n.ID, "save_as", "answer %q is also stored by node %q of another kind", n.SaveAs, prev.ID)
 			} else if !dup {
 				v.keys[n.SaveAs] = n
@@ -290,6 +297,7 @@ func (v *validator) run() {
 		v.node(&t.Nodes[i])
 	}
 	v.forms()
+	v.followUps()
 	v.reachable()
 	v.paths()
 }
@@ -350,10 +358,30 @@ func (v *validator) node(n *Node) {
 		if n.Next != "" {
 			v.target(n.ID, "next", n.Next)
 		}
+		if n.SaveAs == "status" {
+			for i, o := range n.Choices {
+				if err := checkNeedStatus(o.Value); err != nil {
+					v.add(n.ID, fmt.Sprintf("choices[%d].value", i+1), "%v", err)
+				}
+			}
+		}
+		if n.SaveAs == "need" {
+			v.add(n.ID, "save_as", "the answer \"need\" comes from the need validator or a follow_ups node")
+		}
 		v.unused(n, "validate", n.Validate != "", "action", n.Action != "", "options", len(n.Options) > 0)
+	case KindFollowUps:
+		if v.t.For() != AudienceDirector {
+			v.add(n.ID, "kind", "a follow_ups node belongs in a director tree")
+		}
+		v.required(n, "next", n.Next)
+		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "save_as", n.SaveAs != "", "validate", n.Validate != "", "action", n.Action != "")
 	case KindInput:
 		switch n.Validate {
 		case ValidateNumber, ValidatePhone, ValidateChild, ValidateText:
+		case ValidateNeed:
+			if v.t.For() != AudienceDirector {
+				v.add(n.ID, "validate", "need references are taken in director trees only")
+			}
 		case ValidateDate:
 			for f, s := range map[string]string{"min_date": n.MinDate, "max_date": n.MaxDate} {
 				if _, ok := parseBound(s, time.Now()); !ok {
@@ -361,9 +389,9 @@ func (v *validator) node(n *Node) {
 				}
 			}
 		case "":
-			v.add(n.ID, "validate", "an input needs a validator (number, date, phone, child or text)")
+			v.add(n.ID, "validate", "an input needs a validator (number, date, phone, child, need or text)")
 		default:
-			v.add(n.ID, "validate", "unknown validator %q (want number, date, phone, child or text)", n.Validate)
+			v.add(n.ID, "validate", "unknown validator %q (want number, date, phone, child, need or text)", n.Validate)
 		}
 		if n.Min != nil && n.Max != nil && *n.Min > *n.Max {
 			v.add(n.ID, "min", "min %d is greater than max %d", *n.Min, *n.Max)
@@ -373,6 +401,9 @@ func (v *validator) node(n *Node) {
 		}
 		if n.SaveAs == "child" && n.Validate != ValidateChild {
 			v.add(n.ID, "save_as", "the answer \"child\" must come from the child validator")
+		}
+		if (n.SaveAs == "need") != (n.Validate == ValidateNeed) {
+			v.add(n.ID, "save_as", "the answer \"need\" comes from the need validator, which stores nothing else")
 		}
 		v.required(n, "next", n.Next)
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "action", n.Action != "")
@@ -384,9 +415,9 @@ func (v *validator) node(n *Node) {
 		// checked path by path (paths.go).
 		switch _, ok := actionNeeds[n.Action]; {
 		case n.Action == "":
-			v.add(n.ID, "action", "a confirm node needs an action (save_visit or save_need)")
+			v.add(n.ID, "action", "a confirm node needs an action (save_visit, save_need or set_need_status)")
 		case !ok:
-			v.add(n.ID, "action", "unknown action %q (want save_visit or save_need)", n.Action)
+			v.add(n.ID, "action", "unknown action %q (want save_visit, save_need or set_need_status)", n.Action)
 		}
 		v.required(n, "next", n.Next)
 		v.required(n, "cancel", n.Cancel)
@@ -405,9 +436,9 @@ func (v *validator) node(n *Node) {
 	case KindEnd:
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "next", n.Next != "", "action", n.Action != "", "save_as", n.SaveAs != "")
 	case "":
-		v.add(n.ID, "kind", "the node kind is required (menu, input, choice, confirm, language, allowance or end)")
+		v.add(n.ID, "kind", "the node kind is required (menu, input, choice, confirm, language, allowance, follow_ups or end)")
 	default:
-		v.add(n.ID, "kind", "unknown kind %q (want menu, input, choice, confirm, language, allowance or end)", n.Kind)
+		v.add(n.ID, "kind", "unknown kind %q (want menu, input, choice, confirm, language, allowance, follow_ups or end)", n.Kind)
 	}
 }
 
@@ -435,6 +466,14 @@ func (v *validator) presetsOf(n *Node) {
 		}
 		if k == "urgency" && val != UrgencyRoutine && val != UrgencyUrgent {
 			v.add(n.ID, "set", "urgency is routine or urgent, not %q", val)
+		}
+		if k == "status" {
+			if err := checkNeedStatus(val); err != nil {
+				v.add(n.ID, "set", "%v", err)
+			}
+		}
+		if k == "need" {
+			v.add(n.ID, "set", "the need cannot be preset: it comes from the need validator or a follow_ups node")
 		}
 	}
 }
@@ -562,8 +601,10 @@ func (v *validator) placeholders(node, field string, t Text) {
 	}
 }
 
-// reachable reports nodes that no path from the start reaches: they are
-// usually a forgotten link, and they would otherwise rot unseen.
+// reachable reports nodes that no path from the start or from an SMS
+// form's start reaches: they are usually a forgotten link, and they would
+// otherwise rot unseen. A walk only SMS forms take (DONE <ref>) is
+// reached from its form.
 func (v *validator) reachable() {
 	start, ok := v.byID[v.t.Start]
 	if !ok {
@@ -571,6 +612,12 @@ func (v *validator) reachable() {
 	}
 	seen := map[string]bool{start.ID: true}
 	queue := []*Node{start}
+	for _, f := range v.t.Forms {
+		if n, ok := v.byID[f.Start]; ok && !seen[n.ID] {
+			seen[n.ID] = true
+			queue = append(queue, n)
+		}
+	}
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
