@@ -231,10 +231,15 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 		if pp.answers, err = db.sealAnswers(p.answers, fresh); err != nil {
 			return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
 		}
-		if !r.Alert {
+		if !r.Alert && r.FollowUp == nil {
 			// Most reports: one statement, one round trip.
 			ref, err = db.insertChecked(ctx, t, fresh, pp)
 			if err == nil {
+				if r.Kind == menus.ReportVisit {
+					// The visit is saved whatever this does; a follow-up
+					// it fails to clear is cleared by its own job.
+					_ = clearByVisit(ctx, db.db, ref, reportTime(r))
+				}
 				return ref, true, nil
 			}
 			if isUnique(err, t.refConstraint) && attempt < refAttempts {
@@ -252,6 +257,13 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 				// A new urgent report: its alerts commit with it, or not at all.
 				err = db.alertsTx(ctx, tx, r, ref)
 			}
+			if err == nil && ref == fresh && r.Kind == menus.ReportNeed && r.FollowUp != nil {
+				// So is a new need's follow-up: scheduled exactly once.
+				err = db.followUpTx(ctx, tx, ref, *r.FollowUp, reportTime(r))
+			}
+			if err == nil && ref == fresh && r.Kind == menus.ReportVisit {
+				err = clearByVisit(ctx, tx, ref, reportTime(r))
+			}
 			return err
 		})
 		if err == nil {
@@ -263,6 +275,15 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 		}
 		return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
 	}
+}
+
+// reportTime is when a report counts as made: its ReportedAt, or now when
+// it has none (it is then stored as the time of saving).
+func reportTime(r menus.Report) time.Time {
+	if r.ReportedAt.IsZero() {
+		return time.Now()
+	}
+	return r.ReportedAt
 }
 
 // insertChecked runs t.insertChecked: the new report's reference, or

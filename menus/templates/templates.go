@@ -93,6 +93,8 @@ const (
 	AllowanceStatus = "allowance_status"
 	AlertUrgent     = "alert_urgent"
 	MenuScreen      = "menu_screen"
+	FollowUp        = "follow_up"
+	VisitReminder   = "visit_reminder"
 )
 
 // Approval statuses of a template at a provider.
