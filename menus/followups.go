@@ -165,6 +165,12 @@ func (m *Machine) WantsNeeds(s Snapshot) bool {
 	if n == nil {
 		return false
 	}
+	if len(s.Trail) > 0 {
+		// Back from the screen after the list shows the list again.
+		if b := m.nodes[s.Trail[len(s.Trail)-1]]; b != nil && b.Kind == KindFollowUps {
+			return true
+		}
+	}
 	switch {
 	case n.Kind == KindFollowUps, n.Kind == KindInput && n.Validate == ValidateNeed:
 		return true

@@ -459,18 +459,6 @@ LIMIT $3`
 	return out, nil
 }
 
-// FollowUpQuery selects follow-ups. Empty fields do not filter.
-type FollowUpQuery struct {
-	// Director is the E.164 phone of a director of the child.
-	Director string
-	// Due is "due" (fallen due by now) or "overdue" (due for more than
-	// OverdueAfter).
-	Due string
-	// Status is "open" (not cleared) or "cleared".
-	Status        string
-	Limit, Offset int
-}
-
 // OverdueAfter is how long after falling due an open follow-up counts as
 // overdue: a week in which the director was reminded and nothing came.
 const OverdueAfter = 7 * 24 * time.Hour
@@ -489,7 +477,7 @@ type followUpItemRow struct {
 }
 
 // FollowUps lists follow-ups matching q at now, soonest due first.
-func (db *DB) FollowUps(ctx context.Context, q FollowUpQuery, now time.Time) ([]reports.FollowUp, error) {
+func (db *DB) FollowUps(ctx context.Context, q reports.FollowUpQuery, now time.Time) ([]reports.FollowUp, error) {
 	switch q.Due {
 	case "", "due", "overdue":
 	default:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/barefoot-ussd/barefoot/menus"
 	"github.com/barefoot-ussd/barefoot/menus/access"
+	"github.com/barefoot-ussd/barefoot/menus/reports"
 	"github.com/barefoot-ussd/barefoot/storage"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
 )
@@ -185,7 +186,7 @@ func TestFollowUpClears(t *testing.T) {
 				t.Fatal(err)
 			}
 			listed := len(needs) == 1 && needs[0].Due
-			items, err := db.FollowUps(t.Context(), storage.FollowUpQuery{Status: "cleared"}, due)
+			items, err := db.FollowUps(t.Context(), reports.FollowUpQuery{Status: "cleared"}, due)
 			if err != nil {
 				t.Fatal(err)
 			}

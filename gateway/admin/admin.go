@@ -52,6 +52,11 @@ type API struct {
 	// endpoints (storage.DB implements both).
 	Registry RegistryStore
 	Reports  ReportStore
+	// FollowUps lists needs' follow-ups (storage.DB); not served when nil.
+	FollowUps FollowUpStore
+	// Now is the clock that says which follow-ups are due; time.Now
+	// when nil.
+	Now func() time.Time
 	// Templates keeps providers' verdicts on the SMS templates; the
 	// template endpoints are not served when nil.
 	Templates TemplateStore

@@ -111,6 +111,7 @@ func (a *API) mountReports(r fiber.Router) {
 	}
 	r.Post("/reports/needs/:ref/status", need(access.RoleEditor), a.setNeedStatus)
 	r.Get("/reports/:ref", view, a.getReport)
+	r.Get("/follow-ups", view, a.listFollowUps)
 }
 
 // invalidParams is the 422 of bad query parameters or body fields.
@@ -259,7 +260,9 @@ type statusView struct {
 	To    string `json:"to"`
 	Note  string `json:"note"`
 	Actor string `json:"actor"`
-	At    string `json:"at"`
+	// Channel is console, or ussd or sms for a director in the field.
+	Channel string `json:"channel"`
+	At      string `json:"at"`
 }
 
 type reportView struct {
@@ -321,7 +324,7 @@ func reportJSON(u access.User, it reports.Item, withHistory bool) reportView {
 		if withHistory {
 			v.History = make([]statusView, len(it.History))
 			for i, h := range it.History {
-				v.History[i] = statusView{From: h.From, To: h.To, Note: h.Note, Actor: h.Actor, At: timeJSON(h.At)}
+				v.History[i] = statusView{From: h.From, To: h.To, Note: h.Note, Actor: h.Actor, Channel: h.Channel, At: timeJSON(h.At)}
 			}
 		}
 	}

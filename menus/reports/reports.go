@@ -65,6 +65,18 @@ type StatusChange struct {
 	At      time.Time
 }
 
+// FollowUpQuery selects follow-ups. Empty fields do not filter.
+type FollowUpQuery struct {
+	// Director is the E.164 phone of a director of the child.
+	Director string
+	// Due is "due" (fallen due) or "overdue" (due for more than a week
+	// and still open).
+	Due string
+	// Status is "open" (not cleared) or "cleared".
+	Status        string
+	Limit, Offset int
+}
+
 // FollowUp is a need's follow-up as staff read it: whose, when it falls
 // due and why, whether the director was reminded, and whether and how it
 // was cleared. No child's name: the code is what the reminders name.
