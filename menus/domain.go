@@ -41,6 +41,10 @@ type Caller struct {
 	Children   []ChildBrief `json:"-"`
 	// Allowances are a guardian's children's allowance records.
 	Allowances []Allowance `json:"-"`
+	// Needs are a director's children's needs not yet resolved, attached
+	// by the channel to walks of trees that list follow-ups or take need
+	// references (Machine.WantsNeeds); never stored with a snapshot.
+	Needs []NeedBrief `json:"-"`
 }
 
 // Attached reports whether the caller's children and allowances are
@@ -123,7 +127,11 @@ type Report struct {
 	Answers map[string]string
 	// Alert is set when the step that confirmed the report asked for its
 	// area's supervisors to be alerted (AlertSupervisors).
-	Alert      bool
+	Alert bool
+	// FollowUp is the tree's follow-up rule for a need's category: the
+	// store schedules the need's follow-up with it. Nil for visits and
+	// for categories the tree follows up on no schedule.
+	FollowUp   *FollowUpRule `json:",omitempty"`
 	Tree       string
 	Version    int
 	StartedAt  time.Time

@@ -95,7 +95,9 @@ func (m *Machine) FillForm(c Caller, f Form, fields []string, now time.Time, bud
 				return s, nil, &FormProblem{Field: i + 1, Message: m.label("form_extra", s.Lang)}
 			}
 			next, effects, err := m.Step(s, "1", now)
-			if _, ok := effects.Report(); err != nil || !ok {
+			_, saves := effects.Report()
+			_, marks := effects.NeedStatus()
+			if err != nil || !saves && !marks {
 				return s, nil, &FormProblem{Field: i + 1, Message: m.label("invalid_option", s.Lang)}
 			}
 			return next, effects, nil

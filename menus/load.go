@@ -199,6 +199,8 @@ var (
 var actionNeeds = map[string][]string{
 	ActionSaveVisit: {"child", "situation"},
 	ActionSaveNeed:  {"child", "category", "urgency"},
+	// The need's reference and the status to give it.
+	ActionSetNeedStatus: {"need", "status"},
 }
 
 // Validate checks a tree and returns a *ValidationError listing every
@@ -274,8 +276,13 @@ func (v *validator) run() {
 		for k := range n.Set {
 			v.presets[k] = true
 		}
+		if n.Kind == KindFollowUps {
+			if _, dup := v.keys["need"]; !dup {
+				v.keys["need"] = n
+			}
+		}
 		if n.SaveAs != "" {
-			if prev, dup := v.keys[n.SaveAs]; dup && prev.Kind != n.Kind {
+			if prev, dup := v.keys[n.SaveAs]; dup && prev.Kind != n.Kind && n.SaveAs != "need" {
 				v.add(n.ID, "save_as", "answer_kinds", "answer", n.SaveAs, "other", prev.ID)
 			} else if !dup {
 				v.keys[n.SaveAs] = n
@@ -294,6 +301,7 @@ func (v *validator) run() {
 		v.node(&t.Nodes[i])
 	}
 	v.forms()
+	v.followUps()
 	v.reachable()
 	v.paths()
 }
@@ -354,10 +362,30 @@ func (v *validator) node(n *Node) {
 		if n.Next != "" {
 			v.target(n.ID, "next", n.Next)
 		}
+		if n.SaveAs == "status" {
+			for i, o := range n.Choices {
+				if !isNeedStatus(o.Value) {
+					v.add(n.ID, fmt.Sprintf("choices[%d].value", i+1), "need_status", "value", o.Value)
+				}
+			}
+		}
+		if n.SaveAs == "need" {
+			v.add(n.ID, "save_as", "the answer \"need\" comes from the need validator or a follow_ups node")
+		}
 		v.unused(n, "validate", n.Validate != "", "action", n.Action != "", "options", len(n.Options) > 0)
+	case KindFollowUps:
+		if v.t.For() != AudienceDirector {
+			v.add(n.ID, "kind", "a follow_ups node belongs in a director tree")
+		}
+		v.required(n, "next", n.Next)
+		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "save_as", n.SaveAs != "", "validate", n.Validate != "", "action", n.Action != "")
 	case KindInput:
 		switch n.Validate {
 		case ValidateNumber, ValidatePhone, ValidateChild, ValidateText:
+		case ValidateNeed:
+			if v.t.For() != AudienceDirector {
+				v.add(n.ID, "validate", "need references are taken in director trees only")
+			}
 		case ValidateDate:
 			for f, s := range map[string]string{"min_date": n.MinDate, "max_date": n.MaxDate} {
 				if _, ok := parseBound(s, time.Now()); !ok {
@@ -377,6 +405,9 @@ func (v *validator) node(n *Node) {
 		}
 		if n.SaveAs == "child" && n.Validate != ValidateChild {
 			v.add(n.ID, "save_as", "child_validator")
+		}
+		if (n.SaveAs == "need") != (n.Validate == ValidateNeed) {
+			v.add(n.ID, "save_as", "need_validator")
 		}
 		v.required(n, "next", n.Next)
 		v.unused(n, "options", len(n.Options) > 0, "choices", len(n.Choices) > 0, "action", n.Action != "")
@@ -439,6 +470,14 @@ func (v *validator) presetsOf(n *Node) {
 		}
 		if k == "urgency" && val != UrgencyRoutine && val != UrgencyUrgent {
 			v.add(n.ID, "set", "preset_urgency", "value", val)
+		}
+		if k == "status" {
+			if !isNeedStatus(val) {
+				v.add(n.ID, "set", "need_status", "value", val)
+			}
+		}
+		if k == "need" {
+			v.add(n.ID, "set", "preset_need")
 		}
 	}
 }
@@ -566,8 +605,10 @@ func (v *validator) placeholders(node, field string, t Text) {
 	}
 }
 
-// reachable reports nodes that no path from the start reaches: they are
-// usually a forgotten link, and they would otherwise rot unseen.
+// reachable reports nodes that no path from the start or from an SMS
+// form's start reaches: they are usually a forgotten link, and they would
+// otherwise rot unseen. A walk only SMS forms take (DONE <ref>) is
+// reached from its form.
 func (v *validator) reachable() {
 	start, ok := v.byID[v.t.Start]
 	if !ok {
@@ -575,6 +616,12 @@ func (v *validator) reachable() {
 	}
 	seen := map[string]bool{start.ID: true}
 	queue := []*Node{start}
+	for _, f := range v.t.Forms {
+		if n, ok := v.byID[f.Start]; ok && !seen[n.ID] {
+			seen[n.ID] = true
+			queue = append(queue, n)
+		}
+	}
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]

@@ -52,6 +52,9 @@ type Machine struct {
 	langs []Option
 	// published is when this version went live (zero if unknown).
 	published time.Time
+	// usesNeeds is set when a node lists follow-ups or takes a need's
+	// reference: walks then need the caller's open needs.
+	usesNeeds bool
 }
 
 // SetPublished records when the version went live. It is set once, by the
@@ -116,11 +119,17 @@ func Compile(t *Tree, version int, opts Options) (*Machine, error) {
 			if n.Validate == ValidateText {
 				m.texts[n.SaveAs] = true
 			}
+			if n.Validate == ValidateNeed {
+				m.usesNeeds = true
+			}
 			m.events = append(m.events, fsm.EventDesc{Name: eventValid, Src: []string{n.ID}, Dst: n.Next})
 		case KindLanguage:
 			for j := range t.Languages {
 				m.events = append(m.events, fsm.EventDesc{Name: strconv.Itoa(j + 1), Src: []string{n.ID}, Dst: n.Next})
 			}
+		case KindFollowUps:
+			m.usesNeeds = true
+			m.events = append(m.events, fsm.EventDesc{Name: eventValid, Src: []string{n.ID}, Dst: n.Next})
 		case KindConfirm:
 			m.events = append(m.events,
 				fsm.EventDesc{Name: eventConfirm, Src: []string{n.ID}, Dst: n.Next},
@@ -255,6 +264,12 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, Effec
 			m.render(&s)
 			return s, Effects{DiscardWalk{}}, nil
 		}
+	case KindFollowUps:
+		due := s.Caller.dueNeeds()
+		if i, ok := pick(in, len(due)); ok {
+			s.setAnswer("need", due[i-1].Ref)
+			event = eventValid
+		}
 	case KindLanguage:
 		if i, ok := pick(in, len(m.tree.Languages)); ok {
 			event = strconv.Itoa(i)
@@ -276,6 +291,10 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, Effec
 		switch in {
 		case "1":
 			event = eventConfirm
+			if n.Action == ActionSetNeedStatus {
+				effects = append(effects, SetNeedStatus{Ref: s.Answers["need"], Status: s.Answers["status"], DirectorID: s.Caller.DirectorID})
+				break
+			}
 			r := m.report(n, s, now)
 			effects = append(effects, SaveReport{Report: r})
 			if r.Urgency == UrgencyUrgent {
@@ -400,6 +419,9 @@ const (
 	// RefusedSaved: this conversation's report was already saved, with
 	// other answers; Ref names it.
 	RefusedSaved Refusal = "already_saved"
+	// RefusedNeed: the need is not an open need of the caller's child (any
+	// more): resolved meanwhile, or the child reassigned; Ref names it.
+	RefusedNeed Refusal = "need_gone"
 )
 
 // Refused ends the walk of a confirming step whose report the store
@@ -470,6 +492,9 @@ func (m *Machine) settle(s *Snapshot) {
 				s.setAnswer("child", s.Caller.Children[0].Code)
 			}
 			s.Ended = true
+		case n.Kind == KindFollowUps && len(s.Caller.dueNeeds()) == 0:
+			// Nothing due: the screen says so, and the walk is over.
+			s.Ended = true
 		}
 	}
 	m.render(s)
@@ -524,6 +549,9 @@ func (m *Machine) report(n *Node, s Snapshot, now time.Time) Report {
 	case ActionSaveNeed:
 		r.Kind = ReportNeed
 		r.Category = s.Answers["category"]
+		if rule, ok := m.tree.FollowUpFor(r.Category); ok {
+			r.FollowUp = &rule
+		}
 		if s.Answers["urgency"] == UrgencyUrgent {
 			r.Urgency = UrgencyUrgent
 		}

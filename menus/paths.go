@@ -60,6 +60,8 @@ func (v *validator) edges(n *Node) []edge {
 		out = append(out, edge{to: n.Next}, edge{to: n.Cancel, clears: true})
 	case KindLanguage:
 		out = append(out, edge{to: n.Next})
+	case KindFollowUps:
+		out = append(out, edge{to: n.Next, stores: "need"})
 	}
 	return out
 }

@@ -66,6 +66,8 @@ func (m *Machine) pagesOf(s *Snapshot) []page {
 	}
 	if n := m.nodes[s.Node]; n.Kind == KindAllowance {
 		return m.paginate(m.childMenu(s, n), s.Lang, budgetOf(s))
+	} else if n.Kind == KindFollowUps {
+		return m.paginate(m.needMenu(s, n), s.Lang, budgetOf(s))
 	}
 	return m.pagesFor(m.nodes[s.Node], s.Lang, budgetOf(s))
 }
@@ -245,6 +247,12 @@ func (m *Machine) body(s *Snapshot, n *Node, header string) string {
 		}
 		n = m.childMenu(s, n)
 	}
+	if n.Kind == KindFollowUps {
+		if s.Ended {
+			return m.label("no_follow_ups", s.Lang)
+		}
+		n = m.needMenu(s, n)
+	}
 	switch n.Kind {
 	case KindMenu, KindChoice, KindLanguage, KindAllowance:
 		pages := m.pagesOf(s)
@@ -275,6 +283,8 @@ func (m *Machine) worst(lang string) func(string) string {
 			return "C00001"
 		case "child.name":
 			return worstName
+		case "need":
+			return "N234567"
 		}
 		if n, ok := m.choices[key]; ok {
 			longest := ""
@@ -323,6 +333,7 @@ func (m *Machine) worstNotices(n *Node, lang string) []string {
 		ValidatePhone:  {"invalid_phone"},
 		ValidateChild:  {"unknown_child"},
 		ValidateText:   {"invalid_text", "text_length"},
+		ValidateNeed:   {"unknown_need"},
 	}[n.Validate]
 	var out []string
 	for _, k := range keys {
@@ -393,6 +404,20 @@ func (m *Machine) checkBudget(b textlen.Budget) []Problem {
 			case KindEnd:
 				if !b.Fits(header) {
 					over(n, lang, part("screen_end"), header)
+				}
+			case KindFollowUps:
+				widest := ""
+				for c := range categoryNames {
+					if l := needLine(NeedBrief{Ref: "N234567", ChildCode: "C00001", Category: c}, lang); len([]rune(l)) > len([]rune(widest)) {
+						widest = l
+					}
+				}
+				menu := &Node{ID: n.ID, Kind: KindMenu, Text: n.Text, Options: []Option{{Label: Text{lang: widest}}}}
+				if screen := m.compose(menu, lang, header, 0, page{0, 1}, false); !b.Fits(screen) {
+					over(n, lang, "prompt with its first follow-up", screen)
+				}
+				if text := m.label("no_follow_ups", lang); !b.Fits(text) {
+					over(n, lang, "no follow-ups screen", text)
 				}
 			case KindAllowance:
 				worst := Allowance{ChildName: "王王王王王王", Scheme: "disability", MonthlyYuan: 99999, NextPayment: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}

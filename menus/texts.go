@@ -25,6 +25,9 @@ var builtinLabels = map[string]Text{
 	"resume_yes":     {LangEN: "Continue", LangZH: "继续填写"},
 	"resume_no":      {LangEN: "Start again", LangZH: "重新开始"},
 	"child_gone":     {LangEN: "{child} is no longer one of your children, so this report was not saved. Please contact the county office.", LangZH: "{child}已不是您负责的儿童，本报告未保存。请联系县民政办公室。"},
+	"unknown_need":   {LangEN: "{input} is not an open need of your children.", LangZH: "{input}不是您负责儿童的未办结需求。"},
+	"no_follow_ups":  {LangEN: "No follow-ups are due. Thank you.", LangZH: "暂无到期的跟进。谢谢！"},
+	"need_gone":      {LangEN: "Need {ref} is not open any more, so nothing was changed.", LangZH: "需求{ref}已不在办理中，未作更改。"},
 	"already_saved":  {LangEN: "This report was already saved as ref {ref}. Nothing more was saved.", LangZH: "该报告已保存，编号{ref}，未重复保存。"},
 }
 

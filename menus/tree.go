@@ -30,6 +30,11 @@ const (
 	// the choice switches the session's language and is remembered for
 	// the caller's phone.
 	KindLanguage Kind = "language"
+	// KindFollowUps lists the caller's needs whose follow-up is due
+	// ("My follow-ups"); the one chosen is stored as the answer "need"
+	// and the walk goes on to next. With none due it is the last screen.
+	// Only in director trees.
+	KindFollowUps Kind = "follow_ups"
 )
 
 // languageNames name each supported language in its own script, so that a
@@ -43,12 +48,18 @@ const (
 	ValidatePhone  = "phone"
 	ValidateChild  = "child"
 	ValidateText   = "text"
+	// ValidateNeed takes the reference of a need of one of the caller's
+	// children that is not resolved yet.
+	ValidateNeed = "need"
 )
 
 // Actions a confirm node may run.
 const (
 	ActionSaveVisit = "save_visit"
 	ActionSaveNeed  = "save_need"
+	// ActionSetNeedStatus marks the need chosen (the answer "need")
+	// referred or resolved (the answer "status").
+	ActionSetNeedStatus = "set_need_status"
 )
 
 // Text is one piece of wording in every language of a tree, keyed by
@@ -75,6 +86,9 @@ type Tree struct {
 	Forms []Form `yaml:"sms_forms,omitempty" json:"sms_forms,omitempty"`
 	// Keywords open the tree as an SMS conversation (e.g. MENU, 菜单).
 	Keywords []string `yaml:"sms_keywords,omitempty" json:"sms_keywords,omitempty"`
+	// FollowUps are when a need of each category is followed up with
+	// its director, by category.
+	FollowUps map[string]FollowUpRule `yaml:"follow_ups,omitempty" json:"follow_ups,omitempty"`
 	// Keys are the navigation keys; defaults apply to any left empty.
 	Keys Keys `yaml:"keys,omitempty" json:"keys,omitempty"`
 	// Nodes in any order.

@@ -63,6 +63,14 @@ func (m *Machine) validate(n *Node, in string, c Caller, now time.Time) (string,
 		return code, nil
 	case ValidateText:
 		return validateText(n, in)
+	case ValidateNeed:
+		// One answer for a reference that does not exist and one of
+		// another director's child: a guess learns nothing.
+		need, ok := c.Need(in)
+		if !ok || need.Status == NeedResolved {
+			return "", &notice{key: "unknown_need", args: map[string]string{"input": clip(strings.ToUpper(in), 10)}}
+		}
+		return need.Ref, nil
 	}
 	return "", &notice{key: "invalid_option"}
 }

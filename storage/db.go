@@ -86,6 +86,9 @@ type DB struct {
 	stmts sync.Map
 	// profiles are how carriers count outbound SMS (SetSMSProfiles).
 	profiles map[string]textlen.Profile
+	// casework is the deployment's zone, quiet hours and reminder day
+	// (SetCasework).
+	casework Casework
 }
 
 // Open connects to PostgreSQL and checks the connection with ctx.

@@ -18,7 +18,7 @@ import (
 
 // wantTables are the tables the migrations create, goose's own included.
 var wantTables = []string{
-	"allowances", "api_tokens", "areas", "audit_log", "case_events", "cases", "child_directors", "child_guardians", "children", "directors", "goose_db_version", "guardians", "jobs", "menu_trees", "messages", "need_status_history", "needs", "read_log", "supervisors", "template_approvals", "users", "visits",
+	"allowances", "api_tokens", "areas", "audit_log", "case_events", "cases", "child_directors", "child_guardians", "children", "directors", "follow_ups", "goose_db_version", "guardians", "jobs", "menu_trees", "messages", "need_status_history", "needs", "read_log", "supervisors", "template_approvals", "users", "visits",
 }
 
 func publicTables(tb testing.TB, db *storage.DB) []string {

@@ -30,6 +30,9 @@ type Job struct {
 	Due      time.Time
 	Payload  json.RawMessage
 	Attempts int
+	// db is the store the job runs on, for handlers that queue SMS
+	// (enqueueTx) or read the deployment's settings.
+	db *DB
 }
 
 // JobFunc does a job inside tx, at the (possibly simulated) time now. It
@@ -177,6 +180,7 @@ ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`
 			return fmt.Errorf("claim a due job: %w", err)
 		}
 		j.Payload = payload
+		j.db = db
 		// The job's work runs under a savepoint: when it fails, its
 		// writes are undone but the claim and the failure are recorded in
 		// this same transaction, still holding the row.

@@ -362,8 +362,8 @@ func (db *DB) Enqueue(ctx context.Context, m sms.Message) (id int64, created boo
 // READ COMMITTED (the default), so that after a dedupe conflict the row that
 // won is visible to the next statement.
 func (db *DB) enqueueTx(ctx context.Context, tx *sqlx.Tx, m sms.Message) (int64, bool, error) {
-	if m.Kind != sms.KindAlert && m.Kind != sms.KindReply {
-		return 0, false, fmt.Errorf("outbound kind %q is neither alert nor reply", clean(m.Kind))
+	if m.Kind != sms.KindAlert && m.Kind != sms.KindReply && m.Kind != sms.KindReminder {
+		return 0, false, fmt.Errorf("outbound kind %q is not an alert, a reply or a reminder", clean(m.Kind))
 	}
 	p, err := messageParamsOf(m)
 	if err != nil {

@@ -234,10 +234,15 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 		if pp.answers, err = db.sealAnswers(p.answers, fresh); err != nil {
 			return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
 		}
-		if !r.Alert && !cases.Opens(r) {
+		if !r.Alert && !cases.Opens(r) && r.FollowUp == nil {
 			// Most reports: one statement, one round trip.
 			ref, err = db.insertChecked(ctx, t, fresh, pp)
 			if err == nil {
+				if r.Kind == menus.ReportVisit {
+					// The visit is saved whatever this does; a follow-up
+					// it fails to clear is cleared by its own job.
+					_ = clearByVisit(ctx, db.db, ref, reportTime(r))
+				}
 				return ref, true, nil
 			}
 			if isUnique(err, t.refConstraint) && attempt < refAttempts {
@@ -254,15 +259,25 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 			if err != nil || ref != fresh {
 				return err
 			}
-			// A new report: its case and alerts commit with it, or not at
-			// all, and a retry (ref != fresh) opens and alerts nothing.
+			// A new report: its case, alerts and follow-up commit with it,
+			// or not at all, and a retry (ref != fresh) does none of them.
 			if cases.Opens(r) {
 				if _, err := db.openCaseTx(ctx, tx, r, ref); err != nil {
 					return err
 				}
 			}
 			if r.Alert {
-				return db.alertsTx(ctx, tx, r, ref)
+				if err := db.alertsTx(ctx, tx, r, ref); err != nil {
+					return err
+				}
+			}
+			if r.Kind == menus.ReportNeed && r.FollowUp != nil {
+				if err := db.followUpTx(ctx, tx, ref, *r.FollowUp, reportTime(r)); err != nil {
+					return err
+				}
+			}
+			if r.Kind == menus.ReportVisit {
+				return clearByVisit(ctx, tx, ref, reportTime(r))
 			}
 			return nil
 		})
@@ -275,6 +290,15 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 		}
 		return "", false, fmt.Errorf("save %s: %w", r.Kind, err)
 	}
+}
+
+// reportTime is when a report counts as made: its ReportedAt, or now when
+// it has none (it is then stored as the time of saving).
+func reportTime(r menus.Report) time.Time {
+	if r.ReportedAt.IsZero() {
+		return time.Now()
+	}
+	return r.ReportedAt
 }
 
 // insertChecked runs t.insertChecked: the new report's reference, or

@@ -272,16 +272,17 @@ func (db *DB) reportItem(ctx context.Context, q sqlx.QueryerContext, ref string)
 }
 
 type statusChangeRow struct {
-	From  string    `db:"from_status"`
-	To    string    `db:"to_status"`
-	Note  string    `db:"note"`
-	Actor string    `db:"actor"`
-	At    time.Time `db:"at"`
+	From    string    `db:"from_status"`
+	To      string    `db:"to_status"`
+	Channel string    `db:"channel"`
+	Note    string    `db:"note"`
+	Actor   string    `db:"actor"`
+	At      time.Time `db:"at"`
 }
 
 func needHistory(ctx context.Context, q sqlx.QueryerContext, needID int64) ([]reports.StatusChange, error) {
 	const query = `
-SELECT from_status, to_status, note, actor, at FROM need_status_history
+SELECT from_status, to_status, note, actor, channel, at FROM need_status_history
 WHERE need_id = $1 ORDER BY at, id`
 	var rows []statusChangeRow
 	if err := sqlx.SelectContext(ctx, q, &rows, query, needID); err != nil {
@@ -289,7 +290,7 @@ WHERE need_id = $1 ORDER BY at, id`
 	}
 	out := make([]reports.StatusChange, len(rows))
 	for i, r := range rows {
-		out[i] = reports.StatusChange{From: r.From, To: r.To, Note: r.Note, Actor: r.Actor, At: r.At.UTC()}
+		out[i] = reports.StatusChange{From: r.From, To: r.To, Note: r.Note, Actor: r.Actor, Channel: r.Channel, At: r.At.UTC()}
 	}
 	return out, nil
 }
@@ -353,6 +354,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 		}
 		if _, err := tx.ExecContext(ctx, history, cur.ID, cur.Status, status, note, userID, name, at); err != nil {
 			return err
+		}
+		if status != needOpen {
+			// Referred or resolved: the follow-up is answered.
+			if err := clearFollowUpTx(ctx, tx, cur.ID, clearedByStatus, at); err != nil {
+				return err
+			}
 		}
 		before := map[string]any{"status": cur.Status, "status_changed_at": nil}
 		if cur.ChangedAt.Valid {

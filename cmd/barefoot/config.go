@@ -55,8 +55,13 @@ type config struct {
 	SMSReplyWindow        time.Duration
 	// SMSDailyReplies bounds the replies of the whole deployment a day.
 	SMSDailyReplies int
-	// Location is the deployment's time zone, for report dates.
+	// Location is the deployment's time zone, for report dates,
+	// follow-ups, reminders and quiet hours.
 	Location *time.Location
+	// QuietHours hold reminders until morning; alerts are never held.
+	QuietHours storage.QuietHours
+	// ReminderDay is the day of the month of the visit reminders.
+	ReminderDay int
 	// StatusSecret requires a child code and a secret with STATUS.
 	StatusSecret bool
 	// AlertCarrier sends alerts about urgent reports: one of the carriers
@@ -148,6 +153,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("BAREFOOT_TIMEZONE: want a zone such as Asia/Shanghai, got %q", getenv("BAREFOOT_TIMEZONE"))
 	}
 	c.Location = loc
+	if c.QuietHours, err = storage.ParseQuietHours(get("BAREFOOT_QUIET_HOURS", "21:00-08:00")); err != nil {
+		return c, fmt.Errorf("BAREFOOT_QUIET_HOURS: %w", err)
+	}
+	if _, err := fmt.Sscan(get("BAREFOOT_REMINDER_DAY", strconv.Itoa(storage.DefaultReminderDay)), &c.ReminderDay); err != nil || c.ReminderDay < 1 || c.ReminderDay > 28 {
+		return c, fmt.Errorf("BAREFOOT_REMINDER_DAY: want a day of the month from 1 to 28, got %q", getenv("BAREFOOT_REMINDER_DAY"))
+	}
 	switch v := get("BAREFOOT_STATUS_SECRET", "off"); v {
 	case "off":
 	case "required":

@@ -34,6 +34,12 @@ func TestLoadConfig(t *testing.T) {
 	if c.Addr != "127.0.0.1:8080" || !strings.Contains(c.DatabaseURL, "/barefoot?") || c.RedisURL != "redis://127.0.0.1:6379/0" || c.Region != "CN" || c.SessionTTL != 5*time.Minute {
 		t.Fatalf("defaults = %+v", c)
 	}
+	if c.QuietHours.String() != "21:00-08:00" || c.ReminderDay != 25 {
+		t.Fatalf("casework defaults: quiet %s, reminder day %d", c.QuietHours, c.ReminderDay)
+	}
+	if c, err := loadConfig(env("BAREFOOT_QUIET_HOURS", "off")); err != nil || c.QuietHours.String() != "off" {
+		t.Fatalf("quiet hours off: %s, %v", c.QuietHours, err)
+	}
 	tests := []struct {
 		env  []string
 		want string // the variable the error must name
@@ -43,6 +49,9 @@ func TestLoadConfig(t *testing.T) {
 		{[]string{"BAREFOOT_LOG_LEVEL", "loud"}, "BAREFOOT_LOG_LEVEL"},
 		{[]string{"BAREFOOT_PHONE_REGION", "China"}, "BAREFOOT_PHONE_REGION"},
 		{[]string{"BAREFOOT_WEBHOOK_SECRET", "short"}, "BAREFOOT_WEBHOOK_SECRET"},
+		{[]string{"BAREFOOT_QUIET_HOURS", "nights"}, "BAREFOOT_QUIET_HOURS"},
+		{[]string{"BAREFOOT_QUIET_HOURS", "21:00-21:00"}, "BAREFOOT_QUIET_HOURS"},
+		{[]string{"BAREFOOT_REMINDER_DAY", "31"}, "BAREFOOT_REMINDER_DAY"},
 	}
 	for _, tt := range tests {
 		if _, err := loadConfig(env(tt.env...)); err == nil || !strings.HasPrefix(err.Error(), tt.want+":") {

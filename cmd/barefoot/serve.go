@@ -42,7 +42,7 @@ func serve(ctx context.Context, cfg config) error {
 		Region: cfg.Region, RedisPrefix: cfg.RedisPrefix, SessionTTL: cfg.SessionTTL, ResumeTTL: cfg.ResumeTTL,
 		SMSSessionTTL: cfg.SMSSessionTTL, ReplyLimit: cfg.SMSReplyLimit, StrangerReplyLimit: cfg.SMSStrangerReplyLimit, ReplyWindow: cfg.SMSReplyWindow,
 		DailyReplies: cfg.SMSDailyReplies, StatusSecret: cfg.StatusSecret, Getenv: cfg.Getenv, PublicURL: cfg.PublicURL,
-		AlertCarrier: cfg.AlertCarrier, CaseDeadlines: cfg.CaseDeadlines, Location: cfg.Location, WebhookSecret: cfg.WebhookSecret, SpoolDir: cfg.SpoolDir, SeparateAdmin: cfg.AdminAddr != "",
+		AlertCarrier: cfg.AlertCarrier, CaseDeadlines: cfg.CaseDeadlines, Location: cfg.Location, QuietHours: cfg.QuietHours, ReminderDay: cfg.ReminderDay, WebhookSecret: cfg.WebhookSecret, SpoolDir: cfg.SpoolDir, SeparateAdmin: cfg.AdminAddr != "",
 	}, log)
 	if err != nil {
 		return err // it names the setting to fix, or says what failed
@@ -87,6 +87,11 @@ func serve(ctx context.Context, cfg config) error {
 	}()
 	// Scheduled work (case escalations, reminders) runs in every process;
 	// the jobs table hands each due job to one of them.
+	// This month's (or next month's) visit reminders: scheduled by
+	// whichever process starts first, each month's run scheduling the next.
+	if err := db.ScheduleVisitReminders(ctx, time.Now()); err != nil {
+		log.Error("visit reminders not scheduled; the next start tries again", "err", err)
+	}
 	go db.RunJobs(ctx, time.Now, 15*time.Second, log)
 	// Carriers' own connections (CMPP) outlive the signal until the sender
 	// is done with them: a send cut off from its connection is sent again.

@@ -61,6 +61,8 @@ type API struct {
 	// endpoints (storage.DB implements both).
 	Registry RegistryStore
 	Reports  ReportStore
+	// FollowUps lists needs' follow-ups (storage.DB); not served when nil.
+	FollowUps FollowUpStore
 	// Templates keeps providers' verdicts on the SMS templates; the
 	// template endpoints are not served when nil.
 	Templates TemplateStore
@@ -71,7 +73,8 @@ type API struct {
 	People People
 	// Cases are the cases endpoints' store; they are not served when nil.
 	Cases CaseStore
-	// Now is the clock cases are read and acted on by; time.Now when nil.
+	// Now is the clock cases are read and acted on by, and that says
+	// which follow-ups are due; time.Now when nil.
 	Now func() time.Time
 	// Options are what trees are compiled with: a draft is validated
 	// exactly as the gateway will load it, screen budgets included.

@@ -125,6 +125,7 @@ func (a *API) mountReports(r fiber.Router) {
 	}
 	r.Post("/reports/needs/:ref/status", need(access.RoleEditor), a.setNeedStatus)
 	r.Get("/reports/:ref", view, a.readLogged("report", "ref"), a.getReport)
+	r.Get("/follow-ups", view, a.readLogged("follow_up", ""), a.listFollowUps)
 }
 
 // invalidParams is the 422 of bad query parameters or body fields.
@@ -274,7 +275,9 @@ type statusView struct {
 	To    string `json:"to"`
 	Note  string `json:"note"`
 	Actor string `json:"actor"`
-	At    string `json:"at"`
+	// Channel is console, or ussd or sms for a director in the field.
+	Channel string `json:"channel"`
+	At      string `json:"at"`
 	// AtLocal is At on the deployment's clock, as exports show it.
 	AtLocal string `json:"at_local"`
 }
@@ -330,7 +333,7 @@ func localTime(t time.Time, loc *time.Location) string {
 }
 
 func statusJSON(h reports.StatusChange, loc *time.Location) statusView {
-	return statusView{From: h.From, To: h.To, Note: h.Note, Actor: h.Actor, At: timeJSON(h.At), AtLocal: localTime(h.At, loc)}
+	return statusView{From: h.From, To: h.To, Note: h.Note, Actor: h.Actor, Channel: h.Channel, At: timeJSON(h.At), AtLocal: localTime(h.At, loc)}
 }
 
 // directorPhone is what the user may see of a director's phone.

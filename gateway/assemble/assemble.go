@@ -79,7 +79,13 @@ type Settings struct {
 	// carries SMS; the store's default when empty.
 	AlertCarrier string
 	Location     *time.Location
-	HopBudget    time.Duration
+	// QuietHours hold reminders (follow-ups, monthly visit reminders)
+	// until morning in Location; alerts are never held.
+	QuietHours storage.QuietHours
+	// ReminderDay is the day of the month directors without a visit that
+	// month are reminded (storage.DefaultReminderDay when zero).
+	ReminderDay int
+	HopBudget   time.Duration
 	// SeparateAdmin serves the admin API, the console and /metrics on an
 	// app of their own (Gateway.Admin), for a listener of their own.
 	SeparateAdmin bool
@@ -347,9 +353,10 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	metrics := prometheus.NewRegistry()
 	db.SetAlertCarrier(s.AlertCarrier)
 	db.SetCaseDeadlines(s.CaseDeadlines)
+	db.SetCasework(storage.Casework{Location: s.Location, Quiet: s.QuietHours, ReminderDay: s.ReminderDay})
 	db.SetSMSProfiles(profiles)
 	conv := &conversation.Service{
-		Sessions: store, Registry: db, Reports: db, Messages: db, Menus: catalog, Cases: db,
+		Sessions: store, Registry: db, Reports: db, Needs: db, Messages: db, Menus: catalog, Cases: db,
 		USSDTTL: s.SessionTTL, SMSTTL: s.SMSSessionTTL,
 		Registered:    sessions.NewLimiter(rdb, s.RedisPrefix, "registered", s.ReplyLimit, s.ReplyWindow),
 		Strangers:     sessions.NewLimiter(rdb, s.RedisPrefix, "stranger", s.StrangerReplyLimit, s.ReplyWindow),
@@ -378,7 +385,7 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		}
 		go sp.Run(ctx, db, every)
 	}
-	api := &admin.API{Store: db, Registry: db, Reports: db, Templates: db, Reads: db, People: db, Cases: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
+	api := &admin.API{Store: db, Registry: db, Reports: db, FollowUps: db, Templates: db, Reads: db, People: db, Cases: db, Options: mopts, Location: s.Location, Log: log, Refresh: refresh}
 	mounts := []func(*fiber.App){api.Mount, console.Mount}
 	draining := new(atomic.Bool)
 	checks := []gateway.Check{

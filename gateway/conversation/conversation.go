@@ -59,6 +59,18 @@ type Reports interface {
 	RefByKey(ctx context.Context, key string) (string, bool, error)
 }
 
+// Needs reads and changes the needs of a director's children
+// (storage.DB implements it).
+type Needs interface {
+	// OpenNeeds returns the director's children's needs not yet resolved,
+	// marking those whose follow-up is due by now.
+	OpenNeeds(ctx context.Context, directorID int64, now time.Time) ([]menus.NeedBrief, error)
+	// SetNeedStatusFromField marks a need of the director's child
+	// referred or resolved; any other need is an error matching
+	// menus.ErrNotFound.
+	SetNeedStatusFromField(ctx context.Context, directorID int64, ref, status, channel string, now time.Time) error
+}
+
 // Spool keeps a report durable on local disk while Postgres cannot take
 // it (spool.Spool implements it), and returns its reference.
 type Spool interface {
@@ -104,6 +116,10 @@ type Service struct {
 	Sessions Sessions
 	Registry Registry
 	Reports  Reports
+	// Needs lists a director's follow-ups and takes their status changes;
+	// nil leaves trees that use them without (nothing listed, nothing
+	// changed).
+	Needs Needs
 	// Spool takes a confirmed report when Postgres cannot in time; nil
 	// asks the caller to try again instead.
 	Spool Spool

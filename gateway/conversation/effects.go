@@ -38,6 +38,9 @@ func (s *Service) apply(ctx context.Context, hs *hop, m *menus.Machine, e event,
 			hs.discarded = true
 		}
 	}
+	if ns, ok := effects.NeedStatus(); ok {
+		return s.markNeed(ctx, hs, m, e, before, next, ns)
+	}
 	r, ok := effects.Report()
 	if !ok {
 		return next, false
@@ -105,4 +108,46 @@ func (s *Service) countReport(kind menus.ReportKind, channel, outcome string) {
 	if s.Metrics != nil {
 		s.Metrics.Reports.WithLabelValues(string(kind), channel, outcome).Inc()
 	}
+}
+
+// markNeed applies a director's status change of a need: the end screen
+// naming the need; the confirm again when the store failed; or, when the
+// need is not (any more) an open need of the director's child, an end
+// screen that says nothing changed.
+func (s *Service) markNeed(ctx context.Context, hs *hop, m *menus.Machine, e event, before, next menus.Snapshot, ns menus.SetNeedStatus) (menus.Snapshot, bool) {
+	if s.Needs == nil {
+		hs.log().Error("need status change with no needs store")
+		return m.Failed(before), false
+	}
+	err := s.Needs.SetNeedStatusFromField(ctx, ns.DirectorID, ns.Ref, ns.Status, e.conv.channel, s.now())
+	switch {
+	case err == nil:
+		hs.log().Info("need status changed from the field", "ref", ns.Ref, "status", ns.Status)
+		out := m.Saved(next, ns.Ref)
+		out.Caller.Needs = nil // changed: read again when next needed
+		return out, true
+	case errors.Is(err, menus.ErrNotFound):
+		hs.log().Info("need status change refused: not an open need of the director's child", "ref", ns.Ref)
+		hs.discarded = true
+		return m.Refused(before, menus.RefusedNeed, ns.Ref), false
+	}
+	hs.log().Error("need status not changed; caller asked to retry", "ref", ns.Ref, "err", err)
+	return m.Failed(before), false
+}
+
+// attachNeeds gives the walk its caller's open needs when its next step
+// or screen may read them (the follow-up list, a need reference).
+func (s *Service) attachNeeds(ctx context.Context, hs *hop, m *menus.Machine, snap *menus.Snapshot) {
+	if s.Needs == nil || snap.Caller.Needs != nil || snap.Caller.DirectorID == 0 || !m.WantsNeeds(*snap) {
+		return
+	}
+	needs, err := s.Needs.OpenNeeds(ctx, snap.Caller.DirectorID, s.now())
+	if err != nil {
+		hs.log().Error("open needs not read; the walk goes on without them", "err", err)
+		return
+	}
+	if needs == nil {
+		needs = []menus.NeedBrief{}
+	}
+	snap.Caller.Needs = needs
 }

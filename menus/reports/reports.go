@@ -62,7 +62,38 @@ type StatusChange struct {
 	From, To string
 	Note     string
 	Actor    string
-	At       time.Time
+	// Channel is where the change was made: console, or ussd or sms when
+	// the child's director made it from the field.
+	Channel string
+	At      time.Time
+}
+
+// FollowUpQuery selects follow-ups. Empty fields do not filter.
+type FollowUpQuery struct {
+	// Director is the E.164 phone of a director of the child.
+	Director string
+	// Due is "due" (fallen due) or "overdue" (due for more than a week
+	// and still open).
+	Due string
+	// Status is "open" (not cleared) or "cleared".
+	Status        string
+	Limit, Offset int
+}
+
+// FollowUp is a need's follow-up as staff read it: whose, when it falls
+// due and why, whether the director was reminded, and whether and how it
+// was cleared. No child's name: the code is what the reminders name.
+type FollowUp struct {
+	Ref           string
+	ChildCode     string
+	Category      string
+	NeedStatus    string
+	DirectorPhone string
+	Rule          string
+	DueAt         time.Time
+	RemindedAt    time.Time // zero until reminded
+	ClearedAt     time.Time // zero while open
+	ClearedBy     string    // status or visit
 }
 
 // Dashboard is a month at a glance: reports per village, and the

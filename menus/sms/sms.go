@@ -31,6 +31,9 @@ const (
 	KindInbound = "inbound"
 	KindReply   = "reply"
 	KindAlert   = "alert"
+	// KindReminder is a follow-up or monthly visit reminder: not urgent,
+	// so held in quiet hours, unlike an alert.
+	KindReminder = "reminder"
 )
 
 // Param is one variable of a template: its name and its value.

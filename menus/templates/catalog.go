@@ -109,6 +109,22 @@ func init() {
 			LangBilingual: "没有等待您确认的该编号个案，请核对编号。\nNo case with that number awaits your acknowledgement. Please check the number.",
 		},
 	}
+	catalog[FollowUp] = Template{
+		Key: FollowUp, About: "Reminder to a director of a need still open when its follow-up falls due; the child's code, no name.",
+		Vars: []Var{{"child", KindCode}, {"what", KindWord}, {"ref", KindRef}},
+		Text: map[string]string{
+			LangZH: "跟进提醒：儿童{child}的{what}需求（编号{ref}）仍未办结。已办结请回复：办结 {ref}；已转介请回复：转介 {ref}",
+			LangEN: "Follow-up: child {child}, {what}, ref {ref}, is still open. Reply DONE {ref} when resolved, REFER {ref} when referred.",
+		},
+	}
+	catalog[VisitReminder] = Template{
+		Key: VisitReminder, About: "Monthly reminder to a director who has reported no home visit this month.",
+		Vars: []Var{{"month", KindWord}},
+		Text: map[string]string{
+			LangZH: "提醒：您{month}月还没有上报家访。请通过菜单或短信上报：走访 儿童编号 情况",
+			LangEN: "Reminder: no home visit reported for {month} yet. Please report one by the menu or by SMS: V <child ID> <situation>",
+		},
+	}
 	catalog[MenuScreen] = Template{
 		Key: MenuScreen, About: "A screen of a menu walked by SMS, or a one-line report's answer.", Screen: true,
 		Vars: []Var{{"screen", KindText}},

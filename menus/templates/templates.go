@@ -98,6 +98,8 @@ const (
 	CaseAcked       = "case_acknowledged"
 	CaseAckedBefore = "case_acknowledged_before"
 	CaseAckRefused  = "case_ack_refused"
+	FollowUp        = "follow_up"
+	VisitReminder   = "visit_reminder"
 )
 
 // Approval statuses of a template at a provider.
