@@ -291,6 +291,7 @@ FROM messages WHERE direction = 'out' ORDER BY id`); err != nil {
 	want := []struct{ kind, template, lang, params string }{
 		{"reply", "allowance_approved_next", "zh", `[{"Name": "name", "Value": "王小明"}, {"Name": "scheme", "Value": "生活补贴"}, {"Name": "amount", "Value": "500"}, {"Name": "date", "Value": "2026-12-15"}]`},
 		{"reply", "register", "zh+en", ""},
+		{"alert", "case_opened", "zh", `"Name": "what", "Value": "保护问题"`},
 		{"alert", "alert_urgent", "", `"Name": "child", "Value": "C0001"`},
 		{"reply", "menu_screen", "en", `"Name": "screen", "Value": "Need reported. Ref N`},
 	}
