@@ -277,8 +277,10 @@ func TestFaultProcessesKilledAndRestarted(t *testing.T) {
 			t.Fatalf("reference %s is saved under %s, want %s", ref, key, want)
 		}
 	}
-	var alerts, distinct, perVisit int
-	if err := sqlDB.Get(&alerts, `SELECT count(*) FROM messages WHERE kind = 'alert'`); err != nil {
+	// Each urgent visit alerts the county and opens one case, told to its
+	// township: the same messages for every visit, none twice.
+	var alerts, distinct, perVisit, cases, caseMessages int
+	if err := sqlDB.Get(&alerts, `SELECT count(*) FROM messages WHERE kind = 'alert' AND dedupe_key LIKE 'alert:%'`); err != nil {
 		t.Fatal(err)
 	}
 	if err := sqlDB.Get(&distinct, `SELECT count(DISTINCT dedupe_key) FROM messages WHERE kind = 'alert'`); err != nil {
@@ -287,7 +289,16 @@ func TestFaultProcessesKilledAndRestarted(t *testing.T) {
 	if err := sqlDB.Get(&perVisit, `SELECT count(*) FROM messages WHERE kind = 'alert' AND dedupe_key LIKE $1`, "alert:"+refs[0]+":%"); err != nil {
 		t.Fatal(err)
 	}
-	if perVisit == 0 || alerts != distinct || alerts != perVisit*callers {
-		t.Fatalf("%d alerts (%d distinct), %d for the first visit: want the same number for each of %d visits, none twice", alerts, distinct, perVisit, callers)
+	if err := sqlDB.Get(&cases, `SELECT count(*) FROM cases`); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlDB.Get(&caseMessages, `SELECT count(*) FROM messages WHERE kind = 'alert' AND dedupe_key LIKE 'case:%'`); err != nil {
+		t.Fatal(err)
+	}
+	if perVisit == 0 || alerts+caseMessages != distinct || alerts != perVisit*callers {
+		t.Fatalf("%d alerts (%d distinct with case messages), %d for the first visit: want the same number for each of %d visits, none twice", alerts, distinct, perVisit, callers)
+	}
+	if cases != callers || caseMessages%callers != 0 || caseMessages == 0 {
+		t.Fatalf("%d cases and %d case messages for %d urgent visits: want one case each, told alike", cases, caseMessages, callers)
 	}
 }
