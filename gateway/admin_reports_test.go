@@ -222,7 +222,7 @@ func TestAdminReportsAuth(t *testing.T) {
 			t.Errorf("%s POST status: %d %s", tt.who, status, body)
 		}
 	}
-	if r, err := f.g.DB.ReportWithHistory(context.Background(), f.nSMS); err != nil || r.Status != "open" || len(r.History) != 0 {
+	if r, err := f.g.DB.ReportWithHistory(context.Background(), f.nSMS, 0); err != nil || r.Status != "open" || len(r.History) != 0 {
 		t.Fatalf("a refused change changed the need: %+v, %v", r, err)
 	}
 	for _, tt := range []struct{ who, token string }{{"editor", f.editor}, {"admin", f.admin}} {
@@ -301,10 +301,12 @@ func TestAdminReportsList(t *testing.T) {
 		t.Fatalf("default paging: %d, %d", p.Page, p.PerPage)
 	}
 
-	// What an item says, and how much of the phone each role sees.
+	// What an item says, and how much of the phone each role sees. The
+	// note of this protection concern is for admins only (nobody holds
+	// its case): the others see the need without it.
 	for _, tt := range []struct {
-		token, phone string
-	}{{f.viewer, phone.Mask(shimenDirector)}, {f.editor, shimenDirector}, {f.admin, shimenDirector}} {
+		token, phone, note string
+	}{{f.viewer, phone.Mask(shimenDirector), ""}, {f.editor, shimenDirector, ""}, {f.admin, shimenDirector, hyperlink}} {
 		p := mustPage(t, f.g, "/reports/needs?child=C0009", tt.token)
 		if len(p.Items) != 1 {
 			t.Fatalf("need on C0009: %+v", p)
@@ -313,7 +315,7 @@ func TestAdminReportsList(t *testing.T) {
 		if it.Ref != f.nC9 || it.Kind != "need" || it.ChildCode != "C0009" || it.ChildName != "周洋" || it.Village != "石门村" || it.County != "云岭县" ||
 			it.DirectorPhone != tt.phone || it.DirectorName != "王芳" || it.Category != "protection" || it.Situation != "" ||
 			it.Urgency != "urgent" || it.Status != "open" || it.StatusChangedAt != "" || it.Channel != "sms" || it.Carrier != "at" ||
-			it.ReportedAt != "2026-10-31T23:59:59Z" || it.Answers["note"] != hyperlink || it.History != nil {
+			it.ReportedAt != "2026-10-31T23:59:59Z" || it.Answers["note"] != tt.note || it.History != nil {
 			t.Errorf("need item %+v", it)
 		}
 	}
@@ -395,11 +397,18 @@ func TestAdminReportGet(t *testing.T) {
 			t.Errorf("%s: %d %s", ref, status, body)
 		}
 	}
+	// An urgent visit: a viewer reads that it exists, not what the
+	// director wrote; an admin reads both.
 	status, body := api(t, f.g, "GET", "/reports/"+strings.ToLower(f.vC9), f.viewer, "", "")
 	var v reportJSON
 	if status != 200 || json.Unmarshal([]byte(body), &v) != nil || v.Ref != f.vC9 || v.Kind != "visit" || v.Situation != "urgent" ||
-		v.Answers["note"] != hyperlink || v.DirectorPhone != phone.Mask(shimenDirector) || v.History != nil || strings.Contains(body, `"status"`) {
+		len(v.Answers) != 0 || strings.Contains(body, "HYPERLINK") || !strings.Contains(body, `"restricted":true`) ||
+		v.DirectorPhone != phone.Mask(shimenDirector) || v.History != nil || strings.Contains(body, `"status"`) {
 		t.Fatalf("visit: %d %s", status, body)
+	}
+	status, body = api(t, f.g, "GET", "/reports/"+f.vC9, f.admin, "", "")
+	if v = (reportJSON{}); status != 200 || json.Unmarshal([]byte(body), &v) != nil || v.Answers["note"] != hyperlink || strings.Contains(body, "restricted") {
+		t.Fatalf("visit, to an admin: %d %s", status, body)
 	}
 	status, body = api(t, f.g, "GET", "/reports/"+f.nUSSD, f.editor, "", "")
 	var n reportJSON
@@ -603,9 +612,10 @@ func TestAdminReportsExportCSV(t *testing.T) {
 	t.Parallel()
 	f := mustReportsFixture(t)
 
-	// In English, by an editor: whole phones, formulas neutralised. A phone
-	// starts with "+", which the export quotes like any formula trigger.
-	resp, body := apiGet(t, f.g, "/reports/needs.csv?lang=en&from=2026-10-01&to=2026-10-31", f.editor)
+	// In English, by an admin: whole phones, every detail, formulas
+	// neutralised. A phone starts with "+", which the export quotes like
+	// any formula trigger.
+	resp, body := apiGet(t, f.g, "/reports/needs.csv?lang=en&from=2026-10-01&to=2026-10-31", f.admin)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
 		resp.Header.Get("Content-Disposition") != `attachment; filename="barefoot-needs-2026-10-01_2026-10-31.csv"` ||
 		resp.Header.Get("Cache-Control") != "no-store" {
@@ -613,17 +623,17 @@ func TestAdminReportsExportCSV(t *testing.T) {
 	}
 	records := mustCSV(t, body)
 	wantHeader := []string{"Reference", "Reported at", "Child ID", "Child name", "Village", "County", "Director", "Director phone",
-		"Category", "Urgency", "Status", "Status changed at", "Channel", "Carrier", "Menu version", "Answer: child ID", "Answer: note"}
+		"Category", "Urgency", "Status", "Status changed at", "Details", "Channel", "Carrier", "Menu version", "Answer: child ID", "Answer: note"}
 	if len(records) != 3 || !slices.Equal(records[0], wantHeader) {
 		t.Fatalf("needs.csv: %q", records)
 	}
 	// Newest first: the need on C0009, then the one on C0777.
 	c9, c777 := records[1], records[2]
 	if want := []string{f.nC9, "2026-10-31T23:59:59Z", "C0009", "周洋", "石门村", "云岭县", "王芳", "'" + shimenDirector,
-		"Protection concern", "Urgent", "Open", "", "SMS", "at", "1", "C0009", "'" + hyperlink}; !slices.Equal(c9, want) {
+		"Protection concern", "Urgent", "Open", "", "", "SMS", "at", "1", "C0009", "'" + hyperlink}; !slices.Equal(c9, want) {
 		t.Errorf("row of %s:\n%q\nwant\n%q", f.nC9, c9, want)
 	}
-	if c777[0] != f.nC777 || c777[1] != "2026-10-01T00:00:00Z" || c777[3] != "'=1+2" || c777[16] != "'+SUM(A1:A9)" {
+	if c777[0] != f.nC777 || c777[1] != "2026-10-01T00:00:00Z" || c777[3] != "'=1+2" || c777[17] != "'+SUM(A1:A9)" {
 		t.Errorf("row of %s: %q", f.nC777, c777)
 	}
 	for _, rec := range records {
@@ -632,6 +642,14 @@ func TestAdminReportsExportCSV(t *testing.T) {
 				t.Errorf("a cell a spreadsheet would run: %q", cell)
 			}
 		}
+	}
+
+	// By an editor: the protection concern's details are withheld and
+	// the row says so; the routine need's are not.
+	_, body = apiGet(t, f.g, "/reports/needs.csv?lang=en&from=2026-10-01&to=2026-10-31", f.editor)
+	records = mustCSV(t, body)
+	if c9 := records[1]; c9[12] != "restricted: supervisors and the case's holders only" || c9[16] != "" || c9[17] != "" || records[2][17] != "'+SUM(A1:A9)" {
+		t.Errorf("the editor's export: %q", records)
 	}
 
 	// In Chinese by default, by a viewer: masked phones.
@@ -643,17 +661,18 @@ func TestAdminReportsExportCSV(t *testing.T) {
 	if len(records) != 3 || records[0][0] != "编号" || records[0][8] != "情况" || slices.Contains(records[0], "状态") {
 		t.Fatalf("visits.csv header: %q", records)
 	}
+	// The urgent visit's note is withheld from a viewer, and said to be.
 	phoneCol := column(t, records[0], "主任电话")
-	noteCol := column(t, records[0], "回答：note")
-	if records[1][0] != f.vC9 || records[1][phoneCol] != "'"+phone.Mask(shimenDirector) || records[1][noteCol] != "'"+hyperlink ||
-		records[2][0] != f.vSep || records[2][noteCol] != "" {
+	detailsCol := column(t, records[0], "详情")
+	if records[1][0] != f.vC9 || records[1][phoneCol] != "'"+phone.Mask(shimenDirector) || records[1][detailsCol] != "受限：仅主管和个案负责人可见" ||
+		strings.Contains(string(body), "HYPERLINK") || records[2][0] != f.vSep || records[2][detailsCol] != "" {
 		t.Fatalf("visits.csv rows: %q", records[1:])
 	}
 
 	// Both exports are in the audit log, newest first, with their filters.
 	audits := exportAudits(t, f)
-	if len(audits) != 2 {
-		t.Fatalf("%d export audit entries, want 2: %+v", len(audits), audits)
+	if len(audits) != 3 {
+		t.Fatalf("%d export audit entries, want 3: %+v", len(audits), audits)
 	}
 	v, n := audits[0], audits[1]
 	if v.Actor != "viewer1" || v.ObjectID != "visit" || v.After.Format != "csv" || v.After.Rows != 2 || v.After.Filters["village"] != "石门村" {
@@ -837,7 +856,7 @@ func TestReportDatesInDeploymentZone(t *testing.T) {
 func TestAdminReportWords(t *testing.T) {
 	t.Parallel()
 	f := mustReportsFixture(t)
-	resp, body := apiGet(t, f.g, "/reports/"+f.nC9, f.viewer)
+	resp, body := apiGet(t, f.g, "/reports/"+f.nC9, f.admin)
 	var r struct {
 		Words map[string]struct {
 			Detail, Urgency, Status, Channel string

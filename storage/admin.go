@@ -28,11 +28,17 @@ type userRow struct {
 	Role     string `db:"role"`
 	Active   bool   `db:"active"`
 	Hash     string `db:"password_hash"`
+	AreaID   int64  `db:"area_id"`
+	AreaName string `db:"area_name"`
 }
 
 func (r userRow) user() access.User {
-	return access.User{ID: r.ID, Username: r.Username, Role: r.Role, Active: r.Active}
+	return access.User{ID: r.ID, Username: r.Username, Role: r.Role, Active: r.Active, Area: r.AreaID, AreaName: r.AreaName}
 }
+
+// userCols are a userRow's columns, of users u.
+const userCols = `u.id, u.username, u.role, u.active, u.password_hash, COALESCE(u.area_id, 0) AS area_id,
+       COALESCE((SELECT name FROM areas WHERE id = u.area_id), '') AS area_name`
 
 // passwordParams are argon2id's settings for new password hashes: OWASP's
 // recommended 19 MiB, two passes, one lane. A hash keeps the settings it
@@ -82,7 +88,7 @@ func (db *DB) CreateUser(ctx context.Context, actor access.User, username, passw
 	if herr != nil {
 		return access.User{}, fmt.Errorf("create user: %w", herr)
 	}
-	const q = `INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) RETURNING id, username, role, active, password_hash`
+	const q = `INSERT INTO users AS u (username, password_hash, role) VALUES ($1, $2, $3) RETURNING ` + userCols
 	var r userRow
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := tx.GetContext(ctx, &r, q, clean(username), hash, role); err != nil {
@@ -103,7 +109,7 @@ func (db *DB) CreateUser(ctx context.Context, actor access.User, username, passw
 // Authenticate checks a username and password. Any mismatch is an error
 // wrapping menus.ErrNotFound, the same whichever part was wrong.
 func (db *DB) Authenticate(ctx context.Context, username, password string) (access.User, error) {
-	const q = `SELECT id, username, role, active, password_hash FROM users WHERE username = $1 AND active`
+	const q = `SELECT ` + userCols + ` FROM users u WHERE u.username = $1 AND u.active`
 	var r userRow
 	err := db.db.GetContext(ctx, &r, q, clean(username))
 	known := err == nil
@@ -167,7 +173,7 @@ UPDATE api_tokens t SET last_used_at = now()
 FROM users u
 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
   AND u.id = t.user_id AND u.active
-RETURNING u.id, u.username, u.role, u.active, u.password_hash`
+RETURNING ` + userCols
 	var r userRow
 	err := db.db.GetContext(ctx, &r, q, tokenHash(token))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -339,4 +345,39 @@ FROM audit_log ORDER BY id DESC LIMIT $1`
 		out[i] = access.AuditRecord(r)
 	}
 	return out, nil
+}
+
+// SetUserArea makes the user answer for the area with the given code (""
+// for the whole deployment), audited. An unknown user or area is an error
+// wrapping menus.ErrNotFound.
+func (db *DB) SetUserArea(ctx context.Context, actor access.User, username, areaCode string) (access.User, error) {
+	var r userRow
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var area *int64
+		if areaCode != "" {
+			var id int64
+			if err := tx.GetContext(ctx, &id, `SELECT id FROM areas WHERE code = $1 AND active`, clean(areaCode)); errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("area %s: %w", clean(areaCode), menus.ErrNotFound)
+			} else if err != nil {
+				return err
+			}
+			area = &id
+		}
+		var before string
+		if err := tx.GetContext(ctx, &before, `SELECT COALESCE((SELECT code FROM areas WHERE id = area_id), '') FROM users WHERE username = $1 FOR UPDATE`, clean(username)); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %s: %w", clean(username), menus.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		q := `UPDATE users AS u SET area_id = $2, updated_at = now() WHERE username = $1 RETURNING ` + userCols
+		if err := tx.GetContext(ctx, &r, q, clean(username), area); err != nil {
+			return err
+		}
+		return audit(ctx, tx, access.AuditEntry{Actor: actor, Action: "user.area", ObjectType: "user", ObjectID: r.Username,
+			Before: map[string]any{"area": before}, After: map[string]any{"area": clean(areaCode)}})
+	})
+	if err != nil {
+		return access.User{}, fmt.Errorf("set the area of %s: %w", clean(username), err)
+	}
+	return r.user(), nil
 }

@@ -425,6 +425,16 @@ func (db *DB) ActOnCase(ctx context.Context, actor access.User, code, action, no
 		if err != nil {
 			return err
 		}
+		if actor.Scoped() {
+			// A case outside the actor's area is, to them, no case at all.
+			var in bool
+			if err := tx.GetContext(ctx, &in, `SELECT barefoot_in_area($1, $2)`, c.Origin, actor.Area); err != nil {
+				return fmt.Errorf("case: %w", err)
+			}
+			if !in {
+				return fmt.Errorf("case: %w", menus.ErrNotFound)
+			}
+		}
 		allowed := false
 		for _, s := range from {
 			allowed = allowed || s == c.Status
@@ -451,7 +461,7 @@ func (db *DB) ActOnCase(ctx context.Context, actor access.User, code, action, no
 	if err != nil {
 		return cases.Case{}, fmt.Errorf("%s case: %w", action, err)
 	}
-	return db.CaseByCode(ctx, code, now)
+	return db.CaseByCode(ctx, code, now, actor.Area)
 }
 
 func statusAfter(action string) string {
@@ -521,8 +531,9 @@ WHERE ($1 = '' OR k.status = $1)
           SELECT id FROM areas WHERE code = $2
           UNION ALL
           SELECT a.id FROM areas a JOIN under ON a.parent_id = under.id
-      ) SELECT id FROM under))`
-	args := []any{clean(q.Status), clean(q.Area), q.Overdue, now}
+      ) SELECT id FROM under))
+  AND ($5::bigint = 0 OR barefoot_in_area(k.origin_area_id, $5))`
+	args := []any{clean(q.Status), clean(q.Area), q.Overdue, now, q.Scope}
 	var total int
 	if err := db.db.GetContext(ctx, &total, `SELECT count(*) FROM `+caseFrom+where, args...); err != nil {
 		return nil, 0, fmt.Errorf("count cases: %w", err)
@@ -534,7 +545,7 @@ WHERE ($1 = '' OR k.status = $1)
 	var rows []caseRow
 	query := `SELECT ` + caseCols + ` FROM ` + caseFrom + where + `
 ORDER BY k.status <> 'open', CASE WHEN k.status = 'open' THEN k.deadline_at END, k.opened_at DESC, k.id DESC
-LIMIT $5 OFFSET $6`
+LIMIT $6 OFFSET $7`
 	if err := db.db.SelectContext(ctx, &rows, query, append(args, limit, q.Offset)...); err != nil {
 		return nil, 0, fmt.Errorf("list cases: %w", err)
 	}
@@ -545,11 +556,12 @@ LIMIT $5 OFFSET $6`
 	return out, total, nil
 }
 
-// CaseByCode returns a case with its history. An unknown code is
-// menus.ErrNotFound.
-func (db *DB) CaseByCode(ctx context.Context, code string, now time.Time) (cases.Case, error) {
+// CaseByCode returns a case with its history. An unknown code, or a case
+// of a village outside the area scope (0: all), is menus.ErrNotFound.
+func (db *DB) CaseByCode(ctx context.Context, code string, now time.Time, scope int64) (cases.Case, error) {
 	var row caseRow
-	err := db.db.GetContext(ctx, &row, `SELECT `+caseCols+` FROM `+caseFrom+` WHERE k.code = $1`, clean(code))
+	err := db.db.GetContext(ctx, &row, `SELECT `+caseCols+` FROM `+caseFrom+`
+WHERE k.code = $1 AND ($2::bigint = 0 OR barefoot_in_area(k.origin_area_id, $2))`, clean(code), scope)
 	if errors.Is(err, sql.ErrNoRows) {
 		return cases.Case{}, fmt.Errorf("case: %w", menus.ErrNotFound)
 	}

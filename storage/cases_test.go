@@ -103,7 +103,7 @@ func onlyCase(t *testing.T, db *storage.DB, now time.Time) cases.Case {
 	if err != nil || total != 1 || len(list) != 1 {
 		t.Fatalf("cases: %d of %d, %v", len(list), total, err)
 	}
-	c, err := db.CaseByCode(t.Context(), list[0].Code, now)
+	c, err := db.CaseByCode(t.Context(), list[0].Code, now, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

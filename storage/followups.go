@@ -511,10 +511,11 @@ WHERE ($1 = '' OR EXISTS (SELECT 1 FROM child_directors cd JOIN directors d ON d
                           WHERE cd.child_id = n.child_id AND d.phone = $1))
   AND ($2::timestamptz IS NULL OR (f.due_at <= $2 AND f.cleared_at IS NULL))
   AND ($3 = '' OR ($3 = 'open') = (f.cleared_at IS NULL))
+  AND ($6::bigint = 0 OR barefoot_in_area(c.area_id, $6))
 ORDER BY f.due_at, n.id
 LIMIT $4 OFFSET $5`
 	var rows []followUpItemRow
-	if err := db.db.SelectContext(ctx, &rows, query, clean(q.Director), timeOrNull(dueBy), q.Status, limit, max(q.Offset, 0)); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, query, clean(q.Director), timeOrNull(dueBy), q.Status, limit, max(q.Offset, 0), q.Scope); err != nil {
 		return nil, fmt.Errorf("follow-ups: %w", err)
 	}
 	out := make([]reports.FollowUp, len(rows))

@@ -230,7 +230,7 @@ func TestNeedStatusFromField(t *testing.T) {
 	if err := db.SetNeedStatusFromField(t.Context(), ids.Amy, ref, menus.NeedResolved, menus.ChannelSMS, t0.Add(3*time.Hour)); !errors.Is(err, menus.ErrNotFound) {
 		t.Fatalf("resolving a resolved need: %v", err)
 	}
-	it, err := db.ReportWithHistory(t.Context(), ref)
+	it, err := db.ReportWithHistory(t.Context(), ref, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestNeedStatusFromField(t *testing.T) {
 	if h.From != "referred" || h.To != "resolved" || h.Channel != menus.ChannelSMS || !strings.Contains(h.Actor, "Amy") {
 		t.Fatalf("history %+v", h)
 	}
-	if other, _ := db.ReportWithHistory(t.Context(), bos); other.Status != "open" {
+	if other, _ := db.ReportWithHistory(t.Context(), bos, 0); other.Status != "open" {
 		t.Fatalf("Bo's need became %s", other.Status)
 	}
 }

@@ -56,11 +56,13 @@ SELECT r.id, r.ref, c.code AS child_code, c.name AS child_name, c.village, c.cou
        d.phone AS director_phone, d.name AS director_name, r.situation AS detail, r.urgency,
        '' AS status, NULL::timestamptz AS status_changed_at, r.channel, r.carrier,
        r.menu_tree, r.menu_version, r.answers, r.started_at, r.reported_at,
-       '' AS last_from, '' AS last_to, '' AS last_note, '' AS last_actor, NULL::timestamptz AS last_at`
+       '' AS last_from, '' AS last_to, '' AS last_note, '' AS last_actor, NULL::timestamptz AS last_at,
+       array_to_string(ARRAY[k.acknowledged_by, k.referred_by, k.resolved_by], chr(31)) AS case_holders`
 	visitFrom = `
 FROM visits r
 JOIN children c ON c.id = r.child_id
-JOIN directors d ON d.id = r.director_id`
+JOIN directors d ON d.id = r.director_id
+LEFT JOIN cases k ON k.report_ref = r.ref`
 	// $10 (status) is always empty for visits; the caller refuses it.
 	visitWhere = `
 WHERE ($1::timestamptz IS NULL OR r.reported_at >= $1)
@@ -72,7 +74,8 @@ WHERE ($1::timestamptz IS NULL OR r.reported_at >= $1)
   AND ($7 = '' OR r.situation = $7)
   AND ($8 = '' OR r.urgency = $8)
   AND ($9 = '' OR r.channel = $9)
-  AND $10 = ''`
+  AND $10 = ''
+  AND ($11::bigint = 0 OR barefoot_in_area(c.area_id, $11))`
 
 	needColumns = `
 SELECT r.id, r.ref, c.code AS child_code, c.name AS child_name, c.village, c.county,
@@ -80,11 +83,13 @@ SELECT r.id, r.ref, c.code AS child_code, c.name AS child_name, c.village, c.cou
        r.status, r.status_changed_at, r.channel, r.carrier,
        r.menu_tree, r.menu_version, r.answers, r.started_at, r.reported_at,
        COALESCE(h.from_status, '') AS last_from, COALESCE(h.to_status, '') AS last_to,
-       COALESCE(h.note, '') AS last_note, COALESCE(h.actor, '') AS last_actor, h.at AS last_at`
+       COALESCE(h.note, '') AS last_note, COALESCE(h.actor, '') AS last_actor, h.at AS last_at,
+       array_to_string(ARRAY[k.acknowledged_by, k.referred_by, k.resolved_by], chr(31)) AS case_holders`
 	needFrom = `
 FROM needs r
 JOIN children c ON c.id = r.child_id
-JOIN directors d ON d.id = r.director_id`
+JOIN directors d ON d.id = r.director_id
+LEFT JOIN cases k ON k.report_ref = r.ref`
 	// needLast is a need's latest follow-up step, for the list to say who
 	// acted on it last without a query per need.
 	needLast = `
@@ -102,25 +107,29 @@ WHERE ($1::timestamptz IS NULL OR r.reported_at >= $1)
   AND ($7 = '' OR r.category = $7)
   AND ($8 = '' OR r.urgency = $8)
   AND ($9 = '' OR r.channel = $9)
-  AND ($10 = '' OR r.status = $10)`
+  AND ($10 = '' OR r.status = $10)
+  AND ($11::bigint = 0 OR barefoot_in_area(c.area_id, $11))`
 
 	// Newest first; the id breaks ties between reports of the same instant
 	// so that pages neither repeat nor skip a report.
 	reportOrder = `
 ORDER BY r.reported_at DESC, r.id DESC
-LIMIT $11 OFFSET $12`
+LIMIT $12 OFFSET $13`
 )
+
+// oneInArea keeps a report read alone to a user's area ($2, 0 for all).
+const oneInArea = "\n  AND ($2::bigint = 0 OR barefoot_in_area(c.area_id, $2))"
 
 var adminReportQueries = map[menus.ReportKind]adminReportSQL{
 	menus.ReportVisit: {
 		list:  visitColumns + visitFrom + visitWhere + reportOrder,
 		count: `SELECT count(*)` + visitFrom + visitWhere,
-		one:   visitColumns + visitFrom + "\nWHERE r.ref = $1",
+		one:   visitColumns + visitFrom + "\nWHERE r.ref = $1" + oneInArea,
 	},
 	menus.ReportNeed: {
 		list:  needColumns + needFrom + needLast + needWhere + reportOrder,
 		count: `SELECT count(*)` + needFrom + needWhere,
-		one:   needColumns + needFrom + needLast + "\nWHERE r.ref = $1",
+		one:   needColumns + needFrom + needLast + "\nWHERE r.ref = $1" + oneInArea,
 	},
 }
 
@@ -150,6 +159,9 @@ type reportItemRow struct {
 	LastNote        string       `db:"last_note"`
 	LastActor       string       `db:"last_actor"`
 	LastAt          sql.NullTime `db:"last_at"`
+	// CaseHolders are who acknowledged, referred and resolved the case the
+	// report opened, joined by U+001F (array_to_string drops NULLs).
+	CaseHolders string `db:"case_holders"`
 }
 
 func (db *DB) item(r reportItemRow, kind menus.ReportKind) (reports.Item, error) {
@@ -164,6 +176,9 @@ func (db *DB) item(r reportItemRow, kind menus.ReportKind) (reports.Item, error)
 		Detail: r.Detail, Urgency: r.Urgency, Status: r.Status,
 		Channel: r.Channel, Carrier: r.Carrier, Tree: r.Tree, Version: r.Version,
 		Answers: answers, ReportedAt: r.ReportedAt.UTC(),
+	}
+	if r.CaseHolders != "" {
+		it.CaseHolders = strings.Split(r.CaseHolders, "\x1f")
 	}
 	if r.StatusChangedAt.Valid {
 		it.StatusChangedAt = r.StatusChangedAt.Time.UTC()
@@ -194,7 +209,7 @@ func (db *DB) Reports(ctx context.Context, q reports.Query) ([]reports.Item, int
 	args := []any{
 		timeOrNull(q.From), timeOrNull(q.Before),
 		clean(q.Village), clean(q.County), clean(q.Director), clean(q.Child),
-		clean(q.Detail), clean(q.Urgency), clean(q.Channel), clean(q.Status),
+		clean(q.Detail), clean(q.Urgency), clean(q.Channel), clean(q.Status), q.Scope,
 	}
 	var limit *int // NULL: no limit
 	if q.Limit > 0 {
@@ -224,12 +239,13 @@ func (db *DB) Reports(ctx context.Context, q reports.Query) ([]reports.Item, int
 
 // ReportWithHistory returns the visit or need with the given reference,
 // matched as ReportByRef matches it, with a need's status history. An
-// unknown reference is an error wrapping menus.ErrNotFound.
-func (db *DB) ReportWithHistory(ctx context.Context, ref string) (reports.Item, error) {
+// unknown reference, or one of a child outside the area scope (0: all), is
+// an error wrapping menus.ErrNotFound.
+func (db *DB) ReportWithHistory(ctx context.Context, ref string, scope int64) (reports.Item, error) {
 	var it reports.Item
 	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		it, _, err = db.reportItem(ctx, tx, ref)
+		it, _, err = db.reportItem(ctx, tx, ref, scope)
 		return err
 	})
 	if err != nil {
@@ -240,7 +256,7 @@ func (db *DB) ReportWithHistory(ctx context.Context, ref string) (reports.Item, 
 
 // reportItem reads one report and, for a need, its history; it also
 // returns the report's row id.
-func (db *DB) reportItem(ctx context.Context, q sqlx.QueryerContext, ref string) (reports.Item, int64, error) {
+func (db *DB) reportItem(ctx context.Context, q sqlx.QueryerContext, ref string, scope int64) (reports.Item, int64, error) {
 	ref = strings.ToUpper(strings.TrimSpace(clean(ref)))
 	var kind menus.ReportKind
 	switch {
@@ -252,7 +268,7 @@ func (db *DB) reportItem(ctx context.Context, q sqlx.QueryerContext, ref string)
 		return reports.Item{}, 0, menus.ErrNotFound
 	}
 	var row reportItemRow
-	err := sqlx.GetContext(ctx, q, &row, adminReportQueries[kind].one, ref)
+	err := sqlx.GetContext(ctx, q, &row, adminReportQueries[kind].one, ref, scope)
 	if errors.Is(err, sql.ErrNoRows) {
 		return reports.Item{}, 0, menus.ErrNotFound
 	}
@@ -315,13 +331,15 @@ func (db *DB) SetNeedStatus(ctx context.Context, actor access.User, ref, status,
 		conflict bool
 	)
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		const lock = `SELECT id, status, status_changed_at FROM needs WHERE ref = $1 FOR UPDATE`
+		// A need outside the actor's area is, to them, no need at all.
+		const lock = `SELECT n.id, n.status, n.status_changed_at FROM needs n JOIN children c ON c.id = n.child_id
+WHERE n.ref = $1 AND ($2::bigint = 0 OR barefoot_in_area(c.area_id, $2)) FOR UPDATE OF n`
 		var cur struct {
 			ID        int64        `db:"id"`
 			Status    string       `db:"status"`
 			ChangedAt sql.NullTime `db:"status_changed_at"`
 		}
-		err := tx.GetContext(ctx, &cur, lock, strings.ToUpper(strings.TrimSpace(clean(ref))))
+		err := tx.GetContext(ctx, &cur, lock, strings.ToUpper(strings.TrimSpace(clean(ref))), actor.Area)
 		if errors.Is(err, sql.ErrNoRows) {
 			return menus.ErrNotFound
 		}
@@ -330,7 +348,7 @@ func (db *DB) SetNeedStatus(ctx context.Context, actor access.User, ref, status,
 		}
 		if !slices.Contains(needTransitions[cur.Status], status) {
 			conflict = true
-			it, _, err = db.reportItem(ctx, tx, ref)
+			it, _, err = db.reportItem(ctx, tx, ref, actor.Area)
 			if err != nil {
 				return err
 			}
@@ -365,7 +383,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 		if cur.ChangedAt.Valid {
 			before["status_changed_at"] = cur.ChangedAt.Time.UTC()
 		}
-		if it, _, err = db.reportItem(ctx, tx, ref); err != nil {
+		if it, _, err = db.reportItem(ctx, tx, ref, actor.Area); err != nil {
 			return err
 		}
 		return audit(ctx, tx, access.AuditEntry{Actor: actor, Action: "need.status", ObjectType: "need", ObjectID: it.Ref,
@@ -408,7 +426,7 @@ func (db *DB) RecordExport(ctx context.Context, actor access.User, kind menus.Re
 // (with zeros) or a report in the period, ordered by county and village.
 // It also counts every open urgent need, whenever reported, and lists the
 // references of the refLimit that have waited longest.
-func (db *DB) ReportDashboard(ctx context.Context, from, before time.Time, refLimit int) (reports.Dashboard, error) {
+func (db *DB) ReportDashboard(ctx context.Context, from, before time.Time, refLimit int, scope int64) (reports.Dashboard, error) {
 	const qVillages = `
 SELECT c.county, c.village,
        count(r.kind) FILTER (WHERE r.kind = 'visit') AS visits,
@@ -419,13 +437,16 @@ LEFT JOIN (
     UNION ALL
     SELECT child_id, 'need' AS kind FROM needs WHERE reported_at >= $1 AND reported_at < $2
 ) r ON r.child_id = c.id
+WHERE ($3::bigint = 0 OR barefoot_in_area(c.area_id, $3))
 GROUP BY c.county, c.village
 HAVING bool_or(c.active) OR count(r.kind) > 0
 ORDER BY c.county, c.village`
-	const qOpenCount = `SELECT count(*) FROM needs WHERE status = 'open' AND urgency = 'urgent'`
+	const qOpenCount = `SELECT count(*) FROM needs n JOIN children c ON c.id = n.child_id
+WHERE n.status = 'open' AND n.urgency = 'urgent' AND ($1::bigint = 0 OR barefoot_in_area(c.area_id, $1))`
 	const qOpenRefs = `
-SELECT ref FROM needs WHERE status = 'open' AND urgency = 'urgent'
-ORDER BY reported_at, id LIMIT $1`
+SELECT n.ref FROM needs n JOIN children c ON c.id = n.child_id
+WHERE n.status = 'open' AND n.urgency = 'urgent' AND ($2::bigint = 0 OR barefoot_in_area(c.area_id, $2))
+ORDER BY n.reported_at, n.id LIMIT $1`
 	type villageRow struct {
 		County  string `db:"county"`
 		Village string `db:"village"`
@@ -437,13 +458,13 @@ ORDER BY reported_at, id LIMIT $1`
 		d    reports.Dashboard
 	)
 	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.SelectContext(ctx, &rows, qVillages, from, before); err != nil {
+		if err := tx.SelectContext(ctx, &rows, qVillages, from, before, scope); err != nil {
 			return err
 		}
-		if err := tx.GetContext(ctx, &d.OpenUrgent, qOpenCount); err != nil {
+		if err := tx.GetContext(ctx, &d.OpenUrgent, qOpenCount, scope); err != nil {
 			return err
 		}
-		return tx.SelectContext(ctx, &d.OpenUrgentRefs, qOpenRefs, max(refLimit, 0))
+		return tx.SelectContext(ctx, &d.OpenUrgentRefs, qOpenRefs, max(refLimit, 0), scope)
 	})
 	if err != nil {
 		return reports.Dashboard{}, fmt.Errorf("report dashboard: %w", err)
@@ -461,10 +482,12 @@ ORDER BY reported_at, id LIMIT $1`
 // ReportTrend counts the visits and needs reported in each month between
 // consecutive starts: n+1 instants give n months, oldest first. The
 // caller gives the starts so that months are those of its time zone.
-func (db *DB) ReportTrend(ctx context.Context, starts []time.Time) ([]reports.MonthCount, error) {
+func (db *DB) ReportTrend(ctx context.Context, starts []time.Time, scope int64) ([]reports.MonthCount, error) {
 	const q = `
-SELECT (SELECT count(*) FROM visits WHERE reported_at >= $1 AND reported_at < $2) AS visits,
-       (SELECT count(*) FROM needs WHERE reported_at >= $1 AND reported_at < $2) AS needs`
+SELECT (SELECT count(*) FROM visits r JOIN children c ON c.id = r.child_id
+        WHERE r.reported_at >= $1 AND r.reported_at < $2 AND ($3::bigint = 0 OR barefoot_in_area(c.area_id, $3))) AS visits,
+       (SELECT count(*) FROM needs r JOIN children c ON c.id = r.child_id
+        WHERE r.reported_at >= $1 AND r.reported_at < $2 AND ($3::bigint = 0 OR barefoot_in_area(c.area_id, $3))) AS needs`
 	out := make([]reports.MonthCount, 0, max(len(starts)-1, 0))
 	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
 		for i := 0; i+1 < len(starts); i++ {
@@ -472,7 +495,7 @@ SELECT (SELECT count(*) FROM visits WHERE reported_at >= $1 AND reported_at < $2
 				Visits int `db:"visits"`
 				Needs  int `db:"needs"`
 			}
-			if err := tx.GetContext(ctx, &n, q, starts[i], starts[i+1]); err != nil {
+			if err := tx.GetContext(ctx, &n, q, starts[i], starts[i+1], scope); err != nil {
 				return err
 			}
 			out = append(out, reports.MonthCount{Month: starts[i], Visits: n.Visits, Needs: n.Needs})
@@ -488,15 +511,15 @@ SELECT (SELECT count(*) FROM visits WHERE reported_at >= $1 AND reported_at < $2
 // ChildrenNotVisited counts the active children nobody has visited since
 // since and lists limit of them: those never visited first, then the
 // longest ago, then by code.
-func (db *DB) ChildrenNotVisited(ctx context.Context, since time.Time, limit int) (int, []reports.Unvisited, error) {
+func (db *DB) ChildrenNotVisited(ctx context.Context, since time.Time, limit int, scope int64) (int, []reports.Unvisited, error) {
 	const qFrom = `
 FROM children c
 LEFT JOIN LATERAL (SELECT max(reported_at) AS at FROM visits v WHERE v.child_id = c.id) lv ON true
-WHERE c.active AND (lv.at IS NULL OR lv.at < $1)`
+WHERE c.active AND (lv.at IS NULL OR lv.at < $1) AND ($2::bigint = 0 OR barefoot_in_area(c.area_id, $2))`
 	const qCount = `SELECT count(*)` + qFrom
 	const qList = `SELECT c.code, c.name, c.village, c.county, lv.at AS last_visit` + qFrom + `
 ORDER BY lv.at NULLS FIRST, c.code
-LIMIT $2`
+LIMIT $3`
 	var (
 		count int
 		rows  []struct {
@@ -508,10 +531,10 @@ LIMIT $2`
 		}
 	)
 	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &count, qCount, since); err != nil {
+		if err := tx.GetContext(ctx, &count, qCount, since, scope); err != nil {
 			return err
 		}
-		return tx.SelectContext(ctx, &rows, qList, since, max(limit, 0))
+		return tx.SelectContext(ctx, &rows, qList, since, scope, max(limit, 0))
 	})
 	if err != nil {
 		return 0, nil, fmt.Errorf("children not visited: %w", err)

@@ -192,15 +192,15 @@ func TestReportWithHistory(t *testing.T) {
 	n := mustReport(t, db, menus.Report{Kind: menus.ReportNeed, DirectorID: reg.Hua, ChildCode: "C0012", Category: "health", ReportedAt: day(1, 10)})
 
 	for _, ref := range []string{"VZZZZZZ", "NZZZZZZ", "X123", ""} {
-		if _, err := db.ReportWithHistory(t.Context(), ref); !errors.Is(err, menus.ErrNotFound) {
+		if _, err := db.ReportWithHistory(t.Context(), ref, 0); !errors.Is(err, menus.ErrNotFound) {
 			t.Errorf("%q: %v, want not found", ref, err)
 		}
 	}
-	got, err := db.ReportWithHistory(t.Context(), " "+strings.ToLower(v)+" ")
+	got, err := db.ReportWithHistory(t.Context(), " "+strings.ToLower(v)+" ", 0)
 	if err != nil || got.Ref != v || got.Kind != menus.ReportVisit || got.History != nil || got.ChildName != "Yi" {
 		t.Fatalf("visit: %+v, %v", got, err)
 	}
-	got, err = db.ReportWithHistory(t.Context(), n)
+	got, err = db.ReportWithHistory(t.Context(), n, 0)
 	if err != nil || got.Ref != n || got.Status != "open" || len(got.History) != 0 {
 		t.Fatalf("new need: %+v, %v", got, err)
 	}
@@ -211,7 +211,7 @@ func TestReportWithHistory(t *testing.T) {
 	if _, err := db.SetNeedStatus(t.Context(), access.User{}, n, "resolved", ""); err != nil {
 		t.Fatal(err)
 	}
-	got, err = db.ReportWithHistory(t.Context(), n)
+	got, err = db.ReportWithHistory(t.Context(), n, 0)
 	if err != nil || len(got.History) != 2 {
 		t.Fatalf("need: %+v, %v", got, err)
 	}
@@ -256,13 +256,13 @@ func TestSetNeedStatus(t *testing.T) {
 					t.Fatalf("%s: setup %s: %v", ref, s, err)
 				}
 			}
-			before, err := db.ReportWithHistory(t.Context(), ref)
+			before, err := db.ReportWithHistory(t.Context(), ref, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			note := fmt.Sprintf("%s to %s", from, to)
 			got, err := db.SetNeedStatus(t.Context(), editor, ref, to, note)
-			after, rerr := db.ReportWithHistory(t.Context(), ref)
+			after, rerr := db.ReportWithHistory(t.Context(), ref, 0)
 			if rerr != nil {
 				t.Fatal(rerr)
 			}
@@ -422,7 +422,7 @@ func TestReportDashboard(t *testing.T) {
 	report(menus.ReportVisit, reg.Kai, "C0015", "", oct.AddDate(0, 0, 9))
 	mustChildren(t, db, registry.Child{Code: "C0015", Name: "Wu", Village: "Gone", County: "Taijiang", DirectorPhone: phoneKai, Active: false})
 
-	d, err := db.ReportDashboard(t.Context(), oct, nov, 2)
+	d, err := db.ReportDashboard(t.Context(), oct, nov, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +441,7 @@ func TestReportDashboard(t *testing.T) {
 
 	// A month without reports lists the villages of active children only,
 	// with zeros; the open urgent needs are the same whatever the month.
-	d, err = db.ReportDashboard(t.Context(), oct.AddDate(-1, 0, 0), oct.AddDate(-1, 1, 0), 10)
+	d, err = db.ReportDashboard(t.Context(), oct.AddDate(-1, 0, 0), oct.AddDate(-1, 1, 0), 10, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +453,7 @@ func TestReportDashboard(t *testing.T) {
 	}
 
 	empty := storagetest.MustDB(t)
-	d, err = empty.ReportDashboard(t.Context(), oct, nov, 10)
+	d, err = empty.ReportDashboard(t.Context(), oct, nov, 10, 0)
 	if err != nil || len(d.Villages) != 0 || d.OpenUrgent != 0 || d.OpenUrgentRefs == nil {
 		t.Fatalf("empty database: %+v, %v", d, err)
 	}
@@ -484,7 +484,7 @@ func TestChildrenNotVisitedAndTrend(t *testing.T) {
 		{0, nil},
 	}
 	for _, tt := range tests {
-		count, children, err := db.ChildrenNotVisited(t.Context(), since, tt.limit)
+		count, children, err := db.ChildrenNotVisited(t.Context(), since, tt.limit, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -501,7 +501,7 @@ func TestChildrenNotVisitedAndTrend(t *testing.T) {
 	}
 
 	starts := []time.Time{since.AddDate(0, -3, 0), since.AddDate(0, -2, 0), since.AddDate(0, -1, 0), since, since.AddDate(0, 1, 0)}
-	trend, err := db.ReportTrend(t.Context(), starts)
+	trend, err := db.ReportTrend(t.Context(), starts, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

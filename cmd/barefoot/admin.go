@@ -22,6 +22,7 @@ func adminCommand(ctx context.Context, cfg config, args []string, stdin io.Reade
 	fs.SetOutput(out)
 	username := fs.String("username", "", "login name (lower case)")
 	role := fs.String("role", access.RoleAdmin, "admin, editor or viewer")
+	area := fs.String("area", "", "code of the area the user answers for (a county or township); the whole deployment when empty")
 	if err := fs.Parse(args[1:]); err != nil || *username == "" {
 		return usageError{}
 	}
@@ -43,6 +44,11 @@ func adminCommand(ctx context.Context, cfg config, args []string, stdin io.Reade
 	u, err := db.CreateUser(ctx, system, *username, password, *role)
 	if err != nil {
 		return err
+	}
+	if *area != "" {
+		if u, err = db.SetUserArea(ctx, system, u.Username, *area); err != nil {
+			return err
+		}
 	}
 	token, err := db.CreateToken(ctx, system, u.ID, "cli")
 	if err != nil {

@@ -220,9 +220,14 @@ type userView struct {
 	ID       int64  `json:"id"`
 	Username string `json:"username"`
 	Role     string `json:"role"`
+	// Area names the area the user answers for; absent for the whole
+	// deployment.
+	Area string `json:"area,omitempty"`
 }
 
-func userJSON(u access.User) userView { return userView{ID: u.ID, Username: u.Username, Role: u.Role} }
+func userJSON(u access.User) userView {
+	return userView{ID: u.ID, Username: u.Username, Role: u.Role, Area: u.AreaName}
+}
 
 // maxPassword bounds what is hashed: argon2 reads all of it.
 const maxPassword = 1024

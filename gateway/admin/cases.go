@@ -29,7 +29,7 @@ import (
 // allow, menus.ErrConflict.
 type CaseStore interface {
 	ListCases(ctx context.Context, q cases.Query, now time.Time) ([]cases.Case, int, error)
-	CaseByCode(ctx context.Context, code string, now time.Time) (cases.Case, error)
+	CaseByCode(ctx context.Context, code string, now time.Time, scope int64) (cases.Case, error)
 	ActOnCase(ctx context.Context, actor access.User, code, action, note string, now time.Time) (cases.Case, error)
 }
 
@@ -121,7 +121,7 @@ func (a *API) listCases(c *fiber.Ctx) error {
 	if err != nil {
 		return a.write(c, err)
 	}
-	q := cases.Query{Limit: perPage, Offset: (page - 1) * perPage}
+	q := cases.Query{Limit: perPage, Offset: (page - 1) * perPage, Scope: user(c).Area}
 	var problems []Problem
 	if s := strings.TrimSpace(c.Query("status")); s != "" {
 		if !slices.Contains(cases.Statuses, s) {
@@ -183,7 +183,7 @@ func (a *API) getCase(c *fiber.Ctx) error {
 	if err != nil {
 		return a.write(c, err)
 	}
-	k, err := a.Cases.CaseByCode(c.UserContext(), code, a.now())
+	k, err := a.Cases.CaseByCode(c.UserContext(), code, a.now(), user(c).Area)
 	if err != nil {
 		return a.write(c, a.caseError(err))
 	}

@@ -60,7 +60,7 @@ func (a *API) listFollowUps(c *fiber.Ctx) error {
 			params[key] = strings.TrimSpace(string(v))
 		}
 	}
-	q := reports.FollowUpQuery{Due: params["due"], Status: params["status"]}
+	q := reports.FollowUpQuery{Due: params["due"], Status: params["status"], Scope: user(c).Area}
 	if q.Due != "" && q.Due != "due" && q.Due != "overdue" {
 		problems = append(problems, Problem{Field: "due", Message: "must be due or overdue"})
 	}

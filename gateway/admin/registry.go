@@ -124,12 +124,22 @@ var (
 	secretRE    = regexp.MustCompile(`^[0-9A-Za-z]{4,12}$`)
 )
 
+// wholeDeployment refuses users who answer for one area: the registry
+// lists every child and is managed by the office that runs the deployment.
+func wholeDeployment(c *fiber.Ctx) error {
+	if user(c).Scoped() {
+		e := fail(http.StatusForbidden, "forbidden", "the registry is managed by the office that runs the whole deployment").because("registry_scoped")
+		return c.Status(http.StatusForbidden).JSON(fiber.Map{"error": e})
+	}
+	return c.Next()
+}
+
 // mountRegistry adds the registry endpoints.
 func (a *API) mountRegistry(r fiber.Router) {
 	if a.Registry == nil {
 		return
 	}
-	g := r.Group("/registry", need(access.RoleAdmin))
+	g := r.Group("/registry", need(access.RoleAdmin), wholeDeployment)
 	mountResource(g, a.directors())
 	mountResource(g, a.children())
 	mountResource(g, a.guardians())

@@ -50,7 +50,7 @@ type ReportStore interface {
 	Reports(ctx context.Context, q reports.Query) ([]reports.Item, int, error)
 	// ReportWithHistory returns one report, a need with its status history;
 	// an unknown reference is an error wrapping menus.ErrNotFound.
-	ReportWithHistory(ctx context.Context, ref string) (reports.Item, error)
+	ReportWithHistory(ctx context.Context, ref string, scope int64) (reports.Item, error)
 	// SetNeedStatus changes a need's status, audited; a change the workflow
 	// does not allow is an error wrapping menus.ErrConflict, returned with
 	// the need as it is.
@@ -59,12 +59,12 @@ type ReportStore interface {
 	RecordExport(ctx context.Context, actor access.User, kind menus.ReportKind, format string, params map[string]string, rows int) error
 	// ReportDashboard counts reports per village in [from, before) and the
 	// open urgent needs.
-	ReportDashboard(ctx context.Context, from, before time.Time, refLimit int) (reports.Dashboard, error)
+	ReportDashboard(ctx context.Context, from, before time.Time, refLimit int, scope int64) (reports.Dashboard, error)
 	// ReportTrend counts reports in each month between consecutive starts.
-	ReportTrend(ctx context.Context, starts []time.Time) ([]reports.MonthCount, error)
+	ReportTrend(ctx context.Context, starts []time.Time, scope int64) ([]reports.MonthCount, error)
 	// ChildrenNotVisited counts the active children without a visit since
 	// since and lists limit of them, the longest unvisited first.
-	ChildrenNotVisited(ctx context.Context, since time.Time, limit int) (int, []reports.Unvisited, error)
+	ChildrenNotVisited(ctx context.Context, since time.Time, limit int, scope int64) (int, []reports.Unvisited, error)
 }
 
 // Limits of the report endpoints.
@@ -166,7 +166,8 @@ func (a *API) reportQuery(c *fiber.Ctx, kind menus.ReportKind, extra ...string) 
 		}
 	}
 
-	q := reports.Query{Kind: kind}
+	// Users answering for an area read only its reports.
+	q := reports.Query{Kind: kind, Scope: user(c).Area}
 	var from, to time.Time
 	for key, v := range params {
 		if v == "" {
@@ -310,6 +311,10 @@ type reportView struct {
 	// LastChange is a need's latest follow-up step, absent until someone
 	// acts on it.
 	LastChange *statusView `json:"last_change,omitempty"`
+	// Restricted says the answers are withheld from this reader: details
+	// of a protection concern or medical need, or of an urgent visit, are
+	// for supervisors and whoever holds its case.
+	Restricted bool `json:"restricted,omitempty"`
 	// Words are the report in words, by language: its answers in the
 	// labels of the tree version that asked them.
 	Words map[string]wordsView `json:"words,omitempty"`
@@ -357,6 +362,7 @@ func reportJSON(u access.User, it reports.Item, withHistory bool, loc *time.Loca
 	if v.Answers == nil {
 		v.Answers = map[string]string{}
 	}
+	v.Restricted = it.Restricted
 	if it.Kind == menus.ReportVisit {
 		v.Situation = it.Detail
 	} else {
@@ -389,6 +395,7 @@ func (a *API) listReports(kind menus.ReportKind) fiber.Handler {
 		}
 		out := make([]reportView, len(items))
 		for i, it := range items {
+			it = withhold(user(c), it)
 			out[i] = reportJSON(user(c), it, false, a.loc())
 			out[i].Words = a.reportWords(c.UserContext(), it)
 		}
@@ -398,13 +405,14 @@ func (a *API) listReports(kind menus.ReportKind) fiber.Handler {
 
 func (a *API) getReport(c *fiber.Ctx) error {
 	ref := strings.Clone(c.Params("ref"))
-	it, err := a.Reports.ReportWithHistory(c.UserContext(), ref)
+	it, err := a.Reports.ReportWithHistory(c.UserContext(), ref, user(c).Area)
 	if errors.Is(err, menus.ErrNotFound) {
 		return a.write(c, fail(http.StatusNotFound, "not_found", "no report %q", ref))
 	}
 	if err != nil {
 		return a.write(c, err)
 	}
+	it = withhold(user(c), it)
 	v := reportJSON(user(c), it, true, a.loc())
 	v.Words = a.reportWords(c.UserContext(), it)
 	return c.JSON(v)
@@ -445,6 +453,7 @@ func (a *API) setNeedStatus(c *fiber.Ctx) error {
 	case err != nil:
 		return a.write(c, err)
 	}
+	it = withhold(user(c), it)
 	v := reportJSON(user(c), it, true, a.loc())
 	v.Words = a.reportWords(c.UserContext(), it)
 	return c.JSON(v)
@@ -474,6 +483,9 @@ func (a *API) exportReports(kind menus.ReportKind, format string) fiber.Handler 
 		}
 		if len(items) > maxExportRows {
 			return a.write(c, invalidParams([]Problem{{Field: "from", Message: fmt.Sprintf("more than %d reports match; narrow the dates or other filters", maxExportRows)}}))
+		}
+		for i := range items {
+			items[i] = withhold(user(c), items[i])
 		}
 		table := reportTable(user(c), kind, items, lang, func(it reports.Item) wordsView { return a.reportWords(c.UserContext(), it)[lang] })
 		var buf bytes.Buffer
@@ -520,8 +532,34 @@ func exportName(kind menus.ReportKind, format string, params map[string]string, 
 	return fmt.Sprintf("barefoot-%ss-%s.%s", kind, span, format)
 }
 
+// restrictedWords say, in an export, that a row's answers are withheld.
+var restrictedWords = map[string]string{
+	menus.LangZH: "受限：仅主管和个案负责人可见",
+	menus.LangEN: "restricted: supervisors and the case's holders only",
+}
+
 func exportCol(key string, kind export.Kind, zh, en string) export.Column {
 	return export.Column{Key: key, Kind: kind, Header: map[string]string{menus.LangZH: zh, menus.LangEN: en}}
+}
+
+// sensitiveCategories are the needs whose details (what the director
+// wrote) are read only by supervisors and the case's holders.
+var sensitiveCategories = []string{"protection", "medical"}
+
+// withhold is it as u may read it. The details of a protection concern or
+// medical need, and of an urgent visit, are for admins (the office's
+// supervisors) and for whoever acknowledged, referred or resolved its
+// case; others see that it exists, its category, urgency and status, but
+// not its answers.
+func withhold(u access.User, it reports.Item) reports.Item {
+	sensitive := it.Urgency == menus.UrgencyUrgent ||
+		(it.Kind == menus.ReportNeed && slices.Contains(sensitiveCategories, it.Detail))
+	if !sensitive || u.Allows(access.RoleAdmin) || slices.Contains(it.CaseHolders, u.Username) {
+		return it
+	}
+	it.Answers = nil
+	it.Restricted = true
+	return it
 }
 
 // reportTable lays reports out for export: fixed columns, then one column
@@ -551,6 +589,7 @@ func reportTable(u access.User, kind menus.ReportKind, items []reports.Item, lan
 			exportCol("status_changed_at", export.DateTime, "状态更新时间", "Status changed at"))
 	}
 	cols = append(cols,
+		exportCol("restricted", export.Text, "详情", "Details"),
 		exportCol("channel", export.Text, "渠道", "Channel"),
 		exportCol("carrier", export.Text, "运营商", "Carrier"),
 		exportCol("menu_version", export.Number, "菜单版本", "Menu version"))
@@ -565,6 +604,9 @@ func reportTable(u access.User, kind menus.ReportKind, items []reports.Item, lan
 			"director_phone": directorPhone(u, it.DirectorPhone), "detail": w.Detail, "urgency": w.Urgency,
 			"status": w.Status, "status_changed_at": it.StatusChangedAt,
 			"channel": w.Channel, "carrier": it.Carrier, "menu_version": it.Version,
+		}
+		if it.Restricted {
+			row["restricted"] = restrictedWords[lang]
 		}
 		for _, aw := range w.Answers {
 			row["answer:"+aw.Key] = aw.Word
@@ -621,7 +663,7 @@ func (a *API) dashboard(c *fiber.Ctx) error {
 		return a.write(c, invalidParams(problems))
 	}
 	before := from.AddDate(0, 1, 0)
-	d, err := a.Reports.ReportDashboard(c.UserContext(), from, before, dashboardRefs)
+	d, err := a.Reports.ReportDashboard(c.UserContext(), from, before, dashboardRefs, user(c).Area)
 	if err != nil {
 		return a.write(c, err)
 	}
@@ -629,7 +671,7 @@ func (a *API) dashboard(c *fiber.Ctx) error {
 	for i := range starts {
 		starts[i] = from.AddDate(0, i+1-trendMonths, 0)
 	}
-	trend, err := a.Reports.ReportTrend(c.UserContext(), starts)
+	trend, err := a.Reports.ReportTrend(c.UserContext(), starts, user(c).Area)
 	if err != nil {
 		return a.write(c, err)
 	}
@@ -638,7 +680,7 @@ func (a *API) dashboard(c *fiber.Ctx) error {
 		trendOut[i] = fiber.Map{"month": m.Month.In(a.loc()).Format("2006-01"), "visits": m.Visits, "needs": m.Needs}
 	}
 	since := now.AddDate(0, 0, -notVisitedDays)
-	unvisited, children, err := a.Reports.ChildrenNotVisited(c.UserContext(), since, notVisitedLimit)
+	unvisited, children, err := a.Reports.ChildrenNotVisited(c.UserContext(), since, notVisitedLimit, user(c).Area)
 	if err != nil {
 		return a.write(c, err)
 	}

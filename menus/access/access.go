@@ -20,7 +20,16 @@ type User struct {
 	Username string
 	Role     string
 	Active   bool
+	// Area is the area the user answers for (areas.id): they see the
+	// children, reports and cases of that area and those under it. 0 is
+	// the whole deployment.
+	Area int64
+	// AreaName names it, for the console; "" with Area 0.
+	AreaName string
 }
+
+// Scoped reports whether the user sees only part of the deployment.
+func (u User) Scoped() bool { return u.Area != 0 }
 
 // Allows reports whether a role may do what needs role need: admins may do
 // everything, editors what editors and viewers may, viewers only read.

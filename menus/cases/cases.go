@@ -105,8 +105,11 @@ type Event struct {
 // Query selects cases. Area selects cases whose village lies within that
 // area (by code); Overdue only open cases past their deadline.
 type Query struct {
-	Status        string
-	Area          string
+	Status string
+	Area   string
+	// Scope keeps the cases to villages of an area and those under it
+	// (the reader's, access.User.Area); 0 is everywhere.
+	Scope         int64
 	Overdue       bool
 	Limit, Offset int
 }

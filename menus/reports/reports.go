@@ -25,7 +25,10 @@ type Query struct {
 	Urgency         string
 	Status          string
 	Channel         string
-	Limit, Offset   int
+	// Scope keeps the reports to children of an area and those under it
+	// (the reader's, access.User.Area); 0 is everywhere.
+	Scope         int64
+	Limit, Offset int
 }
 
 // Item is a visit or need with what staff need to read it: the
@@ -48,9 +51,16 @@ type Item struct {
 	Tree            string
 	Version         int
 	Answers         map[string]string
-	StartedAt       time.Time
-	ReportedAt      time.Time
-	History         []StatusChange
+	// CaseHolders are who acknowledged, referred or resolved the case the
+	// report opened (usernames, or a supervisor's name by SMS); none when
+	// it opened none.
+	CaseHolders []string
+	// Restricted marks an item whose answers were withheld from its
+	// reader (admin.withhold).
+	Restricted bool
+	StartedAt  time.Time
+	ReportedAt time.Time
+	History    []StatusChange
 	// LastChange is a need's latest follow-up step, zero when nobody has
 	// acted on it yet (and on visits).
 	LastChange StatusChange
@@ -76,7 +86,10 @@ type FollowUpQuery struct {
 	// and still open).
 	Due string
 	// Status is "open" (not cleared) or "cleared".
-	Status        string
+	Status string
+	// Scope keeps them to children of an area and those under it; 0 is
+	// everywhere.
+	Scope         int64
 	Limit, Offset int
 }
 

@@ -49,7 +49,7 @@ const reasons = {
     tree_unparsed: "无法读取菜单树：{detail}", note_invalid: "备注须为一行，最多 {max} 个字",
     claimed: "{value} 已属于正在使用的菜单树 {owner}，未发布", phone_invalid: "电话号码无效",
     phone_unregistered: "这个号码没有登记为此菜单树的使用者", simulate_body: "模拟请求无效", too_many_inputs: "最多模拟 {max} 步",
-    internal: "系统出错，请稍后再试" },
+    internal: "系统出错，请稍后再试", registry_scoped: "登记信息由负责全县的办公室管理" },
   en: { credentials_required: "Enter your username and password", wrong_credentials: "Wrong username or password",
     throttled: "Too many wrong attempts: try again in {seconds} seconds", busy: "Busy: try again in a moment",
     token_required: "Please log in", token_unknown: "Your session has ended: please log in again",
@@ -58,7 +58,7 @@ const reasons = {
     tree_unparsed: "The tree cannot be read: {detail}", note_invalid: "A note is one line of at most {max} characters",
     claimed: "{value} belongs to the live tree {owner}: nothing was published", phone_invalid: "Not a valid phone number",
     phone_unregistered: "That phone is not registered for this tree's audience", simulate_body: "The simulation request is not valid",
-    too_many_inputs: "At most {max} steps can be simulated", internal: "Something went wrong: try again in a moment" },
+    too_many_inputs: "At most {max} steps can be simulated", internal: "Something went wrong: try again in a moment", registry_scoped: "the registry is managed by the office that runs the whole deployment" },
 };
 const roleWords = { zh: { admin: "管理员", editor: "编辑", viewer: "查看" }, en: { admin: "admin", editor: "editor", viewer: "viewer" } };
 

@@ -34,13 +34,13 @@ const word = (group, code) => (code && (reportWords[lang][group] || {})[code]) |
 // back to word(): worded(it, "detail", "category", it.category).
 const worded = (it, field, group, code) => (it.words && it.words[lang] && it.words[lang][field]) || word(group, code);
 
-Object.assign(T.zh, { reportedAt: "上报时间", child: "儿童", director: "主任", situation: "情况", category: "需求类别",
+Object.assign(T.zh, { restricted: "保护问题、医疗救助和紧急家访的详情，仅主管和个案负责人可见。", reportedAt: "上报时间", child: "儿童", director: "主任", situation: "情况", category: "需求类别",
   channel: "渠道", ref: "编号", lastAction: "最近处理", all: "全部", childCode: "儿童编号", directorPhone: "主任电话",
   refer: "转介", resolve: "解决", reopen: "重新打开", close: "关闭", history: "处理记录", when: "时间", who: "处理人",
   change: "变更", answers: "回答", noHistory: "尚无人处理", notePlaceholder: "备注：转介给谁、做了什么",
   toBeforeFrom: "结束日期早于开始日期，请调换两个日期", changed: "已更新", viewerCannot: "查看者不能更改需求状态",
   county: "县", timeZone: "时区" });
-Object.assign(T.en, { reportedAt: "Reported", child: "Child", director: "Director", situation: "Situation", category: "Category",
+Object.assign(T.en, { restricted: "The details of protection concerns, medical needs and urgent visits are for supervisors and the case's holders only.", reportedAt: "Reported", child: "Child", director: "Director", situation: "Situation", category: "Category",
   channel: "Channel", ref: "Ref", lastAction: "Last action", all: "All", childCode: "Child ID", directorPhone: "Director's phone",
   refer: "Refer", resolve: "Resolve", reopen: "Reopen", close: "Close", history: "Follow-up", when: "When", who: "Who",
   change: "Change", answers: "Answers", noHistory: "Nobody has acted on it yet", notePlaceholder: "Note: referred to whom, what was done",
@@ -152,7 +152,9 @@ async function needDetail(f, ref) {
       ["urgency", worded(n, "urgency", "urgency", n.urgency)], ["status", word("status", n.status)], ["reportedAt", n.reported_at_local]]
       .map(([k, v]) => [t(k), v, k])),
     el("h4", {}, t("answers")),
-    n.words && n.words[lang]
+    n.restricted
+      ? el("p", { class: "muted", id: "need-restricted" }, t("restricted"))
+      : n.words && n.words[lang]
       ? dl(n.words[lang].answers.map((a) => [a.name !== a.key ? a.name : reportWords[lang].answer[a.key] || a.key, a.word, "answer:" + a.key]))
       : dl(answers.map(([k, v]) => [reportWords[lang].answer[k] || k, word(k, v), "answer:" + k])),
     el("h4", {}, t("history")),
