@@ -519,3 +519,32 @@ func TestConsoleImport(t *testing.T) {
 		t.Errorf("after the import the result reads %q", result)
 	}
 }
+
+// TestConsoleRegistryInWords: the registry's tables read in the
+// console's language: named columns, and yes, Chinese, township rather
+// than true, zh, township.
+func TestConsoleRegistryInWords(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	mustUser(t, g, "admin1", access.RoleAdmin)
+	c := mustOfficeConsole(t, g, "admin1", "console-registry")
+	c.open("#registry")
+	c.wait("the registry", `!!document.querySelector("#resource")`)
+	c.set("#resource", "directors", "change")
+	c.wait("directors", `!!document.querySelector('td[data-col="phone"]')`)
+	headers := c.eval(`[...document.querySelectorAll("th")].map((e) => e.textContent).join(",")`)
+	for _, want := range []string{"电话", "姓名", "短信语言", "在用"} {
+		if !strings.Contains(headers, want) {
+			t.Errorf("headers %q lack %q", headers, want)
+		}
+	}
+	cells := c.eval(`[...document.querySelectorAll("td")].map((e) => e.textContent).join(",")`)
+	if strings.Contains(cells, "true") || !strings.Contains(cells, "是") || !strings.Contains(cells, "中文") {
+		t.Errorf("cells %q", cells)
+	}
+	c.set("#resource", "areas", "change")
+	c.wait("areas", `!!document.querySelector('td[data-col="level"]')`)
+	if cells := c.eval(`[...document.querySelectorAll('td[data-col="level"]')].map((e) => e.textContent).join(",")`); !strings.Contains(cells, "乡镇") || strings.Contains(cells, "township") {
+		t.Errorf("levels %q", cells)
+	}
+}

@@ -179,9 +179,39 @@ async function download(path, filename) {
 
 function table(items) {
   if (!items || !items.length) return el("p", { class: "muted" }, t("noData"));
-  const cols = Object.keys(items[0]).filter((k) => typeof items[0][k] !== "object");
-  return el("table", {}, el("tr", {}, cols.map((c) => el("th", {}, c))),
-    items.map((it) => el("tr", {}, cols.map((c) => el("td", {}, it[c] === null || it[c] === undefined ? "" : String(it[c]))))));
+  const cols = Object.keys(items[0]).filter((k) => typeof items[0][k] !== "object" || Array.isArray(items[0][k]));
+  return el("table", {}, el("tr", {}, cols.map((c) => el("th", { "data-col": c }, colName(c)))),
+    items.map((it) => el("tr", {}, cols.map((c) => el("td", { "data-col": c }, cellWord(c, it[c]))))));
+}
+
+// colWords name the fields of registry records (and other plain tables)
+// for people; a field without a name shows as it is.
+const colWords = {
+  zh: { id: "序号", phone: "电话", name: "姓名", language: "短信语言", village: "村", county: "县", active: "在用", code: "编号",
+    birth_date: "出生日期", directors: "负责主任", children: "儿童", child: "儿童编号", child_name: "儿童姓名", scheme: "补贴类别",
+    status: "状态", monthly_yuan: "每月金额（元）", last_paid: "最近发放", next_payment: "下次发放", area: "所属区域", level: "级别",
+    parent: "上级区域", status_secret: "查询口令" },
+  en: { id: "No.", phone: "Phone", name: "Name", language: "SMS language", village: "Village", county: "County", active: "Active",
+    code: "Code", birth_date: "Born", directors: "Directors", children: "Children", child: "Child ID", child_name: "Child",
+    scheme: "Scheme", status: "Status", monthly_yuan: "Monthly (yuan)", last_paid: "Last paid", next_payment: "Next payment",
+    area: "Area", level: "Level", parent: "Parent area", status_secret: "Status secret" },
+};
+const colName = (c) => (colWords[lang] && colWords[lang][c]) || c;
+
+// valueWords word the codes registry records hold.
+const valueWords = {
+  zh: { true: "是", false: "否", zh: "中文", en: "英文", prefecture: "地区", county: "县", township: "乡镇", village: "村",
+    living: "生活补贴", orphan: "孤儿补贴", disability: "残疾补贴", other: "其他", applied: "审核中", approved: "已批准",
+    paid: "已发放", suspended: "已暂停", rejected: "未批准" },
+  en: { true: "yes", false: "no", zh: "Chinese", en: "English", prefecture: "prefecture", county: "county", township: "township",
+    village: "village", living: "living", orphan: "orphan", disability: "disability", other: "other", applied: "applied",
+    approved: "approved", paid: "paid", suspended: "suspended", rejected: "rejected" },
+};
+function cellWord(col, v) {
+  if (v === null || v === undefined) return "";
+  if (Array.isArray(v)) return v.map((x) => (typeof x === "object" ? Object.values(x).join(" ") : String(x))).join("、");
+  if (["active", "language", "level", "scheme", "status"].includes(col)) return (valueWords[lang] || {})[String(v)] || String(v);
+  return String(v);
 }
 
 Object.assign(T.zh, { prev: "上一页", nextPage: "下一页", rangeOf: (a, b, n) => `第 ${a}–${b} 条，共 ${n} 条`,
