@@ -401,7 +401,10 @@ func actTx(ctx context.Context, tx *sqlx.Tx, c caseState, action string, now tim
 	if area == 0 {
 		area = c.Area
 	}
-	return caseEvent(ctx, tx, c.ID, now, kind, area, userID, supervisorID, actor, channel, note)
+	if err := caseEvent(ctx, tx, c.ID, now, kind, area, userID, supervisorID, actor, channel, note); err != nil {
+		return err
+	}
+	return needFollowsCaseTx(ctx, tx, c.ID, c.Code, action, actor, userID, channel, now)
 }
 
 // caseActionFrom lists the states each action may be taken from.

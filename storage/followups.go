@@ -412,7 +412,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 		if _, err := tx.ExecContext(ctx, history, cur.ID, cur.Status, status, directorID, actor, channel, now); err != nil {
 			return err
 		}
-		return clearFollowUpTx(ctx, tx, cur.ID, clearedByStatus, now)
+		if err := clearFollowUpTx(ctx, tx, cur.ID, clearedByStatus, now); err != nil {
+			return err
+		}
+		return caseFollowsNeedTx(ctx, tx, ref, status, actor, nil, channel, now)
 	})
 	if errors.Is(err, menus.ErrNotFound) {
 		return notFound

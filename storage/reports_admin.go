@@ -374,8 +374,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 			return err
 		}
 		if status != needOpen {
-			// Referred or resolved: the follow-up is answered.
+			// Referred or resolved: the follow-up is answered, and the
+			// case the need opened moves with it.
 			if err := clearFollowUpTx(ctx, tx, cur.ID, clearedByStatus, at); err != nil {
+				return err
+			}
+			if err := caseFollowsNeedTx(ctx, tx, strings.ToUpper(strings.TrimSpace(clean(ref))), status, name, userID, "console", at); err != nil {
 				return err
 			}
 		}

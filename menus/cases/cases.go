@@ -39,6 +39,7 @@ const (
 const (
 	ChannelSystem  = "system"
 	ChannelSMS     = "sms"
+	ChannelUSSD    = "ussd"
 	ChannelConsole = "console"
 )
 
