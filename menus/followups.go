@@ -152,11 +152,12 @@ func (es Effects) NeedStatus() (SetNeedStatus, bool) {
 // references, so the channel attaches the caller's open needs to a walk.
 func (m *Machine) UsesNeeds() bool { return m.usesNeeds }
 
-// WantsNeeds reports whether the walk's next step or screen may read the
-// caller's needs: on a follow-up list or a need reference, or on a menu
-// one of whose options opens a follow-up list. Elsewhere a walk goes on
-// without them, which saves a query on every hop.
-func (m *Machine) WantsNeeds(s Snapshot) bool {
+// WantsNeeds reports whether the walk's next step, on input, or its next
+// screen may read the caller's needs: on a follow-up list or a need
+// reference, or on a menu whose chosen option opens one. Elsewhere a walk
+// goes on without them, which saves a query on the hops of every other
+// walk.
+func (m *Machine) WantsNeeds(s Snapshot, input string) bool {
 	if !m.usesNeeds {
 		return false
 	}
@@ -170,14 +171,17 @@ func (m *Machine) WantsNeeds(s Snapshot) bool {
 			return true
 		}
 	}
+	readsNeeds := func(t *Node) bool {
+		return t != nil && (t.Kind == KindFollowUps || t.Kind == KindInput && t.Validate == ValidateNeed)
+	}
 	switch {
-	case n.Kind == KindFollowUps, n.Kind == KindInput && n.Validate == ValidateNeed:
+	case readsNeeds(n):
 		return true
 	case n.Kind == KindMenu:
-		for _, o := range n.Options {
-			if t := m.nodes[o.Next]; t != nil && (t.Kind == KindFollowUps || t.Kind == KindInput && t.Validate == ValidateNeed) {
-				return true
-			}
+		// Only the option the caller chose: a director who records a
+		// visit from the main menu does not pay for reading their needs.
+		if i, err := strconv.Atoi(strings.TrimSpace(input)); err == nil && i >= 1 && i <= len(n.Options) {
+			return readsNeeds(m.nodes[n.Options[i-1].Next])
 		}
 	}
 	return false

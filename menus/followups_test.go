@@ -231,3 +231,33 @@ func TestNeedStatusForms(t *testing.T) {
 		}
 	}
 }
+
+// TestWantsNeeds: a walk reads the caller's needs only on its way to
+// them: the main menu's follow-ups option, the list itself, a need
+// reference; recording a visit from the main menu does not.
+func TestWantsNeeds(t *testing.T) {
+	m := MustMachine(t, "director.yaml")
+	start := m.Start(directorWithNeeds("en"), now, screen)
+	list, _, err := m.Step(start, "4", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		at    menus.Snapshot
+		input string
+		want  bool
+	}{
+		{"main menu, record a visit", start, "1", false},
+		{"main menu, report a need", start, "2", false},
+		{"main menu, more", start, "98", false},
+		{"main menu, not a number", start, "x", false},
+		{"main menu, my follow-ups", start, "4", true},
+		{"the follow-up list", list, "1", true},
+	}
+	for _, tt := range tests {
+		if got := m.WantsNeeds(tt.at, tt.input); got != tt.want {
+			t.Errorf("%s: WantsNeeds = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

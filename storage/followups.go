@@ -185,7 +185,27 @@ WHERE kind = 'follow_up' AND outcome IS NULL AND key = (SELECT ref FROM needs WH
 // it fail after the visit committed, the reminder's job finds the visit
 // and clears the follow-up itself instead of sending.
 func clearByVisit(ctx context.Context, q sqlx.ExecerContext, visitRef string, at time.Time) error {
-	const clear = `
+	if _, err := q.ExecContext(ctx, clearByVisitSQL, visitRef, at); err != nil {
+		return fmt.Errorf("clear follow-ups after visit %s: %w", visitRef, err)
+	}
+	return nil
+}
+
+// clearAfterVisit is clearByVisit on the pool, as a prepared statement:
+// it follows every visit saved on the fast path, and planning its joins
+// anew each time cost more than running it.
+func (db *DB) clearAfterVisit(ctx context.Context, visitRef string, at time.Time) error {
+	stmt, err := db.prepared(ctx, clearByVisitSQL)
+	if err == nil {
+		_, err = stmt.ExecContext(ctx, visitRef, at)
+	}
+	if err != nil {
+		return fmt.Errorf("clear follow-ups after visit %s: %w", visitRef, err)
+	}
+	return nil
+}
+
+const clearByVisitSQL = `
 WITH v AS (SELECT child_id, reported_at FROM visits WHERE ref = $1),
 f AS (
     UPDATE follow_ups f SET cleared_at = $2, cleared_by = 'visit'
@@ -195,11 +215,6 @@ f AS (
 )
 UPDATE jobs SET outcome = 'cancelled', ended_at = $2
 WHERE kind = 'follow_up' AND outcome IS NULL AND key IN (SELECT ref FROM f)`
-	if _, err := q.ExecContext(ctx, clear, visitRef, at); err != nil {
-		return fmt.Errorf("clear follow-ups after visit %s: %w", visitRef, err)
-	}
-	return nil
-}
 
 type followUpRow struct {
 	NeedID   int64  `db:"need_id"`
@@ -452,7 +467,11 @@ WHERE n.status <> 'resolved'
 ORDER BY due DESC, f.due_at NULLS LAST, n.reported_at, n.id
 LIMIT $3`
 	var rows []openNeedRow
-	if err := db.db.SelectContext(ctx, &rows, q, directorID, now, maxOpenNeeds); err != nil {
+	stmt, err := db.prepared(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("open needs of director %d: %w", directorID, err)
+	}
+	if err := stmt.SelectContext(ctx, &rows, directorID, now, maxOpenNeeds); err != nil {
 		return nil, fmt.Errorf("open needs of director %d: %w", directorID, err)
 	}
 	out := make([]menus.NeedBrief, len(rows))

@@ -241,7 +241,7 @@ func (db *DB) fileReport(ctx context.Context, r menus.Report, want string) (ref 
 				if r.Kind == menus.ReportVisit {
 					// The visit is saved whatever this does; a follow-up
 					// it fails to clear is cleared by its own job.
-					_ = clearByVisit(ctx, db.db, ref, reportTime(r))
+					_ = db.clearAfterVisit(ctx, ref, reportTime(r))
 				}
 				return ref, true, nil
 			}

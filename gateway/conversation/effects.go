@@ -137,8 +137,8 @@ func (s *Service) markNeed(ctx context.Context, hs *hop, m *menus.Machine, e eve
 
 // attachNeeds gives the walk its caller's open needs when its next step
 // or screen may read them (the follow-up list, a need reference).
-func (s *Service) attachNeeds(ctx context.Context, hs *hop, m *menus.Machine, snap *menus.Snapshot) {
-	if s.Needs == nil || snap.Caller.Needs != nil || snap.Caller.DirectorID == 0 || !m.WantsNeeds(*snap) {
+func (s *Service) attachNeeds(ctx context.Context, hs *hop, m *menus.Machine, snap *menus.Snapshot, input string) {
+	if s.Needs == nil || snap.Caller.Needs != nil || snap.Caller.DirectorID == 0 || !m.WantsNeeds(*snap, input) {
 		return
 	}
 	needs, err := s.Needs.OpenNeeds(ctx, snap.Caller.DirectorID, s.now())

@@ -318,9 +318,9 @@ func (s *Service) stop(ctx context.Context, log *slog.Logger, from string, who s
 // quiet set (a conversation is open) a bad form is not answered: ok is
 // false and the message goes to the conversation.
 func (s *Service) form(ctx context.Context, log *slog.Logger, id int64, in sms.Message, c menus.Caller, m *menus.Machine, f menus.Form, fields []string, quiet bool) (templates.Message, bool) {
-	if probe := (menus.Snapshot{Node: f.Start, Caller: c}); m.WantsNeeds(probe) {
+	if probe := (menus.Snapshot{Node: f.Start, Caller: c}); m.WantsNeeds(probe, "") {
 		hs := &hop{log: func() *slog.Logger { return log }}
-		s.attachNeeds(ctx, hs, m, &probe)
+		s.attachNeeds(ctx, hs, m, &probe, "")
 		c = probe.Caller
 	}
 	snap, effects, problem := m.FillForm(c, f, fields, s.now(), s.profile(in.Carrier).Budget(smsScreenSegments))

@@ -457,7 +457,7 @@ func (s *Service) feed(ctx context.Context, hs *hop, m *menus.Machine, e event, 
 			// Free text may hold the separator itself.
 			in, i = strings.Join(inputs[i:], Sep), len(inputs)
 		}
-		s.attachNeeds(ctx, hs, m, &snap)
+		s.attachNeeds(ctx, hs, m, &snap, in)
 		next, effects, err := m.Step(snap, in, s.now())
 		if err != nil {
 			hs.log().Error("menu step failed", "err", err)
