@@ -180,26 +180,11 @@ WHERE kind = 'follow_up' AND outcome IS NULL AND key = (SELECT ref FROM needs WH
 }
 
 // clearByVisit clears the follow-ups of the needs of the visited child
-// reported before the visit, and cancels their reminders: one statement,
-// so that the fast path of saving a visit stays two round trips. Should
-// it fail after the visit committed, the reminder's job finds the visit
-// and clears the follow-up itself instead of sending.
+// reported before the visit, and cancels their reminders, for a visit
+// saved in a transaction (one that opens a case). A visit saved on the
+// fast path does the same in its insert (reportTables).
 func clearByVisit(ctx context.Context, q sqlx.ExecerContext, visitRef string, at time.Time) error {
 	if _, err := q.ExecContext(ctx, clearByVisitSQL, visitRef, at); err != nil {
-		return fmt.Errorf("clear follow-ups after visit %s: %w", visitRef, err)
-	}
-	return nil
-}
-
-// clearAfterVisit is clearByVisit on the pool, as a prepared statement:
-// it follows every visit saved on the fast path, and planning its joins
-// anew each time cost more than running it.
-func (db *DB) clearAfterVisit(ctx context.Context, visitRef string, at time.Time) error {
-	stmt, err := db.prepared(ctx, clearByVisitSQL)
-	if err == nil {
-		_, err = stmt.ExecContext(ctx, visitRef, at)
-	}
-	if err != nil {
 		return fmt.Errorf("clear follow-ups after visit %s: %w", visitRef, err)
 	}
 	return nil
