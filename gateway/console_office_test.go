@@ -548,3 +548,30 @@ func TestConsoleRegistryInWords(t *testing.T) {
 		t.Errorf("levels %q", cells)
 	}
 }
+
+// TestConsoleScopedOfficer: a township's officer signs in to a console of
+// their township: no registry tab, their township's needs only, and a
+// protection concern's details said to be restricted until they hold its
+// case.
+func TestConsoleScopedOfficer(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	mustUser(t, g, "qingshan1", access.RoleEditor)
+	if _, err := g.DB.SetUserArea(context.Background(), access.System, "qingshan1", "YL-QS"); err != nil {
+		t.Fatal(err)
+	}
+	mine := refRE.FindString(kannelSMS(t, g, enDirector, "N C0001 6 2"))
+	theirs := refRE.FindString(kannelSMS(t, g, shimenDirector, "N C0009 6 2"))
+	c := mustOfficeConsole(t, g, "qingshan1", "console-scoped")
+	c.wait("the nav", `document.querySelector('#nav a[href="#registry"]').hidden === true`)
+	c.open("#reports")
+	c.wait("the reports page", `!!document.querySelector('[data-filter="kind"]')`)
+	c.set(`[data-filter="kind"]`, "needs", "change")
+	c.wait("the needs list", fmt.Sprintf(`!!document.querySelector('#report-table tr[data-ref=%q]')`, mine))
+	if rows := c.eval(`[...document.querySelectorAll("#report-table tr[data-ref]")].map((r) => r.dataset.ref).join(",")`); rows != mine {
+		t.Errorf("the officer's needs %q, want only %s (not %s)", rows, mine, theirs)
+	}
+	c.click(fmt.Sprintf(`#report-table tr[data-ref=%q] button[data-open]`, mine))
+	c.wait("the need's detail", `!!document.querySelector("#need-restricted")`)
+	c.shot("console-scoped.png")
+}

@@ -131,6 +131,7 @@ function loginView() {
     if (!r.ok) { msg.textContent = errorText(r.data); return; }
     sessionStorage.setItem("token", r.data.token);
     sessionStorage.setItem("role", (r.data.user && r.data.user.role) || "");
+    sessionStorage.setItem("area", (r.data.user && r.data.user.area) || "");
     // An office's day starts from what needs doing, not the menu editor.
     location.hash = "#dashboard";
     render();
@@ -255,6 +256,8 @@ async function render() {
   $("#nav").hidden = !signedIn;
   $("#logout").hidden = !signedIn;
   for (const a of document.querySelectorAll("[data-role=admin]")) a.hidden = sessionStorage.getItem("role") !== "admin";
+  // The registry is for users of the whole deployment, not of one area.
+  for (const a of document.querySelectorAll("[data-scope=all]")) a.hidden = !!sessionStorage.getItem("area");
   const main = $("#main");
   if (!signedIn) { main.replaceChildren(loginView()); return; }
   const view = (location.hash || "#dashboard").slice(1).split("?")[0];
