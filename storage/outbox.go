@@ -588,40 +588,48 @@ func (db *DB) UpdateDelivery(ctx context.Context, carrier, carrierID, status str
 	if carrierID == "" {
 		return false, nil
 	}
-	found := false
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		const lock = `SELECT id, status FROM messages WHERE direction = 'out' AND carrier = $1 AND carrier_id = $2 FOR UPDATE`
-		var cur struct {
-			ID     int64  `db:"id"`
-			Status string `db:"status"`
-		}
-		err := tx.GetContext(ctx, &cur, lock, carrier, carrierID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
+	apply := func() (bool, error) {
+		found := false
+		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+			const lock = `SELECT id, status FROM messages WHERE direction = 'out' AND carrier = $1 AND carrier_id = $2 FOR UPDATE`
+			var cur struct {
+				ID     int64  `db:"id"`
+				Status string `db:"status"`
+			}
+			err := tx.GetContext(ctx, &cur, lock, carrier, carrierID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			found = true
+			return moveForward(ctx, tx, cur.ID, cur.Status, status)
+		})
 		if err != nil {
-			return err
-		}
-		found = true
-		return moveForward(ctx, tx, cur.ID, cur.Status, status)
-	})
-	if err != nil {
-		return false, fmt.Errorf("update delivery: %w", err)
-	}
-	if !found {
-		// A report can beat the sender's MarkSent (the carrier answered,
-		// the id is not recorded yet). While a send of this carrier is in
-		// flight, ask the carrier to come back rather than lose it.
-		const qSending = `SELECT EXISTS (SELECT 1 FROM messages WHERE direction = 'out' AND carrier = $1 AND status = 'sending')`
-		var sending bool
-		if err := db.db.GetContext(ctx, &sending, qSending, carrier); err != nil {
 			return false, fmt.Errorf("update delivery: %w", err)
 		}
-		if sending {
-			return false, fmt.Errorf("update delivery: %s message not recorded yet, a send is in flight: %w", carrier, menus.ErrConflict)
-		}
+		return found, nil
 	}
-	return found, nil
+	found, err := apply()
+	if err != nil || found {
+		return found, err
+	}
+	// A report can beat the sender's MarkSent (the carrier answered,
+	// the id is not recorded yet). While a send of this carrier is in
+	// flight, ask the carrier to come back rather than lose it.
+	const qSending = `SELECT EXISTS (SELECT 1 FROM messages WHERE direction = 'out' AND carrier = $1 AND status = 'sending')`
+	var sending bool
+	if err := db.db.GetContext(ctx, &sending, qSending, carrier); err != nil {
+		return false, fmt.Errorf("update delivery: %w", err)
+	}
+	if sending {
+		return false, fmt.Errorf("update delivery: %s message not recorded yet, a send is in flight: %w", carrier, menus.ErrConflict)
+	}
+	// No send in flight now, but the one this report is about may have
+	// been recorded between the lookup and that check: look once more,
+	// or the report would be answered as taken and lost.
+	return apply()
 }
 
 // MessageByID returns one message. An unknown id is an error wrapping

@@ -855,3 +855,38 @@ func TestSegmentsByCarrierProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliveryReportRacingMarkSent: a report that arrives while its send
+// is being recorded is either taken (the message moves) or refused for
+// the carrier to send again, never answered as taken and lost. Each
+// round races one report against the MarkSent of its message; the report
+// is retried while refused, as a carrier does.
+func TestDeliveryReportRacingMarkSent(t *testing.T) {
+	t.Parallel()
+	db := storagetest.MustDB(t)
+	ctx := t.Context()
+	for i := range 60 {
+		carrierID := fmt.Sprintf("RACE%d", i)
+		id := mustEnqueue(t, db, alert("", fmt.Sprint("race ", i)))
+		mustClaimOne(t, db, id)
+		done := make(chan error, 1)
+		go func() { done <- db.MarkSent(ctx, id, carrierID) }()
+		var found bool
+		var err error
+		for tries := 0; tries < 1000; tries++ {
+			found, err = db.UpdateDelivery(ctx, "at", carrierID, sms.Delivered)
+			if !errors.Is(err, menus.ErrConflict) {
+				break
+			}
+		}
+		if merr := <-done; merr != nil {
+			t.Fatal(merr)
+		}
+		if err != nil || !found {
+			t.Fatalf("round %d: the report was answered %v, %v with its message sent", i, found, err)
+		}
+		if m := mustMessage(t, db, id); m.Status != sms.Delivered {
+			t.Fatalf("round %d: the message is %s, not delivered", i, m.Status)
+		}
+	}
+}
