@@ -502,10 +502,14 @@ func TestConsoleImport(t *testing.T) {
 	c.click("#dry-run")
 	c.wait("the problems", `!!document.querySelector("#import-problems")`)
 	problems := c.eval(`[...document.querySelectorAll("#import-problems tr[data-line]")].map((r) => [...r.cells].map((d) => d.innerText).join(" ")).join("\n")`)
-	for _, want := range []string{"2 phone", "3 name", "3 language"} {
+	// By line and column, worded in the console's language.
+	for _, want := range []string{"2 phone", "3 name", "3 language", "不是有效的手机号", "必须填写", "只能是 zh 或 en"} {
 		if !strings.Contains(problems, want) {
 			t.Errorf("problems lack %q: %q", want, problems)
 		}
+	}
+	if strings.Contains(problems, "required") || strings.Contains(problems, "not a valid") {
+		t.Errorf("problems in English in the Chinese console: %q", problems)
 	}
 	if result := c.text("#import-result"); strings.Contains(result, "{") || strings.Contains(result, "422") || !strings.Contains(result, "2 行有问题") {
 		t.Errorf("the result reads %q", result)
@@ -574,4 +578,18 @@ func TestConsoleScopedOfficer(t *testing.T) {
 	c.click(fmt.Sprintf(`#report-table tr[data-ref=%q] button[data-open]`, mine))
 	c.wait("the need's detail", `!!document.querySelector("#need-restricted")`)
 	c.shot("console-scoped.png")
+}
+
+// TestConsoleScriptsLoad: every page's script loads and registers its
+// view. The scripts share one global scope, so a name declared twice
+// stops the later script, and its page never appears.
+func TestConsoleScriptsLoad(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	mustUser(t, g, "admin1", access.RoleAdmin)
+	c := mustOfficeConsole(t, g, "admin1", "console-scripts")
+	pages := c.eval(`[...document.querySelectorAll("#nav a")].map((a) => a.getAttribute("href").slice(1)).join(",")`)
+	if missing := c.eval(`[...document.querySelectorAll("#nav a")].map((a) => a.getAttribute("href").slice(1)).filter((v) => typeof views[v] !== "function").join(",")`); missing != "" || !strings.Contains(pages, "cases") {
+		t.Fatalf("pages without a view: %q (of %q)", missing, pages)
+	}
 }

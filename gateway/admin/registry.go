@@ -337,7 +337,7 @@ func (k *resource[In, R]) request(c *fiber.Ctx) (R, error) {
 	}
 	for i, ref := range refs {
 		if unknown[i] {
-			ck.fail(ref.field, ref.missing())
+			ck.fail(ref.field, ref.missingCode(), ref.missing())
 		}
 	}
 	if ck.problems != nil {
@@ -387,6 +387,16 @@ type reference struct {
 	director bool // a director's phone
 	area     bool // an area's code; otherwise a child's code
 	key      string
+}
+
+func (r reference) missingCode() string {
+	switch {
+	case r.director:
+		return "no_such_director"
+	case r.area:
+		return "no_such_area"
+	}
+	return "no_such_child"
 }
 
 func (r reference) missing() string {
@@ -453,17 +463,31 @@ func (a *API) checker() *checker {
 	}
 }
 
-func (ck *checker) fail(field, message string) {
-	ck.problems = append(ck.problems, Problem{Field: field, Message: message})
+// fail records a problem of field: its code, its English wording, and its
+// values as name, value pairs.
+func (ck *checker) fail(field, code, message string, params ...string) {
+	ck.problems = append(ck.problems, Problem{Field: field, Code: code, Params: pairs(params), Message: message})
+}
+
+// pairs makes name, value pairs a map; nil for none.
+func pairs(kv []string) map[string]string {
+	if len(kv) < 2 {
+		return nil
+	}
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
 }
 
 func (ck *checker) text(field, v string) string {
 	v = strings.TrimSpace(v)
 	switch {
 	case v == "":
-		ck.fail(field, "required")
+		ck.fail(field, "required", "required")
 	case utf8.RuneCountInString(v) > maxText:
-		ck.fail(field, fmt.Sprintf("must be at most %d characters", maxText))
+		ck.fail(field, "too_long", fmt.Sprintf("must be at most %d characters", maxText), "max", strconv.Itoa(maxText))
 	}
 	return v
 }
@@ -471,12 +495,12 @@ func (ck *checker) text(field, v string) string {
 // phone returns the E.164 form of v, or "" when it is not a phone number.
 func (ck *checker) phone(field, v string) string {
 	if strings.TrimSpace(v) == "" {
-		ck.fail(field, "required")
+		ck.fail(field, "required", "required")
 		return ""
 	}
 	e164, err := ck.phones.Normalize(v)
 	if err != nil {
-		ck.fail(field, "not a valid phone number")
+		ck.fail(field, "phone_invalid", "not a valid phone number")
 		return ""
 	}
 	return e164
@@ -485,7 +509,7 @@ func (ck *checker) phone(field, v string) string {
 func (ck *checker) language(field, v string) string {
 	v = strings.ToLower(strings.TrimSpace(v))
 	if v != menus.LangZH && v != menus.LangEN {
-		ck.fail(field, "must be zh or en")
+		ck.fail(field, "language", "must be zh or en")
 	}
 	return v
 }
@@ -497,9 +521,9 @@ func (ck *checker) code(field, v string) string {
 	v = strings.ToUpper(strings.TrimSpace(width.Narrow.String(v)))
 	switch {
 	case v == "":
-		ck.fail(field, "required")
+		ck.fail(field, "required", "required")
 	case !childCodeRE.MatchString(v):
-		ck.fail(field, "must be a capital letter and 4 to 9 digits, such as C0001")
+		ck.fail(field, "child_code", "must be a capital letter and 4 to 9 digits, such as C0001")
 	default:
 		return v
 	}
@@ -513,7 +537,7 @@ func (ck *checker) area(field, v string, refs *[]reference) string {
 	switch {
 	case v == "":
 	case !areaCodeRE.MatchString(v):
-		ck.fail(field, "must be 1 to 32 letters, digits, dots, dashes or underscores")
+		ck.fail(field, "area_code", "must be 1 to 32 letters, digits, dots, dashes or underscores")
 		return ""
 	default:
 		*refs = append(*refs, reference{field: field, area: true, key: v})
@@ -530,11 +554,11 @@ func (ck *checker) date(field, v string, past bool) time.Time {
 	t, err := time.Parse(time.DateOnly, v)
 	switch {
 	case err != nil:
-		ck.fail(field, "must be a date written YYYY-MM-DD")
+		ck.fail(field, "date", "must be a date written YYYY-MM-DD")
 	case t.Year() < 1900:
-		ck.fail(field, "must be in 1900 or later")
+		ck.fail(field, "date_early", "must be in 1900 or later")
 	case past && v > ck.today:
-		ck.fail(field, "must not be in the future")
+		ck.fail(field, "date_future", "must not be in the future")
 	default:
 		return t
 	}
@@ -544,7 +568,7 @@ func (ck *checker) date(field, v string, past bool) time.Time {
 func (ck *checker) oneOf(field, v string, allowed []string) string {
 	v = strings.ToLower(strings.TrimSpace(v))
 	if !slices.Contains(allowed, v) {
-		ck.fail(field, "must be one of "+strings.Join(allowed, ", "))
+		ck.fail(field, "one_of", "must be one of "+strings.Join(allowed, ", "), "values", strings.Join(allowed, ", "))
 	}
 	return v
 }
@@ -558,11 +582,11 @@ func (ck *checker) yuan(field string, v amount) int {
 	n, err := strconv.ParseInt(s, 10, 64)
 	switch {
 	case err != nil && !errors.Is(err, strconv.ErrRange):
-		ck.fail(field, "must be a whole number of yuan")
+		ck.fail(field, "yuan", "must be a whole number of yuan")
 	case n < 0:
-		ck.fail(field, "must be 0 or more")
+		ck.fail(field, "yuan_negative", "must be 0 or more")
 	case err != nil || n > maxYuan:
-		ck.fail(field, fmt.Sprintf("must be at most %d", maxYuan))
+		ck.fail(field, "yuan_max", fmt.Sprintf("must be at most %d", maxYuan), "max", strconv.Itoa(maxYuan))
 	default:
 		return int(n)
 	}
@@ -574,7 +598,7 @@ func (ck *checker) yuan(field string, v amount) int {
 func (ck *checker) secret(field, v string) string {
 	v = strings.TrimSpace(width.Narrow.String(v))
 	if v != "" && !secretRE.MatchString(v) {
-		ck.fail(field, "must be 4 to 12 letters or digits")
+		ck.fail(field, "secret", "must be 4 to 12 letters or digits")
 	}
 	return v
 }
@@ -708,7 +732,7 @@ func (a *API) children() *resource[childIn, registry.ChildRecord] {
 				Village: ck.text("village", in.Village), County: ck.text("county", in.County),
 			}}
 			if len(in.Directors) == 0 {
-				ck.fail("directors", "a child needs at least one director")
+				ck.fail("directors", "no_director", "a child needs at least one director")
 			}
 			var refs []reference
 			c.Area = ck.area("area", in.Area, &refs)
@@ -935,15 +959,15 @@ func (a *API) areas() *resource[areaIn, registry.Area] {
 		check: func(ck *checker, in areaIn) (registry.Area, []reference) {
 			ar := registry.Area{Name: ck.text("name", in.Name), Level: ck.oneOf("level", in.Level, registry.Levels)}
 			if ar.Code = strings.TrimSpace(width.Narrow.String(in.Code)); !areaCodeRE.MatchString(ar.Code) {
-				ck.fail("code", "must be 1 to 32 letters, digits, dots, dashes or underscores")
+				ck.fail("code", "area_code", "must be 1 to 32 letters, digits, dots, dashes or underscores")
 			}
 			// The parent may be in the same file, so it is not looked
 			// up here: the store says when no area has its code.
 			if ar.Parent = strings.TrimSpace(width.Narrow.String(in.Parent)); ar.Parent != "" && !areaCodeRE.MatchString(ar.Parent) {
-				ck.fail("parent", "must be an area's code")
+				ck.fail("parent", "area_code", "must be an area's code")
 			}
 			if ar.Parent != "" && ar.Parent == ar.Code {
-				ck.fail("parent", "an area cannot be its own parent")
+				ck.fail("parent", "own_parent", "an area cannot be its own parent")
 			}
 			return ar, nil
 		},
@@ -966,9 +990,13 @@ func (a *API) areas() *resource[areaIn, registry.Area] {
 // LineProblem is a problem with one line of an imported file; line 1 is
 // the header.
 type LineProblem struct {
-	Line    int    `json:"line"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
+	Line  int    `json:"line"`
+	Field string `json:"field,omitempty"`
+	// Code names the problem for a client to word in its own language,
+	// with Params its values; Message is its English wording.
+	Code    string            `json:"code,omitempty"`
+	Params  map[string]string `json:"params,omitempty"`
+	Message string            `json:"message"`
 }
 
 // importError is the API's error body with problems by line.
@@ -1012,11 +1040,11 @@ func (k *resource[In, R]) importCSV(c *fiber.Ctx) error {
 		ck := a.checker()
 		r, rowRefs := k.check(ck, k.fromCSV(row.cell))
 		for _, p := range ck.problems {
-			problems = append(problems, LineProblem{Line: row.line, Field: p.Field, Message: p.Message})
+			problems = append(problems, LineProblem{Line: row.line, Field: p.Field, Code: p.Code, Params: p.Params, Message: p.Message})
 		}
 		if ck.problems == nil {
 			if first, ok := seen[k.key(r)]; ok {
-				problems = append(problems, LineProblem{Line: row.line, Field: k.keyField, Message: fmt.Sprintf("the same %s as line %d", k.noun, first)})
+				problems = append(problems, LineProblem{Line: row.line, Field: k.keyField, Code: "duplicate", Params: map[string]string{"line": strconv.Itoa(first)}, Message: fmt.Sprintf("the same %s as line %d", k.noun, first)})
 			} else {
 				seen[k.key(r)] = row.line
 			}
@@ -1033,7 +1061,7 @@ func (k *resource[In, R]) importCSV(c *fiber.Ctx) error {
 	}
 	for i, ref := range refs {
 		if unknown[i] {
-			problems = append(problems, LineProblem{Line: refLines[i], Field: ref.field, Message: ref.missing()})
+			problems = append(problems, LineProblem{Line: refLines[i], Field: ref.field, Code: ref.missingCode(), Message: ref.missing()})
 		}
 	}
 	if problems != nil {
@@ -1072,7 +1100,7 @@ func (r csvRow) cell(column string) string { return r.cells[column] }
 // Blank rows are skipped.
 func readCSV(body []byte, columns []csvColumn) ([]csvRow, []LineProblem) {
 	if line := invalidUTF8Line(body); line > 0 {
-		return nil, []LineProblem{{Line: line, Message: `the file is not UTF-8 text; save it as "CSV UTF-8"`}}
+		return nil, []LineProblem{{Line: line, Code: "not_utf8", Message: `the file is not UTF-8 text; save it as "CSV UTF-8"`}}
 	}
 	body = bytes.TrimPrefix(body, []byte("\uFEFF"))
 	names := make([]string, len(columns))
@@ -1083,7 +1111,7 @@ func readCSV(body []byte, columns []csvColumn) ([]csvRow, []LineProblem) {
 	r.FieldsPerRecord = -1
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, []LineProblem{{Line: 1, Message: "the file is empty; its first line must name the columns: " + strings.Join(names, ",")}}
+		return nil, []LineProblem{{Line: 1, Code: "empty_file", Params: map[string]string{"columns": strings.Join(names, ",")}, Message: "the file is empty; its first line must name the columns: " + strings.Join(names, ",")}}
 	}
 	if err != nil {
 		return nil, []LineProblem{csvProblem(err)}
@@ -1095,16 +1123,16 @@ func readCSV(body []byte, columns []csvColumn) ([]csvRow, []LineProblem) {
 		_, twice := index[name]
 		switch {
 		case !slices.Contains(names, name):
-			problems = append(problems, LineProblem{Line: 1, Field: name, Message: "unknown column; the columns are " + strings.Join(names, ",")})
+			problems = append(problems, LineProblem{Line: 1, Field: name, Code: "unknown_column", Params: map[string]string{"columns": strings.Join(names, ",")}, Message: "unknown column; the columns are " + strings.Join(names, ",")})
 		case twice:
-			problems = append(problems, LineProblem{Line: 1, Field: name, Message: "the column is named twice"})
+			problems = append(problems, LineProblem{Line: 1, Field: name, Code: "column_twice", Message: "the column is named twice"})
 		default:
 			index[name] = i
 		}
 	}
 	for _, col := range columns {
 		if _, ok := index[col.name]; !ok && !col.optional {
-			problems = append(problems, LineProblem{Line: 1, Field: col.name, Message: "missing column"})
+			problems = append(problems, LineProblem{Line: 1, Field: col.name, Code: "missing_column", Message: "missing column"})
 		}
 	}
 	if problems != nil {
@@ -1124,10 +1152,10 @@ func readCSV(body []byte, columns []csvColumn) ([]csvRow, []LineProblem) {
 			continue
 		}
 		if len(rows) == maxImportRows {
-			return nil, []LineProblem{{Line: line, Message: fmt.Sprintf("a file may hold at most %d rows; split it", maxImportRows)}}
+			return nil, []LineProblem{{Line: line, Code: "too_many_rows", Params: map[string]string{"max": strconv.Itoa(maxImportRows)}, Message: fmt.Sprintf("a file may hold at most %d rows; split it", maxImportRows)}}
 		}
 		if len(rec) != len(header) {
-			problems = append(problems, LineProblem{Line: line, Message: fmt.Sprintf("has %d fields where the header names %d", len(rec), len(header))})
+			problems = append(problems, LineProblem{Line: line, Code: "field_count", Params: map[string]string{"got": strconv.Itoa(len(rec)), "want": strconv.Itoa(len(header))}, Message: fmt.Sprintf("has %d fields where the header names %d", len(rec), len(header))})
 			continue
 		}
 		cells := make(map[string]string, len(index))
@@ -1137,7 +1165,7 @@ func readCSV(body []byte, columns []csvColumn) ([]csvRow, []LineProblem) {
 		rows = append(rows, csvRow{line: line, cells: cells})
 	}
 	if rows == nil && problems == nil {
-		problems = []LineProblem{{Line: 2, Message: "the file has no rows to import"}}
+		problems = []LineProblem{{Line: 2, Code: "no_rows", Message: "the file has no rows to import"}}
 	}
 	return rows, problems
 }

@@ -64,9 +64,24 @@ function importResult(res) {
   box.append(el("p", {}, T[lang].importFailed(lines.size)),
     el("table", { id: "import-problems" },
       el("tr", {}, el("th", {}, t("line")), el("th", {}, t("column")), el("th", {}, t("problem"))),
-      problems.map((p) => el("tr", { "data-line": p.line }, el("td", {}, String(p.line)), el("td", {}, importField(p.field)), el("td", {}, p.message)))));
+      problems.map((p) => el("tr", { "data-line": p.line }, el("td", {}, String(p.line)), el("td", {}, importField(p.field)), el("td", {}, importProblemText(p))))));
   return box;
 }
+
+// importProblems word the API's import problem codes; a code without
+// words shows the server's English.
+const importProblems = {
+  zh: { required: "必须填写", too_long: "最多 {max} 个字", phone_invalid: "不是有效的手机号", language: "只能是 zh 或 en",
+    child_code: "应为一个大写字母加 4 到 9 位数字，如 C0001", area_code: "应为 1 到 32 个字母、数字、点、横线或下划线",
+    date: "应为 YYYY-MM-DD 格式的日期", date_early: "不能早于 1900 年", date_future: "不能是将来的日期", one_of: "只能是 {values} 之一",
+    yuan: "应为整数元", yuan_negative: "不能小于 0", yuan_max: "最多 {max}", secret: "应为 4 到 12 位字母或数字",
+    no_director: "每个儿童至少要有一位负责主任", own_parent: "区域不能是自己的上级", no_such_director: "没有登记这个手机号的主任",
+    no_such_area: "没有这个编号的区域", no_such_child: "没有这个编号的儿童", duplicate: "与第 {line} 行重复",
+    not_utf8: "文件不是 UTF-8 文本，请另存为“CSV UTF-8”", empty_file: "文件为空；第一行应写列名：{columns}",
+    unknown_column: "没有这一列；可用的列为 {columns}", column_twice: "这一列写了两次", missing_column: "缺少这一列",
+    too_many_rows: "一个文件最多 {max} 行，请拆分", field_count: "有 {got} 个字段，而第一行有 {want} 列", no_rows: "文件中没有要导入的行" },
+};
+const importProblemText = (p) => (p.code && importProblems[lang] && importProblems[lang][p.code] ? fill(importProblems[lang][p.code], p.params) : p.message);
 
 async function registryView() {
   const r = await call("GET", `/registry/${reg.resource}?q=${encodeURIComponent(reg.q)}&page=${reg.page}`);
