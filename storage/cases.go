@@ -53,9 +53,24 @@ type escalation struct {
 	Step     int    `json:"step"`
 	Deadline int64  `json:"deadline_s"`
 	Carrier  string `json:"carrier"`
+	// Reminders counts the reminders sent at the top of the chain.
+	Reminders int `json:"reminders,omitempty"`
 }
 
+// topReminders is how often the supervisors at the top of a case's chain
+// are reminded, a deadline apart, of a case nobody has acknowledged:
+// often enough that it is not forgotten, few enough that it is not
+// ignored as noise. After them it stays overdue at the head of the
+// console's list.
+const topReminders = 3
+
 func escalationKey(code string, step int) string { return code + ":" + strconv.Itoa(step) }
+
+// topReminderKey keys the job of the nth reminder at the top of a case's
+// chain; topReminderStep sets its SMS apart from the escalations'.
+func topReminderKey(code string, n int) string { return code + ":top" + strconv.Itoa(n) }
+
+const topReminderStep = 1000
 
 // chainArea is one area of a case's chain, from the village (depth 0) up.
 type chainArea struct {
@@ -290,15 +305,29 @@ func escalateCase(ctx context.Context, tx *sqlx.Tx, j Job, now time.Time) error 
 			depth = a.Depth
 		}
 	}
-	next, ok := nextAnswering(chain, depth)
-	if !ok {
-		// The top of the chain: the case stays overdue where it is, at
-		// the head of the console's list.
-		return nil
-	}
 	deadline := time.Duration(esc.Deadline) * time.Second
 	if deadline <= 0 {
 		deadline = cases.DefaultDeadline
+	}
+	next, ok := nextAnswering(chain, depth)
+	if !ok {
+		// The top of the chain: nobody above to tell. Its supervisors are
+		// reminded a few times, a deadline apart; the case stays overdue
+		// at the head of the console's list.
+		if esc.Reminders >= topReminders {
+			return nil
+		}
+		var top chainArea
+		for _, a := range chain {
+			if a.ID == c.Area {
+				top = a
+			}
+		}
+		esc.Reminders++
+		if err := notifyArea(ctx, tx, c.ID, c.Code, c.Category, top, topReminderStep+esc.Reminders, templates.CaseUnanswered, esc.Carrier, now); err != nil {
+			return err
+		}
+		return scheduleTx(ctx, tx, jobCaseEscalate, topReminderKey(c.Code, esc.Reminders), now.Add(deadline), esc)
 	}
 	const q = `UPDATE cases SET area_id = $2, escalations = escalations + 1, deadline_at = $3 WHERE id = $1`
 	if _, err := tx.ExecContext(ctx, q, c.ID, next.ID, now.Add(deadline)); err != nil {

@@ -381,3 +381,63 @@ func TestCaseActions(t *testing.T) {
 		t.Fatalf("a referred case escalated: %d jobs ran", n)
 	}
 }
+
+// TestCaseRemindedAtTheTop: a case nobody acknowledges climbs to the
+// prefecture, whose supervisors are then reminded three times, a deadline
+// apart, and no more; it stays overdue. An acknowledgement stops the
+// reminders.
+func TestCaseRemindedAtTheTop(t *testing.T) {
+	t.Parallel()
+	for _, ackAfter := range []int{0, 2} { // reminders before an acknowledgement; 0: never acknowledged
+		t.Run(fmt.Sprint("acknowledged after ", ackAfter), func(t *testing.T) {
+			t.Parallel()
+			db := storagetest.MustDB(t)
+			mustCasework(t, db)
+			ctx := t.Context()
+			t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+			if _, _, err := db.FileReport(ctx, urgentNeed(t, db, "sms:top", t0)); err != nil {
+				t.Fatal(err)
+			}
+			code := onlyCase(t, db, t0).Code
+			// Escalations at +4 h (county) and +8 h (prefecture), then
+			// every four hours for a day.
+			for h := 4; h <= 32; h += 4 {
+				at := t0.Add(time.Duration(h) * time.Hour)
+				if _, err := db.RunDueJobs(ctx, at, 10); err != nil {
+					t.Fatal(err)
+				}
+				if ackAfter > 0 && len(caseSMS(t, db)[supPrefecture]) == 1+ackAfter {
+					if _, err := db.AcknowledgeCaseBySMS(ctx, supPrefecture, code, at.Add(time.Minute)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			top := caseSMS(t, db)[supPrefecture]
+			want := 1 + topRemindersWanted(ackAfter)
+			if len(top) != want || top[0].Template != "case_escalated" {
+				t.Fatalf("the prefecture was told %d times, want %d: %+v", len(top), want, top)
+			}
+			for _, m := range top[1:] {
+				if m.Template != "case_unanswered" || !strings.Contains(m.Body, code) || strings.Contains(m.Body, caseChildName) {
+					t.Errorf("reminder %+v", m)
+				}
+			}
+			c := onlyCase(t, db, t0.Add(32*time.Hour))
+			if ackAfter == 0 && (c.Status != cases.Open || !c.Overdue || c.AreaCode != casePrefecture) {
+				t.Errorf("unanswered case: %+v", c)
+			}
+			if ackAfter > 0 && c.Status != cases.Acknowledged {
+				t.Errorf("acknowledged case: %+v", c)
+			}
+		})
+	}
+}
+
+// topRemindersWanted is how many reminders the prefecture gets when it
+// acknowledges after ackAfter of them (0: never).
+func topRemindersWanted(ackAfter int) int {
+	if ackAfter == 0 {
+		return 3
+	}
+	return ackAfter
+}

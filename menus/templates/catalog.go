@@ -91,6 +91,14 @@ func init() {
 			LangEN: "Case {case} ({what}) was not acknowledged in time and now comes to you. Reply OK {case} to acknowledge.",
 		},
 	}
+	catalog[CaseUnanswered] = Template{
+		Key: CaseUnanswered, About: "Reminder to the supervisors at the top of a case's chain that nobody has acknowledged it; no child name.",
+		Vars: []Var{{"case", KindCode}, {"what", KindWord}},
+		Text: map[string]string{
+			LangZH: "提醒：个案{case}（{what}）仍无人确认。请跟进，并回复“收到 {case}”确认。",
+			LangEN: "Reminder: case {case} ({what}) is still not acknowledged. Please follow up and reply OK {case}.",
+		},
+	}
 	catalog[CaseAcked] = Template{
 		Key: CaseAcked, About: "Reply to a supervisor who acknowledged a case by SMS.",
 		Vars: []Var{{"case", KindCode}},

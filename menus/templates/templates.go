@@ -95,6 +95,7 @@ const (
 	MenuScreen      = "menu_screen"
 	CaseOpened      = "case_opened"
 	CaseEscalated   = "case_escalated"
+	CaseUnanswered  = "case_unanswered"
 	CaseAcked       = "case_acknowledged"
 	CaseAckedBefore = "case_acknowledged_before"
 	CaseAckRefused  = "case_ack_refused"
