@@ -76,3 +76,29 @@ func TestSMSAcknowledgeCase(t *testing.T) {
 		t.Fatalf("%d acknowledgements recorded", n)
 	}
 }
+
+// TestSMSSupervisorForgotTheCode: a supervisor who answers a case SMS
+// with 收到 or OK alone, or asks for HELP, is told how to acknowledge, in
+// their language; a family or a stranger sending the same words is
+// answered as before, and learns nothing of cases.
+func TestSMSSupervisorForgotTheCode(t *testing.T) {
+	t.Parallel()
+	g := gatewaytest.MustGateway(t, gatewaytest.Options{})
+	const zhSupervisor, enSupervisor, guardian, stranger = "+8613700137002", "+8613700137003", "+8613900139001", "+8613900000077"
+	tests := []struct {
+		from, text, want, not string
+	}{
+		{zhSupervisor, "收到", "确认个案请回复“收到”加个案编号", ""},
+		{zhSupervisor, "收到！", "确认个案请回复“收到”加个案编号", ""},
+		{enSupervisor, "ok", "To acknowledge a case, reply OK and its number", ""},
+		{enSupervisor, "HELP", "To acknowledge a case, reply OK and its number", ""},
+		{guardian, "收到", "", "个案"},
+		{stranger, "OK", "", "case"},
+	}
+	for _, tt := range tests {
+		got := kannelSMS(t, g, tt.from, tt.text)
+		if tt.want != "" && !strings.Contains(got, tt.want) || tt.not != "" && strings.Contains(strings.ToLower(got), tt.not) {
+			t.Errorf("%s sends %q: %q", tt.from, tt.text, got)
+		}
+	}
+}

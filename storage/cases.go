@@ -622,3 +622,17 @@ WHERE k.code = $1 ORDER BY e.at, e.id`
 	}
 	return c, nil
 }
+
+// SupervisorLanguage is the language of the active supervisor with phone,
+// and false when the phone is no active supervisor's.
+func (db *DB) SupervisorLanguage(ctx context.Context, phone string) (string, bool, error) {
+	var lang string
+	err := db.db.GetContext(ctx, &lang, `SELECT language FROM supervisors WHERE phone = $1 AND active`, clean(phone))
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("supervisor language: %w", err)
+	}
+	return lang, true, nil
+}

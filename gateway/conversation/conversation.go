@@ -94,6 +94,9 @@ type Cases interface {
 	// supervisor with phone; a code no case has and a phone not entitled
 	// to it are the same refusal.
 	AcknowledgeCaseBySMS(ctx context.Context, phone, code string, now time.Time) (cases.Ack, error)
+	// SupervisorLanguage is the language of the active supervisor with
+	// phone, and false when the phone is no supervisor's.
+	SupervisorLanguage(ctx context.Context, phone string) (string, bool, error)
 }
 
 // Limiter counts replies against a limit (sessions.Limiter implements it).

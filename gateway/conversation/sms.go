@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -100,6 +101,8 @@ func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (str
 			// Nothing was acknowledged: the carrier's retry will be.
 			return "", err
 		}
+	} else if lang, ok := s.supervisorAsking(ctx, log, in, who); ok {
+		out = fixed(templates.CaseAckHowTo, lang)
 	} else {
 		out = s.answer(ctx, log, id, in, who)
 	}
@@ -244,6 +247,26 @@ func (s *Service) ackCode(body string) (string, bool) {
 		return "", false
 	}
 	return cases.ParseAck(Words(body))
+}
+
+// supervisorAsking reports whether a supervisor, who is neither a director
+// nor a guardian, sent OK or 收到 without a case number, or HELP: they
+// are told how to acknowledge a case, in their language, rather than to
+// register. Anyone else who sends those words is answered as before.
+func (s *Service) supervisorAsking(ctx context.Context, log *slog.Logger, in sms.Message, who sender) (string, bool) {
+	if s.Cases == nil || who.director != nil || who.guardian != nil {
+		return "", false
+	}
+	words := Words(in.Body)
+	if len(words) != 1 || !cases.IsAckWord(words[0]) && !slices.Contains(helpWords, words[0]) {
+		return "", false
+	}
+	lang, ok, err := s.Cases.SupervisorLanguage(ctx, in.Phone)
+	if err != nil {
+		log.Error("supervisor lookup failed; answered as anyone", "err", err)
+		return "", false
+	}
+	return lang, ok
 }
 
 // acknowledge takes an acknowledgement of a case. Whoever sends one gets

@@ -165,6 +165,10 @@ func ParseAck(words []string) (string, bool) {
 	return rest[0], true
 }
 
+// IsAckWord reports whether w (upper-cased) is a word that starts an
+// acknowledgement: a supervisor who sends it alone forgot the code.
+func IsAckWord(w string) bool { return isAckWord(w) }
+
 func isAckWord(w string) bool {
 	for _, a := range ackWords {
 		if w == a {

@@ -109,6 +109,13 @@ func init() {
 		Vars: []Var{{"case", KindCode}},
 		Text: map[string]string{LangZH: "个案{case}此前已确认。", LangEN: "Case {case} was acknowledged before."},
 	}
+	catalog[CaseAckHowTo] = Template{
+		Key: CaseAckHowTo, About: "Reply to a supervisor who sent OK without a case number, or HELP: how to acknowledge a case.",
+		Text: map[string]string{
+			LangZH: "确认个案请回复“收到”加个案编号，例如：收到 348643",
+			LangEN: "To acknowledge a case, reply OK and its number, for example: OK 348643",
+		},
+	}
 	catalog[CaseAckRefused] = Template{
 		Key: CaseAckRefused, About: "Reply to an acknowledgement of a case that does not exist or is not the sender's to acknowledge: the same either way.",
 		Text: map[string]string{

@@ -96,6 +96,7 @@ const (
 	CaseOpened      = "case_opened"
 	CaseEscalated   = "case_escalated"
 	CaseUnanswered  = "case_unanswered"
+	CaseAckHowTo    = "case_ack_howto"
 	CaseAcked       = "case_acknowledged"
 	CaseAckedBefore = "case_acknowledged_before"
 	CaseAckRefused  = "case_ack_refused"
