@@ -46,6 +46,25 @@ func (r FollowUpRule) String() string {
 	return strings.Join(r.On, ",")
 }
 
+// ParseFollowUpRule reads a rule as String writes it; false for anything
+// else.
+func ParseFollowUpRule(s string) (FollowUpRule, bool) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 || n > maxFollowUpDays {
+			return FollowUpRule{}, false
+		}
+		return FollowUpRule{AfterDays: n}, true
+	}
+	on := strings.Split(s, ",")
+	for _, md := range on {
+		if !monthDayRE.MatchString(md) {
+			return FollowUpRule{}, false
+		}
+	}
+	return FollowUpRule{On: on}, true
+}
+
 // Due is when a need reported at reported falls due under the rule, in loc:
 // FollowUpHour on the day AfterDays later, or on the first of the On dates
 // after the day of the report. A rule without either is never due (zero).

@@ -261,3 +261,19 @@ func TestWantsNeeds(t *testing.T) {
 		}
 	}
 }
+
+// TestParseFollowUpRule: a rule reads back as String writes it, and
+// anything else is refused.
+func TestParseFollowUpRule(t *testing.T) {
+	for _, r := range []menus.FollowUpRule{{AfterDays: 14}, {On: []string{"09-01", "03-01"}}} {
+		got, ok := menus.ParseFollowUpRule(r.String())
+		if !ok || got.String() != r.String() {
+			t.Errorf("%s read back as %+v, %v", r, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "0d", "400d", "xd", "9/1", "09-01,", "13-01"} {
+		if r, ok := menus.ParseFollowUpRule(bad); ok {
+			t.Errorf("%q read as %+v", bad, r)
+		}
+	}
+}

@@ -164,6 +164,36 @@ ON CONFLICT (need_id) DO NOTHING`
 	return scheduleTx(ctx, tx, kindFollowUp, ref, due, nil)
 }
 
+// refollowTx follows a reopened need up again: its follow-up, if it had
+// one, falls due by the same rule from at, and its reminder is scheduled
+// anew. A need that never had a follow-up gets none.
+func (db *DB) refollowTx(ctx context.Context, tx *sqlx.Tx, needID int64, at time.Time) error {
+	var f struct {
+		Rule string `db:"rule"`
+		Ref  string `db:"ref"`
+	}
+	err := tx.GetContext(ctx, &f, `SELECT f.rule, n.ref FROM follow_ups f JOIN needs n ON n.id = f.need_id WHERE f.need_id = $1`, needID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("follow up a reopened need: %w", err)
+	}
+	rule, ok := menus.ParseFollowUpRule(f.Rule)
+	if !ok {
+		return nil
+	}
+	due := rule.Due(at, db.zone())
+	if due.IsZero() {
+		return nil
+	}
+	const q = `UPDATE follow_ups SET due_at = $2, cleared_at = NULL, cleared_by = NULL, reminded_at = NULL WHERE need_id = $1`
+	if _, err := tx.ExecContext(ctx, q, needID, due); err != nil {
+		return fmt.Errorf("follow up a reopened need: %w", err)
+	}
+	return rescheduleTx(ctx, tx, kindFollowUp, f.Ref, due, nil)
+}
+
 // clearFollowUpTx clears a need's follow-up, if it has one still open, and
 // cancels its reminder.
 func clearFollowUpTx(ctx context.Context, tx *sqlx.Tx, needID int64, by string, at time.Time) error {

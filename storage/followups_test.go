@@ -368,3 +368,36 @@ func TestRemindersTwoProcesses(t *testing.T) {
 		}
 	}
 }
+
+// TestReopenedNeedFollowedUpAgain: a need resolved in the console and then
+// reopened is followed up again, by its rule, from the reopening: its
+// follow-up is open and its reminder due a week on, and goes out then.
+func TestReopenedNeedFollowedUpAgain(t *testing.T) {
+	t.Parallel()
+	db := storagetest.MustDB(t)
+	casework(t, db)
+	ids := MustSeed(t, db)
+	ref := fileNeed(t, db, "k1", ids.Amy, "C0001", "registration", bj(2026, 11, 2, 15, 0))
+	if _, err := db.SetNeedStatus(t.Context(), access.System, ref, "resolved", "papers obtained"); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	if _, err := db.SetNeedStatus(t.Context(), access.System, ref, "open", "the papers were refused"); err != nil {
+		t.Fatal(err)
+	}
+	var due time.Time
+	if err := storage.SQL(db).Get(&due, `SELECT f.due_at FROM follow_ups f JOIN needs n ON n.id = f.need_id WHERE n.ref = $1 AND f.cleared_at IS NULL`, ref); err != nil {
+		t.Fatalf("no open follow-up after reopening: %v", err)
+	}
+	if want := weekRule.Due(before, beijing); !due.Equal(want) {
+		t.Fatalf("due %s, want %s", due, want)
+	}
+	run(t, db, due.Add(-time.Minute))
+	if n := len(sent(t, db, "reminder")); n != 0 {
+		t.Fatalf("%d reminders before the follow-up is due", n)
+	}
+	run(t, db, due)
+	if got := sent(t, db, "reminder"); len(got) != 1 || !strings.Contains(got[0].Body, ref) {
+		t.Fatalf("reminders %q", got)
+	}
+}

@@ -382,6 +382,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 			if err := caseFollowsNeedTx(ctx, tx, strings.ToUpper(strings.TrimSpace(clean(ref))), status, name, userID, "console", at); err != nil {
 				return err
 			}
+		} else if err := db.refollowTx(ctx, tx, cur.ID, at); err != nil {
+			return err // reopened: followed up again, by its rule, from now
 		}
 		before := map[string]any{"status": cur.Status, "status_changed_at": nil}
 		if cur.ChangedAt.Valid {
