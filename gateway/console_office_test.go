@@ -102,9 +102,12 @@ func (c *officeConsole) set(sel, value, event string) {
 	}
 }
 
+// click clicks sel by the page's own script, which looks the element up
+// as it clicks: a list redrawn as its data arrives replaces its buttons,
+// and a node found before the redraw and clicked after it is gone.
 func (c *officeConsole) click(sel string) {
 	c.t.Helper()
-	c.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+	c.wait("click "+sel, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e || e.disabled) return false; e.click(); return true })()`, sel))
 }
 
 func (c *officeConsole) shot(name string) {
@@ -379,8 +382,13 @@ func TestConsolePaging(t *testing.T) {
 			c.click(fmt.Sprintf(`.pager button[data-page=%q]`, page.moves[i]))
 		}
 	}
+	// Back on the reports tab, the list is where it was left; each move
+	// waits for the page it leads to, so no click lands on a list being
+	// redrawn.
 	c.open("#reports")
-	c.wait("the first page again", `(document.querySelector(".pager .range") || {}).innerText.includes("共 133 条")`)
+	c.wait("the page left", `(document.querySelector(".pager .range") || {}).innerText === "第 51–100 条，共 133 条"`)
+	c.click(`.pager button[data-page="prev"]`)
+	c.wait("page 1", `document.querySelector(".pager .range").innerText === "第 1–50 条，共 133 条"`)
 	c.click(`.pager button[data-page="next"]`)
 	c.wait("page 2", `document.querySelector(".pager .range").innerText === "第 51–100 条，共 133 条"`)
 	c.click(`.pager button[data-page="next"]`)
@@ -591,5 +599,12 @@ func TestConsoleScriptsLoad(t *testing.T) {
 	pages := c.eval(`[...document.querySelectorAll("#nav a")].map((a) => a.getAttribute("href").slice(1)).join(",")`)
 	if missing := c.eval(`[...document.querySelectorAll("#nav a")].map((a) => a.getAttribute("href").slice(1)).filter((v) => typeof views[v] !== "function").join(",")`); missing != "" || !strings.Contains(pages, "cases") {
 		t.Fatalf("pages without a view: %q (of %q)", missing, pages)
+	}
+	// Every tab is named in words, in both languages.
+	for _, lang := range []string{"zh", "en"} {
+		c.eval(fmt.Sprintf(`(() => { lang = %q; render(); return "" })()`, lang))
+		if raw := c.eval(`[...document.querySelectorAll("#nav a")].filter((a) => a.textContent.trim() === a.getAttribute("href").slice(1)).map((a) => a.textContent).join(",")`); raw != "" {
+			t.Errorf("%s: tabs named by their code: %q", lang, raw)
+		}
 	}
 }

@@ -14,6 +14,10 @@ Object.assign(T.en, { case_cases: "Cases", case_caseCode: "Case", case_child: "C
   case_overdueOnly: "Overdue only", case_opened: "opened", case_notified: "notified", case_escalated: "escalated", case_system: "system", case_sms: "SMS",
   case_console: "console", case_back: "Back to the list" });
 
+// The tab's name, unprefixed: the shell words the nav with t().
+Object.assign(T.zh, { cases: "个案" });
+Object.assign(T.en, { cases: "Cases" });
+
 // ct is a word of this page: its keys are prefixed so that they cannot
 // replace another page's (T is shared, and "child" means something else
 // on the reports page).
