@@ -170,13 +170,7 @@ func fail(status int, code, format string, args ...any) *Error {
 
 // because names an error's reason and its values (name, value pairs).
 func (e *Error) because(reason string, params ...string) *Error {
-	e.Reason = reason
-	if len(params) > 0 {
-		e.Params = map[string]string{}
-		for i := 0; i+1 < len(params); i += 2 {
-			e.Params[params[i]] = params[i+1]
-		}
-	}
+	e.Reason, e.Params = reason, pairs(params)
 	return e
 }
 

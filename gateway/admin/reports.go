@@ -487,7 +487,7 @@ func (a *API) exportReports(kind menus.ReportKind, format string) fiber.Handler 
 		for i := range items {
 			items[i] = withhold(user(c), items[i])
 		}
-		table := reportTable(user(c), kind, items, lang, func(it reports.Item) wordsView { return a.reportWords(c.UserContext(), it)[lang] })
+		table := reportTable(user(c), kind, items, lang, func(it reports.Item) wordsView { return a.reportWordsIn(c.UserContext(), it, lang) })
 		var buf bytes.Buffer
 		var ctype string
 		switch format {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 
@@ -87,30 +88,30 @@ func (a *API) reportWords(ctx context.Context, it reports.Item) map[string]words
 	tw := a.treeWords(ctx, it.Tree, it.Version)
 	out := make(map[string]wordsView, len(wordsLangs))
 	for _, lang := range wordsLangs {
-		w := tw[lang]
-		v := wordsView{
-			Detail:  w.Word(detailKey(it.Kind), it.Detail),
-			Urgency: w.Word("urgency", it.Urgency),
-			Status:  menus.GatewayWord("status", it.Status, lang),
-			Channel: menus.GatewayWord("channel", it.Channel, lang),
-			Answers: []answerWord{},
-		}
-		if v.Urgency == it.Urgency {
-			v.Urgency = menus.GatewayWord("urgency", it.Urgency, lang)
-		}
-		for _, k := range sortedKeys(it.Answers) {
-			v.Answers = append(v.Answers, answerWord{Key: k, Name: w.Name(k), Value: it.Answers[k], Word: w.Word(k, it.Answers[k])})
-		}
-		out[lang] = v
+		out[lang] = wordsIn(tw[lang], it, lang)
 	}
 	return out
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// reportWordsIn words it in lang alone, for an export's rows.
+func (a *API) reportWordsIn(ctx context.Context, it reports.Item, lang string) wordsView {
+	return wordsIn(a.treeWords(ctx, it.Tree, it.Version)[lang], it, lang)
+}
+
+// wordsIn words it in lang by w, its tree version's words.
+func wordsIn(w menus.AnswerWords, it reports.Item, lang string) wordsView {
+	v := wordsView{
+		Detail:  w.Word(detailKey(it.Kind), it.Detail),
+		Urgency: w.Word("urgency", it.Urgency),
+		Status:  menus.GatewayWord("status", it.Status, lang),
+		Channel: menus.GatewayWord("channel", it.Channel, lang),
+		Answers: []answerWord{},
 	}
-	slices.Sort(keys)
-	return keys
+	if v.Urgency == it.Urgency {
+		v.Urgency = menus.GatewayWord("urgency", it.Urgency, lang)
+	}
+	for _, k := range slices.Sorted(maps.Keys(it.Answers)) {
+		v.Answers = append(v.Answers, answerWord{Key: k, Name: w.Name(k), Value: it.Answers[k], Word: w.Word(k, it.Answers[k])})
+	}
+	return v
 }
