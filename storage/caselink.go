@@ -27,16 +27,17 @@ var caseActionOfNeed = map[string]string{needReferred: CaseRefer, needResolved: 
 // needFollowsCaseTx moves the need a case was opened by to the status the
 // case's action means, when the need may move there; a visit's case, or a
 // need already there, is left alone.
-func needFollowsCaseTx(ctx context.Context, tx *sqlx.Tx, caseID int64, code, action, actor string, userID *int64, channel string, now time.Time) error {
+func (db *DB) needFollowsCaseTx(ctx context.Context, tx *sqlx.Tx, caseID int64, code, action, actor string, userID *int64, channel string, now time.Time) error {
 	to, ok := needStatusOfAction[action]
 	if !ok {
 		return nil
 	}
 	var n struct {
 		ID     int64  `db:"id"`
+		Ref    string `db:"ref"`
 		Status string `db:"status"`
 	}
-	err := tx.GetContext(ctx, &n, `SELECT n.id, n.status FROM needs n JOIN cases k ON k.report_ref = n.ref WHERE k.id = $1 FOR UPDATE OF n`, caseID)
+	err := tx.GetContext(ctx, &n, `SELECT n.id, n.ref, n.status FROM needs n JOIN cases k ON k.report_ref = n.ref WHERE k.id = $1 FOR UPDATE OF n`, caseID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -46,25 +47,18 @@ func needFollowsCaseTx(ctx context.Context, tx *sqlx.Tx, caseID int64, code, act
 	if !slices.Contains(needTransitions[n.Status], to) {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE needs SET status = $2, status_changed_at = $3 WHERE id = $1`, n.ID, to, now); err != nil {
-		return fmt.Errorf("the need of case %s: %w", code, err)
-	}
-	const history = `
-INSERT INTO need_status_history (need_id, from_status, to_status, note, user_id, actor, channel, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	if channel != "sms" && channel != "ussd" {
 		channel = "console"
 	}
-	if _, err := tx.ExecContext(ctx, history, n.ID, n.Status, to, "case "+code, userID, actor, channel, now); err != nil {
-		return fmt.Errorf("the need of case %s: %w", code, err)
-	}
-	return clearFollowUpTx(ctx, tx, n.ID, clearedByStatus, now)
+	_, err = db.moveNeedTx(ctx, tx, needMove{ID: n.ID, Ref: n.Ref, From: n.Status, To: to, Note: "case " + code,
+		UserID: userID, Actor: actor, Channel: channel, At: now, FromCase: true})
+	return err
 }
 
 // caseFollowsNeedTx refers or resolves the case a need opened, when it
 // may be (a resolved case is not referred), for a need that became
 // status; a need without a case is left alone.
-func caseFollowsNeedTx(ctx context.Context, tx *sqlx.Tx, needRef, status, actor string, userID *int64, channel string, now time.Time) error {
+func (db *DB) caseFollowsNeedTx(ctx context.Context, tx *sqlx.Tx, needRef, status, actor string, userID *int64, channel string, now time.Time) error {
 	action, ok := caseActionOfNeed[status]
 	if !ok {
 		return nil
@@ -84,5 +78,5 @@ func caseFollowsNeedTx(ctx context.Context, tx *sqlx.Tx, needRef, status, actor 
 	if !slices.Contains(caseActionFrom[action], c.Status) {
 		return nil
 	}
-	return actTx(ctx, tx, c, action, now, actor, userID, nil, channel, "need "+needRef, 0)
+	return db.actTx(ctx, tx, c, action, now, actor, userID, nil, channel, "need "+needRef, 0)
 }

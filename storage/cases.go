@@ -391,7 +391,7 @@ func (db *DB) AcknowledgeCaseBySMS(ctx context.Context, phone, code string, now 
 			return nil
 		}
 		out.Outcome = cases.AckDone
-		return actTx(ctx, tx, c, CaseAcknowledge, now, sup.Name, nil, &sup.ID, cases.ChannelSMS, "", sup.Area.Int64)
+		return db.actTx(ctx, tx, c, CaseAcknowledge, now, sup.Name, nil, &sup.ID, cases.ChannelSMS, "", sup.Area.Int64)
 	})
 	if err != nil {
 		return cases.Ack{}, fmt.Errorf("acknowledge case: %w", err)
@@ -402,7 +402,7 @@ func (db *DB) AcknowledgeCaseBySMS(ctx context.Context, phone, code string, now 
 // actTx moves a locked case to the action's state, records who and when,
 // and cancels its pending escalation. The caller has checked the action
 // is allowed from the case's state.
-func actTx(ctx context.Context, tx *sqlx.Tx, c caseState, action string, now time.Time, actor string, userID, supervisorID *int64, channel, note string, area int64) error {
+func (db *DB) actTx(ctx context.Context, tx *sqlx.Tx, c caseState, action string, now time.Time, actor string, userID, supervisorID *int64, channel, note string, area int64) error {
 	var q, kind string
 	switch action {
 	case CaseAcknowledge:
@@ -433,7 +433,7 @@ func actTx(ctx context.Context, tx *sqlx.Tx, c caseState, action string, now tim
 	if err := caseEvent(ctx, tx, c.ID, now, kind, area, userID, supervisorID, actor, channel, note); err != nil {
 		return err
 	}
-	return needFollowsCaseTx(ctx, tx, c.ID, c.Code, action, actor, userID, channel, now)
+	return db.needFollowsCaseTx(ctx, tx, c.ID, c.Code, action, actor, userID, channel, now)
 }
 
 // caseActionFrom lists the states each action may be taken from.
@@ -478,7 +478,7 @@ func (db *DB) ActOnCase(ctx context.Context, actor access.User, code, action, no
 		if actor.ID != 0 {
 			uid = &actor.ID
 		}
-		if err := actTx(ctx, tx, c, action, now, actor.Username, uid, nil, cases.ChannelConsole, note, 0); err != nil {
+		if err := db.actTx(ctx, tx, c, action, now, actor.Username, uid, nil, cases.ChannelConsole, note, 0); err != nil {
 			return err
 		}
 		type state struct {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -425,27 +426,12 @@ FOR UPDATE OF n`
 		if err != nil {
 			return err
 		}
-		ok := false
-		for _, s := range fieldTransitions[cur.Status] {
-			ok = ok || s == status
-		}
-		if !ok {
+		if !slices.Contains(fieldTransitions[cur.Status], status) {
 			return notFound
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE needs SET status = $2, status_changed_at = $3 WHERE id = $1`, cur.ID, status, now); err != nil {
-			return err
-		}
-		const history = `
-INSERT INTO need_status_history (need_id, from_status, to_status, director_id, actor, channel, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`
-		actor := "director " + cur.Name
-		if _, err := tx.ExecContext(ctx, history, cur.ID, cur.Status, status, directorID, actor, channel, now); err != nil {
-			return err
-		}
-		if err := clearFollowUpTx(ctx, tx, cur.ID, clearedByStatus, now); err != nil {
-			return err
-		}
-		return caseFollowsNeedTx(ctx, tx, ref, status, actor, nil, channel, now)
+		_, err = db.moveNeedTx(ctx, tx, needMove{ID: cur.ID, Ref: ref, From: cur.Status, To: status,
+			Director: &directorID, Actor: "director " + cur.Name, Channel: channel, At: now})
+		return err
 	})
 	if errors.Is(err, menus.ErrNotFound) {
 		return notFound

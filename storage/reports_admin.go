@@ -354,14 +354,6 @@ WHERE n.ref = $1 AND ($2::bigint = 0 OR barefoot_in_area(c.area_id, $2)) FOR UPD
 			}
 			return fmt.Errorf("a %s need cannot become %s: %w", cur.Status, status, menus.ErrConflict)
 		}
-		const update = `UPDATE needs SET status = $2, status_changed_at = now() WHERE id = $1 RETURNING status_changed_at`
-		var at time.Time
-		if err := tx.GetContext(ctx, &at, update, cur.ID, status); err != nil {
-			return err
-		}
-		const history = `
-INSERT INTO need_status_history (need_id, from_status, to_status, note, user_id, actor, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`
 		var userID *int64
 		name := actor.Username
 		if actor.ID != 0 {
@@ -370,20 +362,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 		if name == "" {
 			name = "system" // as audit names it
 		}
-		if _, err := tx.ExecContext(ctx, history, cur.ID, cur.Status, status, note, userID, name, at); err != nil {
+		at, err := db.moveNeedTx(ctx, tx, needMove{ID: cur.ID, Ref: strings.ToUpper(strings.TrimSpace(clean(ref))), From: cur.Status, To: status,
+			Note: note, UserID: userID, Actor: name, Channel: "console"})
+		if err != nil {
 			return err
-		}
-		if status != needOpen {
-			// Referred or resolved: the follow-up is answered, and the
-			// case the need opened moves with it.
-			if err := clearFollowUpTx(ctx, tx, cur.ID, clearedByStatus, at); err != nil {
-				return err
-			}
-			if err := caseFollowsNeedTx(ctx, tx, strings.ToUpper(strings.TrimSpace(clean(ref))), status, name, userID, "console", at); err != nil {
-				return err
-			}
-		} else if err := db.refollowTx(ctx, tx, cur.ID, at); err != nil {
-			return err // reopened: followed up again, by its rule, from now
 		}
 		before := map[string]any{"status": cur.Status, "status_changed_at": nil}
 		if cur.ChangedAt.Valid {
@@ -402,6 +384,51 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 		return reports.Item{}, fmt.Errorf("need %q status: %w", clean(ref), err)
 	}
 	return it, nil
+}
+
+// needMove is one change of a need's status: where from and to, who made
+// it (a user, a director, or a case's holder) and through what.
+type needMove struct {
+	ID               int64
+	Ref              string
+	From, To, Note   string
+	UserID, Director *int64
+	Actor, Channel   string
+	// At is when; zero is the database's now.
+	At time.Time
+	// FromCase marks a change carried over from the need's case, which
+	// is not moved back in turn.
+	FromCase bool
+}
+
+// moveNeedTx makes a change of a need's status, the one way every path
+// (the console, the director in the field, the need's case) makes it: the
+// need's row, its history, and what follows. Referred or resolved, its
+// follow-up is answered and its case moves with it; reopened, it is
+// followed up again. The caller has checked the move is allowed, with the
+// need's row locked. It returns when the change was made.
+func (db *DB) moveNeedTx(ctx context.Context, tx *sqlx.Tx, m needMove) (time.Time, error) {
+	at := timeOrNull(m.At)
+	if err := tx.GetContext(ctx, &m.At, `UPDATE needs SET status = $2, status_changed_at = COALESCE($3, now()) WHERE id = $1 RETURNING status_changed_at`,
+		m.ID, m.To, at); err != nil {
+		return time.Time{}, fmt.Errorf("need %s status: %w", m.Ref, err)
+	}
+	const history = `
+INSERT INTO need_status_history (need_id, from_status, to_status, note, user_id, director_id, actor, channel, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	if _, err := tx.ExecContext(ctx, history, m.ID, m.From, m.To, m.Note, m.UserID, m.Director, m.Actor, m.Channel, m.At); err != nil {
+		return time.Time{}, fmt.Errorf("need %s history: %w", m.Ref, err)
+	}
+	if m.To == needOpen {
+		return m.At, db.refollowTx(ctx, tx, m.ID, m.At)
+	}
+	if err := clearFollowUpTx(ctx, tx, m.ID, clearedByStatus, m.At); err != nil {
+		return time.Time{}, err
+	}
+	if m.FromCase {
+		return m.At, nil
+	}
+	return m.At, db.caseFollowsNeedTx(ctx, tx, m.Ref, m.To, m.Actor, m.UserID, m.Channel, m.At)
 }
 
 // RecordExport writes the audit entry of an export: who took which reports
