@@ -15,7 +15,8 @@ import (
 	"github.com/barefoot-ussd/barefoot/menus/access"
 )
 
-// apiIn calls the admin API as a console in lang would.
+// apiIn calls the admin API as a console in lang would ("": no
+// Accept-Language, as a script would).
 func apiIn(t *testing.T, g *gatewaytest.Gateway, lang, method, path, token, contentType, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, g.URL+"/api/v1"+path, strings.NewReader(body))
@@ -28,7 +29,9 @@ func apiIn(t *testing.T, g *gatewaytest.Gateway, lang, method, path, token, cont
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	req.Header.Set("Accept-Language", lang)
+	if lang != "" {
+		req.Header.Set("Accept-Language", lang)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

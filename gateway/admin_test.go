@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,23 +18,7 @@ import (
 // api calls the admin API with a token (none when empty).
 func api(t *testing.T, g *gatewaytest.Gateway, method, path, token, contentType, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, g.URL+"/api/v1"+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return apiIn(t, g, "", method, path, token, contentType, body)
 }
 
 // mustUser creates a user of role and returns a token for it.
