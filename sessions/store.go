@@ -40,6 +40,7 @@ func (c *Conflict) Latest() (menus.Snapshot, int64, bool) { return c.Current, c.
 // left unfinished, so that the next dial can offer to resume it.
 type Store struct {
 	rdb    redis.UniversalClient
+	pipe   *redis.AutoPipeliner // nil when rdb cannot batch
 	prefix string
 	// ResumeTTL is how long an unfinished walk is kept for its caller.
 	ResumeTTL time.Duration
@@ -50,13 +51,17 @@ const DefaultResumeTTL = 10 * time.Minute
 
 // NewStore returns a store whose keys all start with prefix (e.g. "bf:").
 func NewStore(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, prefix: prefix, ResumeTTL: DefaultResumeTTL}
+	return &Store{rdb: rdb, pipe: batcher(rdb), prefix: prefix, ResumeTTL: DefaultResumeTTL}
 }
 
 // Load returns a session's snapshot and revision. A missing session is not
 // an error: it returns revision 0 and ok == false.
 func (s *Store) Load(ctx context.Context, channel, id string) (snap menus.Snapshot, rev Rev, ok bool, err error) {
-	vals, err := s.rdb.HMGet(ctx, s.sessionKey(channel, id), "rev", "snap").Result()
+	hm := redis.NewSliceCmd(ctx, "hmget", s.sessionKey(channel, id), "rev", "snap")
+	if err := s.do(ctx, hm); err != nil {
+		return snap, 0, false, fmt.Errorf("sessions: load: %w", err)
+	}
+	vals, err := hm.Result()
 	if err != nil {
 		return snap, 0, false, fmt.Errorf("sessions: load: %w", err)
 	}
@@ -66,11 +71,15 @@ func (s *Store) Load(ctx context.Context, channel, id string) (snap menus.Snapsh
 // LoadWithResume is Load plus the phone's unfinished walk, if any, in the
 // same round trip: a hop that finds no session needs both.
 func (s *Store) LoadWithResume(ctx context.Context, channel, id, phone string) (snap menus.Snapshot, rev Rev, ok bool, resume *menus.Snapshot, err error) {
-	pipe := s.rdb.Pipeline()
-	hm := pipe.HMGet(ctx, s.sessionKey(channel, id), "rev", "snap")
-	rs := pipe.Get(ctx, s.resumeKey(phone))
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	hm := redis.NewSliceCmd(ctx, "hmget", s.sessionKey(channel, id), "rev", "snap")
+	rs := redis.NewStringCmd(ctx, "get", s.resumeKey(phone))
+	if err := s.do(ctx, hm, rs); err != nil {
 		return snap, 0, false, nil, fmt.Errorf("sessions: load: %w", err)
+	}
+	for _, c := range []redis.Cmder{hm, rs} {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return snap, 0, false, nil, fmt.Errorf("sessions: load: %w", err)
+		}
 	}
 	snap, rev, ok, err = decodeSession(hm.Val())
 	if err != nil {
@@ -139,7 +148,16 @@ func (s *Store) Save(ctx context.Context, channel, id, phone string, expected Re
 		return 0, fmt.Errorf("sessions: save: ttl %v too short", ttl)
 	}
 	keys := []string{s.sessionKey(channel, id), s.resumeKey(phone)}
-	res, err := casScript.Run(ctx, s.rdb, keys, int64(expected), data, ttl.Milliseconds(), resumeOps[resume], s.ResumeTTL.Milliseconds()).Slice()
+	args := []any{int64(expected), data, ttl.Milliseconds(), resumeOps[resume], s.ResumeTTL.Milliseconds()}
+	cmd := redis.NewCmd(ctx, "evalsha", casScript.Hash(), len(keys), keys[0], keys[1], args[0], args[1], args[2], args[3], args[4])
+	if err := s.do(ctx, cmd); err != nil {
+		return 0, fmt.Errorf("sessions: save: %w", err)
+	}
+	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		// Redis was restarted or its scripts flushed: Run loads it again.
+		cmd = casScript.Run(ctx, s.rdb, keys, args...)
+	}
+	res, err := cmd.Slice()
 	if err != nil {
 		return 0, fmt.Errorf("sessions: save: %w", err)
 	}
