@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -226,35 +227,57 @@ func (c config) openMigrated(ctx context.Context) (*storage.DB, error) {
 	return db, nil
 }
 
-// openRedis connects to Redis; its error names the variable to fix.
-func (c config) openRedis(ctx context.Context) (*redis.Client, error) {
-	opt, err := redis.ParseURL(c.RedisURL)
-	if err != nil {
-		return nil, fmt.Errorf("BAREFOOT_REDIS_URL: %w", err)
+// openRedis connects to Redis; its error names the variable to fix. A
+// URL with master_name names Sentinels rather than Redis itself:
+// redis://sentinel-1:26379/0?master_name=barefoot&addr=sentinel-2:26379
+// asks them for the master, and follows it when they fail over.
+func (c config) openRedis(ctx context.Context) (redis.UniversalClient, error) {
+	var (
+		rdb  redis.UniversalClient
+		addr string
+	)
+	if u, err := url.Parse(c.RedisURL); err == nil && u.Query().Has("master_name") {
+		opt, err := redis.ParseFailoverURL(c.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("BAREFOOT_REDIS_URL: %w", err)
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = redisTimeouts()
+		opt.ContextTimeoutEnabled, opt.MaxRetries = true, 1
+		if opt.Protocol == 0 {
+			opt.Protocol = 2
+		}
+		rdb, addr = redis.NewFailoverClient(opt), "the Sentinels' master "+opt.MasterName
+	} else {
+		opt, err := redis.ParseURL(c.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("BAREFOOT_REDIS_URL: %w", err)
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = redisTimeouts()
+		// The conversation layer gives each call its own short deadline;
+		// honour it, and do not multiply it by retries.
+		opt.ContextTimeoutEnabled = true
+		opt.MaxRetries = 1
+		// RESP2: the gateway subscribes to nothing, and under RESP3 every
+		// reply is first checked for pending push notifications (a measured
+		// 4% of a hop's CPU).
+		if opt.Protocol == 0 {
+			opt.Protocol = 2
+		}
+		rdb, addr = redis.NewClient(opt), opt.Addr
 	}
-	// Short timeouts: a hop must answer within the carrier's budget even
-	// when Redis is slow, by falling back to rebuilding from the path.
-	opt.DialTimeout = 2 * time.Second
-	opt.ReadTimeout = 500 * time.Millisecond
-	opt.WriteTimeout = 500 * time.Millisecond
-	// The conversation layer gives each call its own short deadline;
-	// honour it, and do not multiply it by retries.
-	opt.ContextTimeoutEnabled = true
-	opt.MaxRetries = 1
-	// RESP2: the gateway subscribes to nothing, and under RESP3 every
-	// reply is first checked for pending push notifications (a measured
-	// 4% of a hop's CPU).
-	if opt.Protocol == 0 {
-		opt.Protocol = 2
-	}
-	rdb := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("BAREFOOT_REDIS_URL: cannot reach Redis at %s: %w", opt.Addr, unwrapAll(err))
+		return nil, fmt.Errorf("BAREFOOT_REDIS_URL: cannot reach Redis at %s: %w", addr, unwrapAll(err))
 	}
 	return rdb, nil
+}
+
+// redisTimeouts are short: a hop must answer within the carrier's budget
+// even when Redis is slow, by falling back to rebuilding from the path.
+func redisTimeouts() (dial, read, write time.Duration) {
+	return 2 * time.Second, 500 * time.Millisecond, 500 * time.Millisecond
 }
 
 func unwrapAll(err error) error {
