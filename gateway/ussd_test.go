@@ -300,6 +300,14 @@ func TestFaultRedisDownCumulative(t *testing.T) {
 	if status, body := g.Get(t, "/readyz"); status != http.StatusServiceUnavailable || body != "redis: unreachable" {
 		t.Fatalf("readyz with Redis down: %d %q", status, body)
 	}
+	// Every hop's load failed and was counted; no save was tried.
+	ss := scrape(t, g)
+	if loads, _ := sum(ss, "barefoot_store_errors_total", "store", "redis", "op", "load"); loads != float64(len(hops)+1) {
+		t.Errorf("%v failed Redis loads counted, want %d", loads, len(hops)+1)
+	}
+	if saves, _ := sum(ss, "barefoot_store_errors_total", "store", "redis", "op", "save"); saves != 0 {
+		t.Errorf("%v failed Redis saves counted, want none tried", saves)
+	}
 }
 
 // lockVisits holds the visits table locked, as a long-running migration

@@ -25,7 +25,9 @@ type RememberLanguage struct{ Lang string }
 
 // DiscardWalk says the walk was finished or abandoned (cancelled, sent
 // home, ended): there is nothing left to offer back on the next dial.
-type DiscardWalk struct{}
+// Abandoned is set when the caller turned away from the answers given (a
+// confirm cancelled, Home mid-walk) rather than reached an end.
+type DiscardWalk struct{ Abandoned bool }
 
 func (SaveReport) effect()       {}
 func (AlertSupervisors) effect() {}
@@ -59,6 +61,17 @@ func (es Effects) Report() (Report, bool) {
 func (es Effects) Discards() bool {
 	for _, e := range es {
 		if _, ok := e.(DiscardWalk); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Abandons reports whether the effects end the walk because the caller
+// turned away from it.
+func (es Effects) Abandons() bool {
+	for _, e := range es {
+		if d, ok := e.(DiscardWalk); ok && d.Abandoned {
 			return true
 		}
 	}

@@ -133,6 +133,42 @@ func TestCancelDiscardsTheWalk(t *testing.T) {
 	}
 }
 
+// TestAbandonedOrFinished: a walk the caller turns away from (a cancelled
+// confirm, Home mid-walk) is discarded as abandoned; one that reaches an
+// end is discarded as finished; Home before any answer discards nothing.
+func TestAbandonedOrFinished(t *testing.T) {
+	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	home := menus.DefaultHomeKey
+	cases := []struct {
+		name, tree        string
+		inputs            []string
+		discards, abandon bool
+	}{
+		{"cancelled confirm", "director.yaml", []string{"1", "C0001", "1", "2"}, true, true},
+		{"home mid-walk", "director.yaml", []string{"1", "C0001", home}, true, true},
+		{"home before any answer", "director.yaml", []string{"1", home}, false, false},
+		{"confirmed, to be saved", "director.yaml", []string{"1", "C0001", "1", "1"}, false, false},
+		{"an end reached", "guardian.yaml", []string{"1", "1"}, true, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := MustMachine(t, c.tree)
+			s := m.Start(callerFor(m, "en"), now, textlen.USSDMax())
+			var effects menus.Effects
+			for _, in := range c.inputs {
+				var err error
+				if s, effects, err = m.Step(s, in, now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if effects.Discards() != c.discards || effects.Abandons() != c.abandon {
+				t.Fatalf("after %v at %s: effects %#v discard %v, abandon %v; want %v, %v",
+					c.inputs, s.Node, effects, effects.Discards(), effects.Abandons(), c.discards, c.abandon)
+			}
+		})
+	}
+}
+
 // TestBudgetSaysWhyItHalved: an English screen that shows a child's name
 // is measured as UCS-2, and the problem says that is why.
 func TestBudgetSaysWhyItHalved(t *testing.T) {

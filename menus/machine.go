@@ -241,7 +241,7 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, Effec
 	var effects Effects
 	if handled, discarded := m.navigate(&s, n, in); handled {
 		if discarded {
-			effects = append(effects, DiscardWalk{})
+			effects = append(effects, DiscardWalk{Abandoned: true})
 		}
 		m.render(&s)
 		return s, effects, nil
@@ -305,7 +305,7 @@ func (m *Machine) Step(s Snapshot, input string, now time.Time) (Snapshot, Effec
 			// offered back as unfinished.
 			event = eventCancel
 			s.Answers = nil
-			effects = append(effects, DiscardWalk{})
+			effects = append(effects, DiscardWalk{Abandoned: true})
 		}
 	}
 	if event == "" {

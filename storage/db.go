@@ -239,6 +239,10 @@ func (db *DB) prepared(ctx context.Context, q string) (*sqlx.Stmt, error) {
 	return s, nil
 }
 
+// Stats are the connection pool's statistics (open, idle and in-use
+// connections, waits for one), for metrics.
+func (db *DB) Stats() sql.DBStats { return db.db.Stats() }
+
 // Ping checks that the server answers, for readiness probes.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.db.PingContext(ctx); err != nil {

@@ -42,3 +42,6 @@ func CancelJob(db *DB, kind, key string, now time.Time) (bool, error) {
 func RescheduleJob(db *DB, kind, key string, due time.Time) error {
 	return db.inTx(context.Background(), func(tx *sqlx.Tx) error { return rescheduleTx(context.Background(), tx, kind, key, due, nil) })
 }
+
+// BacklogQuery is OutboxBacklog's query, for a test of its plan.
+const BacklogQuery = qBacklog

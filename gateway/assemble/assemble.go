@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -351,6 +353,8 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 		store.ResumeTTL = s.ResumeTTL
 	}
 	metrics := prometheus.NewRegistry()
+	sending := slices.Sorted(maps.Keys(senders))
+	registerStoreMetrics(metrics, db, rdb, sending, log)
 	db.SetAlertCarrier(s.AlertCarrier)
 	db.SetCaseDeadlines(s.CaseDeadlines)
 	db.SetCasework(storage.Casework{Location: s.Location, Quiet: s.QuietHours, ReminderDay: s.ReminderDay})

@@ -21,7 +21,6 @@ import (
 	"github.com/barefoot-ussd/barefoot/menus/cases"
 	"github.com/barefoot-ussd/barefoot/menus/sms"
 	"github.com/barefoot-ussd/barefoot/menus/textlen"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Sessions keeps session snapshots and each phone's resumable walk
@@ -150,8 +149,9 @@ type Service struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	Log *slog.Logger
-	// Metrics counts hops, lifecycle transitions, reports and replies;
-	// nil counts nothing.
+	// Metrics counts and times hops, and counts lifecycle transitions,
+	// walks' outcomes, reports, replies and store failures; nil counts
+	// nothing.
 	Metrics *Metrics
 	// Cache saves the load of a mid-session hop; nil loads every time.
 	Cache *Cache
@@ -176,36 +176,6 @@ func (s *Service) storeCtx(ctx context.Context) (context.Context, context.Cancel
 		d = defaultStoreBudget
 	}
 	return context.WithTimeout(ctx, d)
-}
-
-// Metrics are the conversation layer's Prometheus counters.
-type Metrics struct {
-	Hops        *prometheus.CounterVec
-	Transitions *prometheus.CounterVec
-	Reports     *prometheus.CounterVec
-	Suppressed  *prometheus.CounterVec
-}
-
-// NewMetrics registers the counters with reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		Hops: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "barefoot_hops_total", Help: "Menu hops answered, by channel, carrier and how they were handled.",
-		}, []string{"channel", "carrier", "kind"}),
-		Transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "barefoot_session_transitions_total", Help: "Session lifecycle transitions.",
-		}, []string{"channel", "from", "to"}),
-		Reports: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "barefoot_reports_total",
-			Help: "Reports confirmed by callers, by kind, channel and outcome: saved (new), replayed (a retry given the first reference), failed (to be retried), refused (for good).",
-		}, []string{"kind", "channel", "outcome"}),
-		Suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "barefoot_sms_replies_suppressed_total",
-			Help: "SMS processed but not answered, by reason: the sender's limit, the deployment's daily budget, or the limiter being unreachable.",
-		}, []string{"sender", "reason"}),
-	}
-	reg.MustRegister(m.Hops, m.Transitions, m.Reports, m.Suppressed)
-	return m
 }
 
 // Hop is one USSD callback, in the gateway's own terms.

@@ -33,9 +33,13 @@ func (s *Service) apply(ctx context.Context, hs *hop, m *menus.Machine, e event,
 			// replies use it; the session switches either way.
 			if err := s.Registry.SetLanguage(ctx, e.phone, eff.Lang); err != nil {
 				hs.log().Error("language choice not remembered", "lang", eff.Lang, "err", err)
+				s.storeFailed(storePostgres, "registry")
 			}
 		case menus.DiscardWalk:
 			hs.discarded = true
+			if eff.Abandoned {
+				hs.abandon(before, abandonCancelled)
+			}
 		}
 	}
 	if ns, ok := effects.NeedStatus(); ok {
@@ -95,19 +99,17 @@ func (s *Service) file(ctx context.Context, hs *hop, m *menus.Machine, before, n
 		ref, serr := s.Spool.Put(r)
 		if serr == nil {
 			hs.log().Warn("report spooled; Postgres did not take it in time", "kind", r.Kind, "ref", ref, "err", err)
+			s.storeFailed(storePostgres, "report")
 			return m.Saved(next, ref), outcomeSpooled
 		}
 		hs.log().Error("report neither saved nor spooled; caller asked to retry", "kind", r.Kind, "err", err, "spool_err", serr)
+		s.storeFailed(storePostgres, "report")
+		s.storeFailed(storeSpool, "put")
 		return m.Failed(before), outcomeFailed
 	}
 	hs.log().Error("report not saved; caller asked to retry", "kind", r.Kind, "err", err)
+	s.storeFailed(storePostgres, "report")
 	return m.Failed(before), outcomeFailed
-}
-
-func (s *Service) countReport(kind menus.ReportKind, channel, outcome string) {
-	if s.Metrics != nil {
-		s.Metrics.Reports.WithLabelValues(string(kind), channel, outcome).Inc()
-	}
 }
 
 // markNeed applies a director's status change of a need: the end screen
@@ -132,6 +134,7 @@ func (s *Service) markNeed(ctx context.Context, hs *hop, m *menus.Machine, e eve
 		return m.Refused(before, menus.RefusedNeed, ns.Ref), false
 	}
 	hs.log().Error("need status not changed; caller asked to retry", "ref", ns.Ref, "err", err)
+	s.storeFailed(storePostgres, "needs")
 	return m.Failed(before), false
 }
 
@@ -144,6 +147,7 @@ func (s *Service) attachNeeds(ctx context.Context, hs *hop, m *menus.Machine, sn
 	needs, err := s.Needs.OpenNeeds(ctx, snap.Caller.DirectorID, s.now())
 	if err != nil {
 		hs.log().Error("open needs not read; the walk goes on without them", "err", err)
+		s.storeFailed(storePostgres, "needs")
 		return
 	}
 	if needs == nil {

@@ -84,6 +84,7 @@ func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (str
 		return "", nil
 	}
 	if err != nil {
+		s.storeFailed(storePostgres, "message")
 		return "", fmt.Errorf("record inbound sms: %w", err)
 	}
 	if prev != nil {
@@ -93,6 +94,7 @@ func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (str
 	who, err := s.identify(ctx, in.Phone)
 	if err != nil {
 		// Nothing was processed: the carrier's retry will be.
+		s.storeFailed(storePostgres, "registry")
 		return "", fmt.Errorf("identify sender: %w", err)
 	}
 	var out templates.Message
@@ -111,6 +113,7 @@ func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (str
 		defer func() {
 			if err := s.Messages.ForgetMessage(context.WithoutCancel(ctx), id); err != nil {
 				log.Error("a stranger's message was not forgotten", "err", err)
+				s.storeFailed(storePostgres, "message")
 			}
 		}()
 	}
@@ -118,6 +121,7 @@ func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (str
 		// Processed, and answered with nothing: a carrier retry of it
 		// gets nothing either, and is not processed again.
 		if err := s.Messages.MarkAnswered(ctx, id); err != nil {
+			s.storeFailed(storePostgres, "message")
 			return "", fmt.Errorf("mark message answered: %w", err)
 		}
 		return "", nil
@@ -129,6 +133,7 @@ func (s *Service) Receive(ctx context.Context, in sms.Message, inline bool) (str
 	}
 	stored, err := s.Messages.Answer(ctx, id, reply)
 	if err != nil {
+		s.storeFailed(storePostgres, "message")
 		return "", fmt.Errorf("record reply: %w", err)
 	}
 	return stored.Body, nil
@@ -171,6 +176,7 @@ func (s *Service) mayReply(ctx context.Context, log *slog.Logger, id int64, from
 		switch {
 		case err != nil:
 			log.Error("reply limiter unavailable", "err", err)
+			s.storeFailed(storeRedis, "limit")
 			return "limiter_down", who.registered()
 		case !ok:
 			return over, false
@@ -223,7 +229,7 @@ func (s *Service) answer(ctx context.Context, log *slog.Logger, id int64, in sms
 	if tree, ok := s.Menus.ForKeyword(words[0]); ok && isWord(tree.Tree().Keywords, words[0]) {
 		return screen(s.converse(ctx, in, tree, id, ""), who.lang())
 	}
-	open := s.conversationOpen(ctx, log, in.Phone)
+	_, open := s.conversationOpen(ctx, log, in.Phone)
 	if who.director != nil {
 		if tree, f, fields, ok := s.Menus.MatchForm(words); ok && (len(fields) > 0 || !open) {
 			// A complete form is a report whatever conversation is open;
@@ -264,6 +270,7 @@ func (s *Service) supervisorAsking(ctx context.Context, log *slog.Logger, in sms
 	lang, ok, err := s.Cases.SupervisorLanguage(ctx, in.Phone)
 	if err != nil {
 		log.Error("supervisor lookup failed; answered as anyone", "err", err)
+		s.storeFailed(storePostgres, "registry")
 		return "", false
 	}
 	return lang, ok
@@ -275,6 +282,7 @@ func (s *Service) supervisorAsking(ctx context.Context, log *slog.Logger, in sms
 func (s *Service) acknowledge(ctx context.Context, log *slog.Logger, in sms.Message, code string, who *sender) (templates.Message, error) {
 	ack, err := s.Cases.AcknowledgeCaseBySMS(ctx, in.Phone, code, s.now())
 	if err != nil {
+		s.storeFailed(storePostgres, "case")
 		return templates.Message{}, fmt.Errorf("acknowledge case: %w", err)
 	}
 	lang := who.lang()
@@ -298,8 +306,8 @@ func (s *Service) acknowledge(ctx context.Context, log *slog.Logger, in sms.Mess
 }
 
 // conversationOpen reports whether the phone has a menu conversation under
-// way.
-func (s *Service) conversationOpen(ctx context.Context, log *slog.Logger, from string) bool {
+// way, and returns it.
+func (s *Service) conversationOpen(ctx context.Context, log *slog.Logger, from string) (menus.Snapshot, bool) {
 	c := smsMenuConv(from, 0)
 	snap, _, _, found := s.Cache.get(c.cacheKey(), s.now())
 	if !found {
@@ -309,10 +317,11 @@ func (s *Service) conversationOpen(ctx context.Context, log *slog.Logger, from s
 		cancel()
 		if err != nil {
 			log.Error("sms conversation not loaded", "err", err)
-			return false
+			s.storeFailed(storeRedis, "load")
+			return menus.Snapshot{}, false
 		}
 	}
-	return found && !snap.Ended
+	return snap, found && !snap.Ended
 }
 
 // converse feeds one message to the phone's SMS conversation; a message
@@ -328,11 +337,13 @@ func (s *Service) converse(ctx context.Context, in sms.Message, tree *menus.Mach
 
 // stop ends the phone's SMS conversation.
 func (s *Service) stop(ctx context.Context, log *slog.Logger, from string, who sender) templates.Message {
-	if !s.conversationOpen(ctx, log, from) {
+	snap, open := s.conversationOpen(ctx, log, from)
+	if !open {
 		return fixed(templates.NothingOpen, who.lang())
 	}
 	s.forget(ctx, log, smsMenuConv(from, 0))
 	log.Info("sms conversation stopped by its caller")
+	s.countAbandoned(menus.ChannelSMS, abandonment{tree: snap.Tree, node: snap.Node, reason: abandonCancelled})
 	return fixed(templates.Stopped, who.lang())
 }
 
@@ -419,6 +430,7 @@ func (s *Service) statusWithSecret(ctx context.Context, log *slog.Logger, in sms
 			match, err := s.Registry.CheckStatusSecret(ctx, in.Phone, code, args[1])
 			if err != nil {
 				log.Error("status secret check failed", "err", err)
+				s.storeFailed(storePostgres, "registry")
 				return fixed(templates.Busy, "")
 			}
 			if match {

@@ -73,6 +73,7 @@ func (s *Service) Hop(ctx context.Context, h Hop) Reply {
 
 // run answers one event of a conversation: load, step, apply, store.
 func (s *Service) run(ctx context.Context, e event) Reply {
+	began := time.Now()
 	log := s.hopLogger(e)
 	var (
 		snap      menus.Snapshot
@@ -95,6 +96,7 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 			// Redis is a cache of the conversation: rebuild it from the
 			// path and answer, rather than drop a caller mid-report.
 			log().Error("session load failed; rebuilding from the path", "err", err)
+			s.storeFailed(storeRedis, "load")
 			storeDown, found, resumable = true, false, nil
 		}
 	}
@@ -102,7 +104,7 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 		hs := &hop{log: log}
 		t := s.route(ctx, hs, e, snap, found, resumable)
 		if !t.save || storeDown || t.out.Tree == "" {
-			s.observe(hs, e, t)
+			s.observe(hs, e, t, began)
 			return replyOf(t.out)
 		}
 		sctx, cancel := s.storeCtx(ctx)
@@ -110,7 +112,7 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 		cancel()
 		if err == nil {
 			s.Cache.put(e.conv.cacheKey(), t.out, newRev, s.now())
-			s.observe(hs, e, t)
+			s.observe(hs, e, t, began)
 			return replyOf(t.out)
 		}
 		var l latest
@@ -119,8 +121,9 @@ func (s *Service) run(ctx context.Context, e event) Reply {
 			// (an incremental carrier's next callback cannot be rebuilt
 			// without it) until the store is back.
 			log().Error("session save failed; answering from this process's copy", "err", err)
+			s.storeFailed(storeRedis, "save")
 			s.Cache.putDirty(e.conv.cacheKey(), t.out, rev, s.now())
-			s.observe(hs, e, t)
+			s.observe(hs, e, t, began)
 			return replyOf(t.out)
 		}
 		if attempt == maxAttempts {
@@ -166,33 +169,13 @@ func (s *Service) forget(ctx context.Context, log *slog.Logger, c conv) {
 	defer cancel()
 	if err := s.Sessions.Delete(dctx, c.channel, c.id); err != nil {
 		log.Error("conversation not deleted", "err", err)
-	}
-}
-
-// observe logs and counts what an answered hop did: its kind, the
-// lifecycle transitions it made and the reports it filed. A hop whose
-// write lost a race is not observed; the retry that wins is.
-func (s *Service) observe(hs *hop, e event, t turn) {
-	if s.Metrics != nil {
-		s.Metrics.Hops.WithLabelValues(e.conv.channel, e.carrier, t.kind).Inc()
-	}
-	for _, r := range hs.reports {
-		s.countReport(r.kind, e.conv.channel, r.outcome)
-	}
-	if !t.save {
-		return // a repeat, a late hop replayed, or a refusal: nothing changed
-	}
-	if t.timedOut != nil {
-		s.transition(hs.log, e, t.timedOut.Phase, menus.PhaseTimedOut)
-	}
-	for _, tr := range hs.transitions {
-		s.transition(hs.log, e, tr[0], tr[1])
+		s.storeFailed(storeRedis, "delete")
 	}
 }
 
 func (s *Service) transition(log func() *slog.Logger, e event, from, to string) {
 	if from == "" {
-		from = "none"
+		from = none
 	}
 	level := slog.LevelDebug
 	switch to {
@@ -238,6 +221,7 @@ func (s *Service) attach(ctx context.Context, hs *hop, snap *menus.Snapshot) {
 		snap.Caller.Children, snap.Caller.Allowances = []menus.ChildBrief{}, []menus.Allowance{}
 	case err != nil:
 		hs.log().Error("registry lookup failed; the walk goes on without the caller's children", "err", err)
+		s.storeFailed(storePostgres, "registry")
 	default:
 		snap.Caller.Children, snap.Caller.Allowances = c.Children, c.Allowances
 		if snap.Caller.Children == nil {
@@ -268,6 +252,7 @@ func (s *Service) route(ctx context.Context, hs *hop, e event, snap menus.Snapsh
 			return message(menus.MsgSessionError, "")
 		}
 		if !snap.Ended {
+			hs.abandon(snap, abandonReleased)
 			snap.Ended = true
 			snap.Phase = hs.advance(snap.Phase, menus.EventRelease)
 		}
@@ -282,6 +267,9 @@ func (s *Service) route(ctx context.Context, hs *hop, e event, snap menus.Snapsh
 	case found && e.restart:
 		// MENU by SMS opens the conversation anew: the old one is over,
 		// and the write replaces it at the revision read.
+		if !snap.Ended {
+			hs.abandon(snap, abandonCancelled)
+		}
 		found = false
 	case found && e.seq > 0 && e.seq <= snap.Seq:
 		// A repeat, or an older hop arriving late: the stored screen,
@@ -319,6 +307,7 @@ func (s *Service) advance(ctx context.Context, hs *hop, e event, snap menus.Snap
 		m, err := s.Menus.Version(ctx, snap.Tree, snap.Version)
 		if err != nil {
 			hs.log().Error("pinned tree unavailable", "tree", snap.Tree, "version", snap.Version, "err", err)
+			s.treeFailed(err)
 			return message(menus.MsgBusy, snap.Lang)
 		}
 		switch {
@@ -364,6 +353,7 @@ func (s *Service) advance(ctx context.Context, hs *hop, e event, snap menus.Snap
 		return message(menus.MsgUnknownCaller, "")
 	case err != nil:
 		hs.log().Error("registry lookup failed", "err", err)
+		s.storeFailed(storePostgres, "registry")
 		return message(menus.MsgBusy, "")
 	}
 	kind := hopNew
@@ -405,6 +395,7 @@ func (s *Service) alreadySaved(ctx context.Context, hs *hop, key string) (string
 	ref, ok, err := s.Reports.RefByKey(ctx, key)
 	if err != nil {
 		hs.log().Error("could not check whether a resumable walk was saved", "err", err)
+		s.storeFailed(storePostgres, "report")
 		return "", false
 	}
 	return ref, ok
@@ -486,6 +477,7 @@ func (s *Service) answerOffer(ctx context.Context, hs *hop, m *menus.Machine, e 
 		pinned, err := s.Menus.Version(ctx, saved.Tree, saved.Version)
 		if err != nil {
 			hs.log().Error("resumed walk's tree unavailable", "tree", saved.Tree, "version", saved.Version, "err", err)
+			s.treeFailed(err)
 			return s.start(hs, m, e, offer.Caller, s.now()), m
 		}
 		saved.Path, saved.Seq, saved.Budget, saved.Notice, saved.Page = offer.Path, offer.Seq, e.budget, "", 0
@@ -517,13 +509,20 @@ func (s *Service) lifecycleEvent(m *menus.Machine, snap menus.Snapshot, saved bo
 }
 
 // hop is what one event carries through the conversation: its logger,
-// the lifecycle transitions it makes and the reports it files, logged and
-// counted once the hop is answered, and whether it abandoned a walk.
+// the lifecycle transitions it makes, the reports it files and the walks
+// it finds abandoned, logged and counted once the hop is answered, and
+// whether it discarded the walk.
 type hop struct {
 	log         func() *slog.Logger
 	transitions [][2]string
 	reports     []filed
+	abandoned   []abandonment
 	discarded   bool
+}
+
+// abandon records that the walk of snap was left unfinished at its node.
+func (hs *hop) abandon(snap menus.Snapshot, reason string) {
+	hs.abandoned = append(hs.abandoned, abandonment{tree: snap.Tree, node: snap.Node, reason: reason})
 }
 
 // filed is a report a hop tried to save, and how that went.
