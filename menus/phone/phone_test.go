@@ -192,3 +192,27 @@ func TestCacheKnownOutlivesJunk(t *testing.T) {
 		t.Error("no allocation with the number no longer seeded: the old seeding was kept")
 	}
 }
+
+// BenchmarkCacheNormalize is a registered caller's number as a carrier
+// sends it on a first dial: parsed, as when the learned map does not
+// hold it, and seeded (Known).
+func BenchmarkCacheNormalize(b *testing.B) {
+	const e164 = "+8613800138001"
+	n := phone.Normalizer{Region: "CN"}
+	b.Run("parse", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := n.Normalize(e164); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("known", func(b *testing.B) {
+		c := &phone.Cache{Normalizer: n}
+		c.Known(e164)
+		for b.Loop() {
+			if _, err := c.Normalize(e164); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
