@@ -149,10 +149,12 @@ INSERT INTO child_directors (child_id, director_id) SELECT c.id, d.id FROM c, d`
 
 // TestFaultPostgresKilledAtConfirm: Postgres crashes while a director is
 // at the confirm of an urgent visit. The confirm is answered with a
-// reference (the report is in the spool), a director this process has
-// seen can still start a walk, one it has not is asked to call back; when
-// Postgres is back the spool drains, the visit is stored once, under the
-// reference the director was given, and its alert is queued once.
+// reference (the report is in the spool); any registered director can
+// still start a walk, seen by this process or not, since it read the
+// whole registry when it started, and a stranger is told they are not
+// registered; when Postgres is back the spool drains, the visit is stored
+// once, under the reference the director was given, and its alert is
+// queued once.
 func TestFaultPostgresKilledAtConfirm(t *testing.T) {
 	t.Parallel()
 	pg := storagetest.MustServer(t)
@@ -182,8 +184,11 @@ func TestFaultPostgresKilledAtConfirm(t *testing.T) {
 	if got := g.AT(t, "ATUid_pgkill2", enDirector, ""); !strings.Contains(got, "1. Record a home visit") {
 		t.Fatalf("a known director dialling with Postgres down = %q", got)
 	}
-	if got := g.AT(t, "ATUid_pgkill3", zhDirector, ""); !strings.Contains(got, "Service busy") {
+	if got := g.AT(t, "ATUid_pgkill3", zhDirector, ""); !strings.Contains(got, "1. 记录家访") {
 		t.Fatalf("an unseen director dialling with Postgres down = %q", got)
+	}
+	if got := g.AT(t, "ATUid_pgkill4", "+8613999999999", ""); !strings.Contains(got, "not registered") {
+		t.Fatalf("a stranger dialling with Postgres down = %q", got)
 	}
 	if n, _, _ := g.Spool.Depth(); n != 1 {
 		t.Fatalf("spool depth %d, want 1", n)

@@ -82,6 +82,12 @@ type DB struct {
 	sealer *Sealer
 	// callers caches caller lookups (CacheCallers); nil caches nothing.
 	callers atomic.Pointer[callerCache]
+	// lookupQueries counts the caller lookups that went to Postgres, so
+	// tests can tell a lookup answered from the cache.
+	lookupQueries atomic.Int64
+	// beforeWarmInstall, when set by a test, runs between a warm's read
+	// and its install, where a registry change must void the warm.
+	beforeWarmInstall func()
 	// stmts holds the hot path's prepared statements, by query text.
 	stmts sync.Map
 	// profiles are how carriers count outbound SMS (SetSMSProfiles).

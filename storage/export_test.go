@@ -45,3 +45,20 @@ func RescheduleJob(db *DB, kind, key string, due time.Time) error {
 
 // BacklogQuery is OutboxBacklog's query, for a test of its plan.
 const BacklogQuery = qBacklog
+// CallerQueries counts the caller lookups that went to Postgres.
+func CallerQueries(db *DB) int64 { return db.lookupQueries.Load() }
+
+// CallersWarm reports whether the caller cache holds a warm of the
+// registry as this process knows it: one no change has voided.
+func CallersWarm(db *DB) bool {
+	c := db.callers.Load()
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.warm != nil
+}
+
+// BeforeWarmInstall sets fn to run between a warm's read and its install.
+func BeforeWarmInstall(db *DB, fn func()) { db.beforeWarmInstall = fn }

@@ -16,6 +16,12 @@ import (
 // Errors about the registry never quote a phone number: they end up in logs,
 // and a phone number identifies a director or a guardian.
 
+// Not-found errors of the lookups, shared by the queries and the cache.
+var (
+	errNoDirector = fmt.Errorf("director: %w", menus.ErrNotFound)
+	errNoGuardian = fmt.Errorf("guardian: %w", menus.ErrNotFound)
+)
+
 // callerRow is one row of the caller lookup: the director, repeated, beside
 // one of their children (NULL when they have none).
 type callerRow struct {
@@ -35,6 +41,7 @@ func (db *DB) CallerByPhone(ctx context.Context, phone string) (menus.Caller, er
 }
 
 func (db *DB) callerByPhone(ctx context.Context, phone string) (menus.Caller, error) {
+	db.lookupQueries.Add(1)
 	// One statement rather than two: this runs on the first hop of every
 	// session, and one snapshot cannot pair a director with children that a
 	// concurrent import has just moved elsewhere. The code order is by bytes
@@ -56,19 +63,26 @@ ORDER BY c.code COLLATE "C"`
 		return menus.Caller{}, fmt.Errorf("caller by phone: %w", err)
 	}
 	if len(rows) == 0 {
-		return menus.Caller{}, fmt.Errorf("director: %w", menus.ErrNotFound)
+		return menus.Caller{}, errNoDirector
 	}
-	caller := menus.Caller{
-		Phone:      rows[0].Phone,
-		DirectorID: rows[0].DirectorID,
-		Language:   rows[0].Language,
-	}
+	caller := rows[0].caller()
 	for _, r := range rows {
-		if r.ChildCode.Valid {
-			caller.Children = append(caller.Children, menus.ChildBrief{Code: r.ChildCode.String, Name: r.ChildName.String})
-		}
+		r.addTo(&caller)
 	}
 	return caller, nil
+}
+
+// caller is the director of r, without children.
+func (r *callerRow) caller() menus.Caller {
+	return menus.Caller{Phone: r.Phone, DirectorID: r.DirectorID, Language: r.Language}
+}
+
+// addTo adds r's child, if any, to its director c; rows come in code
+// order.
+func (r *callerRow) addTo(c *menus.Caller) {
+	if r.ChildCode.Valid {
+		c.Children = append(c.Children, menus.ChildBrief{Code: r.ChildCode.String, Name: r.ChildName.String})
+	}
 }
 
 // SetLanguage records the language a caller chose for their phone, on the
@@ -116,6 +130,7 @@ func (db *DB) GuardianByPhone(ctx context.Context, phone string) (menus.Caller, 
 }
 
 func (db *DB) guardianByPhone(ctx context.Context, phone string) (menus.Caller, error) {
+	db.lookupQueries.Add(1)
 	const q = `
 SELECT g.id AS guardian_id, g.phone, g.language, c.code AS child_code, c.name AS child_name,
        a.scheme, a.status, a.monthly_yuan, a.last_paid, a.next_payment
@@ -134,24 +149,36 @@ ORDER BY c.code COLLATE "C", a.scheme`
 		return menus.Caller{}, fmt.Errorf("guardian by phone: %w", err)
 	}
 	if len(rows) == 0 {
-		return menus.Caller{}, fmt.Errorf("guardian: %w", menus.ErrNotFound)
+		return menus.Caller{}, errNoGuardian
 	}
-	c := menus.Caller{Phone: rows[0].Phone, GuardianID: rows[0].GuardianID, Language: rows[0].Language}
+	c := rows[0].caller()
 	for _, r := range rows {
-		if !r.ChildCode.Valid {
-			continue
-		}
-		if n := len(c.Children); n == 0 || c.Children[n-1].Code != r.ChildCode.String {
-			c.Children = append(c.Children, menus.ChildBrief{Code: r.ChildCode.String, Name: r.ChildName.String})
-		}
-		if r.Scheme.Valid {
-			c.Allowances = append(c.Allowances, menus.Allowance{
-				ChildCode: r.ChildCode.String, ChildName: r.ChildName.String, Scheme: r.Scheme.String, Status: r.Status.String,
-				MonthlyYuan: int(r.MonthlyYuan.Int64), LastPaid: r.LastPaid.Time, NextPayment: r.NextPayment.Time,
-			})
-		}
+		r.addTo(&c)
 	}
 	return c, nil
+}
+
+// caller is the guardian of r, without children or allowances.
+func (r *guardianRow) caller() menus.Caller {
+	return menus.Caller{Phone: r.Phone, GuardianID: r.GuardianID, Language: r.Language}
+}
+
+// addTo adds r's child, unless it is the last one added, and its
+// allowance, if any, to its guardian c; rows come by child code, then
+// scheme.
+func (r *guardianRow) addTo(c *menus.Caller) {
+	if !r.ChildCode.Valid {
+		return
+	}
+	if n := len(c.Children); n == 0 || c.Children[n-1].Code != r.ChildCode.String {
+		c.Children = append(c.Children, menus.ChildBrief{Code: r.ChildCode.String, Name: r.ChildName.String})
+	}
+	if r.Scheme.Valid {
+		c.Allowances = append(c.Allowances, menus.Allowance{
+			ChildCode: r.ChildCode.String, ChildName: r.ChildName.String, Scheme: r.Scheme.String, Status: r.Status.String,
+			MonthlyYuan: int(r.MonthlyYuan.Int64), LastPaid: r.LastPaid.Time, NextPayment: r.NextPayment.Time,
+		})
+	}
 }
 
 // secretHash binds a status secret to the guardian's phone, so equal

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -111,6 +112,13 @@ const (
 // registry notifications be lost; they normally drop it within
 // milliseconds of a change.
 const callerCacheTTL = 5 * time.Minute
+
+// firstWarmWait is how long New waits for the first warm of the caller
+// cache: enough for a registry of tens of thousands, so that a process
+// started under load answers its first dials without a query, short
+// enough that a larger one does not hold readiness back. The warm goes
+// on in the background; lookups go to Postgres until it is done.
+const firstWarmWait = time.Second
 
 // Gateway is an assembled gateway: its HTTP app and the parts a process
 // or a test reaches into.
@@ -285,6 +293,42 @@ func menuOptions(region string, carriers []gateway.Carrier) menus.Options {
 	return menus.Options{Region: region, Budget: gateway.StrictestBudget(ussd)}
 }
 
+// keepCallersWarm keeps the whole registry in db's caller cache, read
+// again after any registry change here or in another process, and its
+// numbers in phones, so that a registered caller's first hop needs no
+// query and no parse, and a stranger's no query. It waits up to
+// firstWarmWait for the first warm.
+func keepCallersWarm(ctx context.Context, db *storage.DB, phones *phone.Cache, metrics *prometheus.Registry, log *slog.Logger) {
+	read := prometheus.NewGauge(prometheus.GaugeOpts{Name: "barefoot_registry_phones",
+		Help: "Phones of active directors and guardians in the caller cache, as last read from the registry."})
+	unnormal := prometheus.NewGauge(prometheus.GaugeOpts{Name: "barefoot_registry_phones_unnormalised",
+		Help: "Registry phones stored in a form no carrier's number normalises to: their callers are never found."})
+	metrics.MustRegister(read, unnormal)
+	db.CacheCallers(callerCacheTTL)
+	go db.ListenForRegistryChanges(ctx, log)
+	first := make(chan struct{})
+	var once sync.Once
+	refused := 0 // warms come one at a time
+	go db.KeepCallersWarm(ctx, log, func(e164 []string) {
+		n := phones.Known(e164...)
+		read.Set(float64(len(e164)))
+		unnormal.Set(float64(n))
+		if n != refused && n > 0 {
+			log.Warn("registry phones stored in a form no carrier's number normalises to: their callers are never found", "phones", n)
+		}
+		refused = n
+		once.Do(func() { close(first) })
+	})
+	wait := time.NewTimer(firstWarmWait)
+	defer wait.Stop()
+	select {
+	case <-first:
+	case <-wait.C:
+		log.Info("caller cache still warming; lookups go to Postgres meanwhile")
+	case <-ctx.Done():
+	}
+}
+
 // New assembles a gateway on db and rdb. It loads the published trees and
 // listens, until ctx is done, for publishes by any process on db. Errors
 // in the carriers' settings name the variable to fix.
@@ -338,10 +382,6 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	if err := refresh(ctx); err != nil {
 		return nil, fmt.Errorf("load menu trees: %w", err)
 	}
-	// Callers are looked up once and kept; any registry change, here or
-	// in another process, drops the copy.
-	db.CacheCallers(callerCacheTTL)
-	go db.ListenForRegistryChanges(ctx, log)
 	go db.ListenForPublishes(ctx, log, func() {
 		if err := refresh(ctx); err != nil {
 			log.Error("menu tree refresh failed", "err", err)
@@ -355,6 +395,8 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	metrics := prometheus.NewRegistry()
 	sending := slices.Sorted(maps.Keys(senders))
 	registerStoreMetrics(metrics, db, rdb, sending, log)
+	phones := &phone.Cache{Normalizer: phone.Normalizer{Region: s.Region}}
+	keepCallersWarm(ctx, db, phones, metrics, log)
 	db.SetAlertCarrier(s.AlertCarrier)
 	db.SetCaseDeadlines(s.CaseDeadlines)
 	db.SetCasework(storage.Casework{Location: s.Location, Quiet: s.QuietHours, ReminderDay: s.ReminderDay})
@@ -406,7 +448,7 @@ func New(ctx context.Context, db *storage.DB, rdb redis.UniversalClient, s Setti
 	cfg := gateway.Config{
 		Conversations: conv,
 		Metrics:       metrics,
-		Phones:        &phone.Cache{Normalizer: phone.Normalizer{Region: s.Region}},
+		Phones:        phones,
 		Carriers:      carriers,
 		Guards:        guards,
 		Refused:       gateway.NewGuardMetrics(metrics),

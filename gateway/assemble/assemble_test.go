@@ -1,16 +1,22 @@
 package assemble_test
 
 import (
+	"database/sql"
 	"flag"
 	"log/slog"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/barefoot-ussd/barefoot/gateway"
 	"github.com/barefoot-ussd/barefoot/gateway/assemble"
+	"github.com/barefoot-ussd/barefoot/menus"
+	"github.com/barefoot-ussd/barefoot/menus/access"
+	"github.com/barefoot-ussd/barefoot/menus/registry"
 	"github.com/barefoot-ussd/barefoot/sessions/sessionstest"
 	"github.com/barefoot-ussd/barefoot/storage/storagetest"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // go test ./gateway/... -update records the carriers' outcomes anew
@@ -174,5 +180,64 @@ func TestCMPPCarrier(t *testing.T) {
 	}
 	if _, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix, AlertCarrier: "cmpp"}, log); err == nil {
 		t.Errorf("alerts through CMPP with no ISMG were accepted")
+	}
+}
+
+// TestCallersWarmAtStart: a gateway reads the whole registry as it
+// starts, and again when it changes, and says how many of its phones it
+// holds and how many no carrier's number could ever match.
+func TestCallersWarmAtStart(t *testing.T) {
+	t.Parallel()
+	db := storagetest.MustDB(t)
+	rdb, prefix := sessionstest.MustRedis(t)
+	ds := []registry.Director{
+		{Phone: "+8613800000001", Name: "Amy", Language: menus.LangEN, Village: "Shuiping", County: "Leishan"},
+		{Phone: "+8613800000002", Name: "Bo", Language: menus.LangZH, Village: "Dagu", County: "Leishan"},
+	}
+	if _, _, err := db.ImportDirectors(t.Context(), access.System, ds, false); err != nil {
+		t.Fatal(err)
+	}
+	g, err := assemble.New(t.Context(), db, rdb, assemble.Settings{RedisPrefix: prefix}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustGauges(t, g.Metrics, 2, 0)
+
+	// Stored by hand with the national prefix after the country code: the
+	// parser drops it, so this number is never what a lookup asks for.
+	other, err := sql.Open("postgres", db.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	const q = `INSERT INTO directors (phone, name, language, village, county) VALUES ('+86013800000003', 'Cai', 'zh', 'Dagu', 'Leishan')`
+	if _, err := other.ExecContext(t.Context(), q); err != nil {
+		t.Fatal(err)
+	}
+	mustGauges(t, g.Metrics, 3, 1)
+}
+
+// mustGauges waits until the registry gauges read phones and unnormalised.
+func mustGauges(t *testing.T, reg *prometheus.Registry, phones, unnormalised float64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := map[string]float64{}
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				got[f.GetName()] = m.GetGauge().GetValue()
+			}
+		}
+		if got["barefoot_registry_phones"] == phones && got["barefoot_registry_phones_unnormalised"] == unnormalised {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("registry gauges %v, want %v phones, %v unnormalised", got, phones, unnormalised)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -102,24 +102,42 @@ type Masked string
 // LogValue implements slog.LogValuer.
 func (m Masked) LogValue() slog.Value { return slog.StringValue(Mask(string(m))) }
 
-// Cache remembers normalised numbers. Callers dial again and again from the
-// same few thousand phones, and libphonenumber's parse is the costliest
-// step of a hop after the network; a bounded map that is simply cleared
-// when full keeps the cost away without an eviction policy to get wrong.
+// Cache remembers normalised numbers. libphonenumber's parse is the
+// costliest step of a hop after the network, so it is kept for numbers
+// seen before, in two maps:
+//
+//   - the registry's own numbers (Known), replaced whole on each seeding,
+//     so that a registered caller's first dial costs no parse however
+//     rarely they dial;
+//   - numbers learned from traffic, bounded and simply cleared when full,
+//     which keeps the cost away without an eviction policy to get wrong.
+//
+// Junk cannot wipe the first, and filling the second only costs parses.
 type Cache struct {
 	Normalizer Normalizer
-	// Size bounds the entries kept; 0 means 10000.
+	// Size bounds the numbers learned from traffic; 0 means 200,000,
+	// room for a large registry's numbers in the forms carriers write.
 	Size int
 
-	mu sync.RWMutex
-	m  map[string]string
+	mu    sync.RWMutex
+	m     map[string]string
+	known map[string]struct{} // each normalises to itself
+
+	seeding sync.Mutex // one Known at a time, so each builds on the last
 }
+
+// defaultSize is Cache.Size's default.
+const defaultSize = 200_000
 
 // Normalize is Normalizer.Normalize, remembered. Failures are not cached,
 // so a flood of junk numbers cannot evict the good ones.
 func (c *Cache) Normalize(raw string) (string, error) {
 	c.mu.RLock()
-	v, ok := c.m[raw]
+	_, ok := c.known[raw]
+	v := raw
+	if !ok {
+		v, ok = c.m[raw]
+	}
 	c.mu.RUnlock()
 	if ok {
 		return v, nil
@@ -130,7 +148,7 @@ func (c *Cache) Normalize(raw string) (string, error) {
 	}
 	size := c.Size
 	if size == 0 {
-		size = 10000
+		size = defaultSize
 	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= size {
@@ -139,4 +157,37 @@ func (c *Cache) Normalize(raw string) (string, error) {
 	c.m[raw] = v
 	c.mu.Unlock()
 	return v, nil
+}
+
+// Known seeds the cache with numbers held in E.164, such as the
+// registry's, in place of those seeded before: a carrier that sends one of
+// them as it is costs no parse. A number is kept only if Normalize returns
+// it unchanged, so that a number stored in a form the parser would rewrite
+// or refuse (say, one written into the database by hand) is answered as
+// before, by the parser. Checking costs a parse for each number not seeded
+// last time; the others were checked then. It returns how many numbers
+// were left out.
+func (c *Cache) Known(e164 ...string) (refused int) {
+	c.seeding.Lock()
+	defer c.seeding.Unlock()
+	c.mu.RLock()
+	prev := c.known // replaced whole, never written: safe to read unlocked
+	c.mu.RUnlock()
+	next := make(map[string]struct{}, len(e164))
+	for _, n := range e164 {
+		if _, ok := next[n]; ok {
+			continue
+		}
+		if _, ok := prev[n]; !ok {
+			if v, err := c.Normalizer.Normalize(n); err != nil || v != n {
+				refused++
+				continue
+			}
+		}
+		next[n] = struct{}{}
+	}
+	c.mu.Lock()
+	c.known = next
+	c.mu.Unlock()
+	return refused
 }

@@ -3,9 +3,11 @@ package phone_test
 import (
 	"errors"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/barefoot-ussd/barefoot/menus/phone"
+	"github.com/nyaruka/phonenumbers"
 )
 
 func TestNormalize(t *testing.T) {
@@ -114,4 +116,103 @@ func TestCache(t *testing.T) {
 	if _, err := c.Normalize("12345"); !errors.Is(err, phone.ErrInvalid) {
 		t.Fatalf("cached normaliser accepted junk: %v", err)
 	}
+}
+
+// TestCacheKnownAgreesWithNormalize: a seeded cache answers every number
+// as the parser would, for libphonenumber's example numbers of every
+// region and kind in E.164, and for E.164-shaped numbers the parser
+// refuses or rewrites, which seeding must leave to it.
+func TestCacheKnownAgreesWithNormalize(t *testing.T) {
+	n := phone.Normalizer{Region: "CN"}
+	sample := []string{
+		"+8613800138001", "+254711000111",
+		"+390612345678",   // Italy keeps a national number's leading zero
+		"+8612345678901",  // too long for China
+		"+86013800138001", // a national prefix after the country code
+		"+1234567",        // no such area code
+		"+99912345678",    // no such country code
+	}
+	regions := make([]string, 0, 256)
+	for r := range phonenumbers.GetSupportedRegions() {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions)
+	kinds := []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE, phonenumbers.TOLL_FREE, phonenumbers.VOIP}
+	for _, r := range regions {
+		for _, k := range kinds {
+			if num := phonenumbers.GetExampleNumberForType(r, k); num != nil {
+				sample = append(sample, phonenumbers.Format(num, phonenumbers.E164))
+			}
+		}
+	}
+	wantRefused := 0
+	for _, s := range slices.Compact(slices.Sorted(slices.Values(sample))) {
+		if v, err := n.Normalize(s); err != nil || v != s {
+			wantRefused++
+		}
+	}
+	if len(sample) < 500 || wantRefused < 4 {
+		t.Fatalf("a sample of %d numbers, %d the parser does not keep as they are: too few to tell", len(sample), wantRefused)
+	}
+
+	c := &phone.Cache{Normalizer: n}
+	if refused := c.Known(sample...); refused != wantRefused {
+		t.Errorf("Known left out %d numbers, want %d", refused, wantRefused)
+	}
+	for _, s := range sample {
+		got, gotErr := c.Normalize(s)
+		want, wantErr := n.Normalize(s)
+		if got != want || (gotErr == nil) != (wantErr == nil) {
+			t.Errorf("seeded Normalize(%q) = %q, %v; Normalizer says %q, %v", s, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+// TestCacheKnownOutlivesJunk: seeded numbers cost no parse (no
+// allocation) however many other numbers fill and clear the learned map,
+// until a seeding without them replaces them.
+func TestCacheKnownOutlivesJunk(t *testing.T) {
+	const seeded, other = "+8613800138001", "+8613800138002"
+	c := &phone.Cache{Normalizer: phone.Normalizer{Region: "CN"}, Size: 1}
+	c.Known(seeded)
+	// With room for one learned number, other stays learned only if
+	// seeded never takes its place.
+	dial := func() {
+		for _, s := range []string{other, seeded} {
+			if got, err := c.Normalize(s); got != s || err != nil {
+				t.Fatalf("Normalize(%q) = %q, %v", s, got, err)
+			}
+		}
+	}
+	if allocs := testing.AllocsPerRun(50, dial); allocs != 0 {
+		t.Errorf("%v allocations a dial with the number seeded: it was parsed", allocs)
+	}
+	c.Known("+8613800138003")
+	if allocs := testing.AllocsPerRun(50, dial); allocs == 0 {
+		t.Error("no allocation with the number no longer seeded: the old seeding was kept")
+	}
+}
+
+// BenchmarkCacheNormalize is a registered caller's number as a carrier
+// sends it on a first dial: parsed, as when the learned map does not
+// hold it, and seeded (Known).
+func BenchmarkCacheNormalize(b *testing.B) {
+	const e164 = "+8613800138001"
+	n := phone.Normalizer{Region: "CN"}
+	b.Run("parse", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := n.Normalize(e164); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("known", func(b *testing.B) {
+		c := &phone.Cache{Normalizer: n}
+		c.Known(e164)
+		for b.Loop() {
+			if _, err := c.Normalize(e164); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
