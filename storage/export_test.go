@@ -45,6 +45,7 @@ func RescheduleJob(db *DB, kind, key string, due time.Time) error {
 
 // BacklogQuery is OutboxBacklog's query, for a test of its plan.
 const BacklogQuery = qBacklog
+
 // CallerQueries counts the caller lookups that went to Postgres.
 func CallerQueries(db *DB) int64 { return db.lookupQueries.Load() }
 
