@@ -216,83 +216,68 @@ func (db *DB) WarmCallers(ctx context.Context) ([]string, error) {
 	return phones, nil
 }
 
-// warmDirectorsTx reads every active director as callerByPhone does.
+// warmDirectorsTx reads every active director as callerByPhone does: the
+// same rows, with each director's together.
 func warmDirectorsTx(ctx context.Context, tx *sqlx.Tx) (map[string]menus.Caller, error) {
-	// callerByPhone's query for every director at once: the same joins
-	// and child order, with each director's rows together.
-	const q = `
-SELECT d.id AS director_id, d.phone, d.language, c.code AS child_code, c.name AS child_name
-FROM directors d
-LEFT JOIN child_directors cd ON cd.director_id = d.id
-LEFT JOIN children c ON c.id = cd.child_id AND c.active
+	const q = directorRows + `
 WHERE d.active
 ORDER BY d.id, c.code COLLATE "C"`
-	rows, err := tx.QueryContext(ctx, q)
+	m, err := warmTx(ctx, tx, q, func(r *callerRow) int64 { return r.DirectorID })
 	if err != nil {
 		return nil, fmt.Errorf("directors: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]menus.Caller{}
-	var cur menus.Caller
-	var r callerRow
-	for rows.Next() {
-		if err := rows.Scan(&r.DirectorID, &r.Phone, &r.Language, &r.ChildCode, &r.ChildName); err != nil {
-			return nil, fmt.Errorf("directors: %w", err)
-		}
-		if r.DirectorID != cur.DirectorID {
-			if cur.DirectorID != 0 {
-				out[cur.Phone] = cur
-			}
-			cur = r.caller()
-		}
-		r.addTo(&cur)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("directors: %w", err)
-	}
-	if cur.DirectorID != 0 {
-		out[cur.Phone] = cur
-	}
-	return out, nil
+	return m, nil
 }
 
 // warmGuardiansTx reads every active guardian as guardianByPhone does.
 func warmGuardiansTx(ctx context.Context, tx *sqlx.Tx) (map[string]menus.Caller, error) {
-	// guardianByPhone's query for every guardian at once.
-	const q = `
-SELECT g.id AS guardian_id, g.phone, g.language, c.code AS child_code, c.name AS child_name,
-       a.scheme, a.status, a.monthly_yuan, a.last_paid, a.next_payment
-FROM guardians g
-LEFT JOIN child_guardians cg ON cg.guardian_id = g.id
-LEFT JOIN children c ON c.id = cg.child_id AND c.active
-LEFT JOIN allowances a ON a.child_id = c.id AND a.active
+	const q = guardianRows + `
 WHERE g.active
 ORDER BY g.id, c.code COLLATE "C", a.scheme`
-	rows, err := tx.QueryContext(ctx, q)
+	m, err := warmTx(ctx, tx, q, func(r *guardianRow) int64 { return r.GuardianID })
 	if err != nil {
 		return nil, fmt.Errorf("guardians: %w", err)
 	}
+	return m, nil
+}
+
+// callerRows are the row types a caller is built from.
+type callerRows[R any] interface {
+	*R
+	caller() menus.Caller
+	addTo(*menus.Caller)
+}
+
+// warmTx runs q, whose rows come caller by caller (id says whose a row
+// is), and builds each caller by phone as the one-phone lookups do.
+func warmTx[R any, P callerRows[R]](ctx context.Context, tx *sqlx.Tx, q string, id func(*R) int64) (map[string]menus.Caller, error) {
+	rows, err := tx.QueryxContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
 	out := map[string]menus.Caller{}
-	var cur menus.Caller
-	var r guardianRow
+	var (
+		cur   menus.Caller
+		curID int64
+	)
 	for rows.Next() {
-		if err := rows.Scan(&r.GuardianID, &r.Phone, &r.Language, &r.ChildCode, &r.ChildName,
-			&r.Scheme, &r.Status, &r.MonthlyYuan, &r.LastPaid, &r.NextPayment); err != nil {
-			return nil, fmt.Errorf("guardians: %w", err)
+		var r R
+		if err := rows.StructScan(&r); err != nil {
+			return nil, err
 		}
-		if r.GuardianID != cur.GuardianID {
-			if cur.GuardianID != 0 {
+		if n := id(&r); n != curID {
+			if curID != 0 {
 				out[cur.Phone] = cur
 			}
-			cur = r.caller()
+			cur, curID = P(&r).caller(), n
 		}
-		r.addTo(&cur)
+		P(&r).addTo(&cur)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("guardians: %w", err)
+		return nil, err
 	}
-	if cur.GuardianID != 0 {
+	if curID != 0 {
 		out[cur.Phone] = cur
 	}
 	return out, nil

@@ -22,6 +22,24 @@ var (
 	errNoGuardian = fmt.Errorf("guardian: %w", menus.ErrNotFound)
 )
 
+// directorRows and guardianRows are the rows a caller is built from, for
+// the lookup of one phone and for the warm of the whole registry alike, so
+// that both build the same callers; each adds its WHERE and ORDER BY.
+const (
+	directorRows = `
+SELECT d.id AS director_id, d.phone, d.language, c.code AS child_code, c.name AS child_name
+FROM directors d
+LEFT JOIN child_directors cd ON cd.director_id = d.id
+LEFT JOIN children c ON c.id = cd.child_id AND c.active`
+	guardianRows = `
+SELECT g.id AS guardian_id, g.phone, g.language, c.code AS child_code, c.name AS child_name,
+       a.scheme, a.status, a.monthly_yuan, a.last_paid, a.next_payment
+FROM guardians g
+LEFT JOIN child_guardians cg ON cg.guardian_id = g.id
+LEFT JOIN children c ON c.id = cg.child_id AND c.active
+LEFT JOIN allowances a ON a.child_id = c.id AND a.active`
+)
+
 // callerRow is one row of the caller lookup: the director, repeated, beside
 // one of their children (NULL when they have none).
 type callerRow struct {
@@ -47,11 +65,7 @@ func (db *DB) callerByPhone(ctx context.Context, phone string) (menus.Caller, er
 	// concurrent import has just moved elsewhere. The code order is by bytes
 	// (COLLATE "C") so that menus list children the same way whatever the
 	// server's locale.
-	const q = `
-SELECT d.id AS director_id, d.phone, d.language, c.code AS child_code, c.name AS child_name
-FROM directors d
-LEFT JOIN child_directors cd ON cd.director_id = d.id
-LEFT JOIN children c ON c.id = cd.child_id AND c.active
+	const q = directorRows + `
 WHERE d.phone = $1 AND d.active
 ORDER BY c.code COLLATE "C"`
 	var rows []callerRow
@@ -131,13 +145,7 @@ func (db *DB) GuardianByPhone(ctx context.Context, phone string) (menus.Caller, 
 
 func (db *DB) guardianByPhone(ctx context.Context, phone string) (menus.Caller, error) {
 	db.lookupQueries.Add(1)
-	const q = `
-SELECT g.id AS guardian_id, g.phone, g.language, c.code AS child_code, c.name AS child_name,
-       a.scheme, a.status, a.monthly_yuan, a.last_paid, a.next_payment
-FROM guardians g
-LEFT JOIN child_guardians cg ON cg.guardian_id = g.id
-LEFT JOIN children c ON c.id = cg.child_id AND c.active
-LEFT JOIN allowances a ON a.child_id = c.id AND a.active
+	const q = guardianRows + `
 WHERE g.phone = $1 AND g.active
 ORDER BY c.code COLLATE "C", a.scheme`
 	var rows []guardianRow
